@@ -1,0 +1,57 @@
+import type { SeverityTier } from '../config/topic-schema.js';
+
+export const alertStatuses = ['open', 'acknowledged', 'resolved'] as const;
+export type AlertStatus = (typeof alertStatuses)[number];
+export type AlertKind = 'spike' | 'emerging_term';
+
+export interface AlertFigures {
+  observed: number;
+  expected: number;
+  ratio: number;
+  z: number;
+}
+
+/** An alert as stored, published and served (snake_case: it is a wire format). */
+export interface Alert {
+  id: string;
+  kind: AlertKind;
+  pipeline: string;
+  topic: string;
+  topic_name: string;
+  /** "all" for the topic as a whole, else e.g. "region=US-TX". */
+  dimension: string;
+  series: string;
+  status: AlertStatus;
+  severity: SeverityTier;
+  opened_at: string;
+  updated_at: string;
+  resolved_at: string | null;
+  window: AlertFigures & { start: string; end: string; seconds: number };
+  peak: AlertFigures & { at: string };
+  baseline: { seconds: number; mean_per_bucket: number; bucket_seconds: number };
+  distinct_authors: number;
+  top_terms: { term: string; count: number }[];
+  sample_signal_ids: string[];
+  summary: string;
+  list_version: string;
+  /** Consecutive significant ticks while open; quiet ticks count towards resolution. */
+  significant_ticks: number;
+  quiet_ticks: number;
+}
+
+export type AlertEventType = 'opened' | 'updated' | 'resolved';
+
+export interface AlertEvent {
+  type: AlertEventType;
+  alert: Alert;
+}
+
+/** Series id <-> topic and dimension. */
+export function parseSeries(series: string): { topic: string; dimension: string } {
+  const bar = series.indexOf('|');
+  return bar < 0 ? { topic: series, dimension: 'all' } : { topic: series.slice(0, bar), dimension: series.slice(bar + 1) };
+}
+
+export function seriesId(topic: string, dimension?: { name: string; value: string }): string {
+  return dimension ? `${topic}|${dimension.name}=${dimension.value}` : topic;
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { DetectConfig } from '../config/pipeline-schema.js';
+import type { TopicDefinition } from '../config/topic-schema.js';
+import type { Decision } from '../detect/detector.js';
+import type { WindowDetails } from '../windows/window-store.js';
+import { parseSeries, type Alert, type AlertEventType } from './alert.js';
+
+export interface TickContext {
+  pipeline: string;
+  series: string;
+  topic: Pick<TopicDefinition, 'id' | 'name' | 'severity'>;
+  listVersion: string;
+  nowMs: number;
+  windowStartMs: number;
+  windowEndMs: number;
+  currentSec: number;
+  baselineSec: number;
+  bucketSec: number;
+  cfg: Pick<DetectConfig, 'resolveAfterTicks'>;
+}
+
+export interface LifecycleInput {
+  open: Alert | undefined;
+  inCooldown: boolean;
+  decision: Decision;
+  /** Read only for significant ticks (they are what an alert shows). */
+  details: WindowDetails | undefined;
+  ctx: TickContext;
+}
+
+/** The alert to save, and the event to publish (none for a quiet tick that changes nothing visible). */
+export interface LifecycleStep {
+  alert: Alert;
+  event: AlertEventType | undefined;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const fmt = (x: number) => (Math.abs(x) >= 10 ? x.toFixed(0) : x.toFixed(1));
+
+export function alertId(pipeline: string, series: string, openedAtMs: number): string {
+  return `al_${createHash('sha256').update(`${pipeline}\0${series}\0${openedAtMs}`).digest('hex').slice(0, 20)}`;
+}
+
+/** One-paragraph text a policy lead can read in ten seconds. */
+export function summarize(a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status'>): string {
+  const where = a.dimension === 'all' ? 'across the platform' : `in ${a.dimension.replace('=', ' ')}`;
+  const w = a.window;
+  const terms = a.top_terms.slice(0, 3).map((t) => t.term);
+  const parts = [
+    `${a.topic_name}: ${w.observed} matching signals in the last ${w.seconds} s ${where},`,
+    `${fmt(w.ratio)}x the expected ${fmt(w.expected)} (z ${fmt(w.z)}),`,
+    `from ${a.distinct_authors} distinct account${a.distinct_authors === 1 ? '' : 's'}.`,
+  ];
+  if (terms.length > 0) parts.push(`Top terms: ${terms.join(', ')}.`);
+  if (a.status === 'resolved') parts.push('Volume is back near its baseline.');
+  return parts.join(' ');
+}
+
+/**
+ * Pure alert lifecycle for one series at one tick: open on a significant tick (unless in
+ * cooldown), update while significant (keeping the peak), resolve after enough quiet ticks.
+ */
+export function stepAlert({ open, inCooldown, decision, details, ctx }: LifecycleInput): LifecycleStep | undefined {
+  const figures = { observed: decision.observed, expected: decision.expected, ratio: decision.ratio, z: decision.z };
+  const window = { ...figures, start: iso(ctx.windowStartMs), end: iso(ctx.windowEndMs), seconds: ctx.currentSec };
+
+  if (!open) {
+    if (!decision.significant || inCooldown || !details) return undefined;
+    const { topic, dimension } = parseSeries(ctx.series);
+    const alert: Alert = {
+      id: alertId(ctx.pipeline, ctx.series, ctx.nowMs),
+      kind: 'spike',
+      pipeline: ctx.pipeline,
+      topic,
+      topic_name: ctx.topic.name,
+      dimension,
+      series: ctx.series,
+      status: 'open',
+      severity: ctx.topic.severity,
+      opened_at: iso(ctx.nowMs),
+      updated_at: iso(ctx.nowMs),
+      resolved_at: null,
+      window,
+      peak: { ...figures, at: iso(ctx.nowMs) },
+      baseline: {
+        seconds: ctx.baselineSec,
+        mean_per_bucket: ctx.currentSec > 0 ? Math.round((decision.expected / (ctx.currentSec / ctx.bucketSec)) * 1000) / 1000 : 0,
+        bucket_seconds: ctx.bucketSec,
+      },
+      distinct_authors: details.distinctAuthors,
+      top_terms: details.topTerms,
+      sample_signal_ids: details.sampleIds,
+      summary: '',
+      list_version: ctx.listVersion,
+      significant_ticks: 1,
+      quiet_ticks: 0,
+    };
+    alert.summary = summarize(alert);
+    return { alert, event: 'opened' };
+  }
+
+  if (decision.significant && details) {
+    const alert: Alert = {
+      ...open,
+      status: open.status === 'acknowledged' ? 'acknowledged' : 'open',
+      updated_at: iso(ctx.nowMs),
+      window,
+      peak: decision.observed > open.peak.observed ? { ...figures, at: iso(ctx.nowMs) } : open.peak,
+      distinct_authors: details.distinctAuthors,
+      top_terms: details.topTerms,
+      sample_signal_ids: details.sampleIds,
+      list_version: ctx.listVersion,
+      significant_ticks: open.significant_ticks + 1,
+      quiet_ticks: 0,
+    };
+    alert.summary = summarize(alert);
+    return { alert, event: 'updated' };
+  }
+
+  const quiet = open.quiet_ticks + 1;
+  if (quiet >= ctx.cfg.resolveAfterTicks) {
+    const alert: Alert = { ...open, status: 'resolved', updated_at: iso(ctx.nowMs), resolved_at: iso(ctx.nowMs), window, quiet_ticks: quiet };
+    alert.summary = summarize(alert);
+    return { alert, event: 'resolved' };
+  }
+  return { alert: { ...open, quiet_ticks: quiet }, event: undefined };
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { loadConfig } from '../config/load.js';
+import { AppContext } from '../context.js';
+import { ConfigError } from '../shared/errors.js';
+
+const FORCE_EXIT_MS = 15_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`surgewatch: ${err.message}\n`);
+      process.exitCode = 78; // EX_CONFIG
+      return;
+    }
+    throw err;
+  }
+  const ctx = AppContext.fromConfig(config);
+  const log = ctx.logger;
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took too long; forcing exit');
+      process.exit(1);
+    }, FORCE_EXIT_MS).unref();
+    void ctx.close().then(() => log.info('stopped'));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
+  try {
+    await ctx.start();
+  } catch (err) {
+    log.error({ err }, 'start failed');
+    process.exitCode = 1;
+    await ctx.close();
+    return;
+  }
+  const url = ctx.apiUrl();
+  if (config.mode === 'embedded') {
+    log.info(
+      { mode: 'embedded', role: ctx.role, pipelines: ctx.runtimes.map((r) => r.config.id), api: url },
+      `surgewatch running in EMBEDDED mode (no KAFKA_BROKERS/REDIS_URL): in-memory windows, bundled sample stream. Alerts: ${url}/v1/alerts`,
+    );
+  } else {
+    log.info(
+      { mode: 'service', role: ctx.role, pipelines: ctx.runtimes.map((r) => r.config.id), api: url, kafka: config.env.KAFKA_BROKERS },
+      'surgewatch running in SERVICE mode (Kafka + Redis)',
+    );
+  }
+}
+
+void main().catch((err) => {
+  process.stderr.write(`surgewatch: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const kafkaTopic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
+
+/**
+ * Every environment variable surgewatch reads. Names here are the contract shared with
+ * docker-compose.yml and the README's configuration table.
+ */
+export const envSchema = z
+  .object({
+    KAFKA_BROKERS: list.optional(),
+    KAFKA_CLIENT_ID: z.string().min(1).default('surgewatch'),
+    KAFKA_GROUP_ID: z.string().min(1).default('surgewatch-worker'),
+    KAFKA_DEAD_LETTER_TOPIC: kafkaTopic.default('signals.dlq'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional(),
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default('sw'),
+    HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+    HTTP_PORT: port.default(8080),
+    SURGEWATCH_ROLE: z.enum(['all', 'worker', 'api']).default('all'),
+    SURGEWATCH_PIPELINES_DIR: z.string().min(1).default('pipelines'),
+    SURGEWATCH_TOPICS_DIR: z.string().min(1).default('config/topics'),
+    SURGEWATCH_SAMPLE_STREAM: z.enum(['on', 'off']).default('on'),
+    /** Key for hashing author ids; authors are never stored raw. Required in service mode. */
+    AUTHOR_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    const hasKafka = env.KAFKA_BROKERS !== undefined;
+    const hasRedis = env.REDIS_URL !== undefined;
+    if (hasKafka !== hasRedis) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [hasKafka ? 'REDIS_URL' : 'KAFKA_BROKERS'],
+        message: 'service mode needs both KAFKA_BROKERS and REDIS_URL; set neither for embedded mode',
+      });
+    }
+    if (hasKafka && hasRedis && env.AUTHOR_HASH_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['AUTHOR_HASH_KEY'], message: 'is required in service mode (a secret of 16+ characters)' });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+export const envNames = Object.keys(envSchema.shape) as (keyof Env)[];

@@ -1,0 +1,129 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem } from '../shared/errors.js';
+import { envSchema, type Env } from './env-schema.js';
+import { pipelineSchema, type PipelineConfig } from './pipeline-schema.js';
+import { topicDefinitionSchema, type TopicDefinition } from './topic-schema.js';
+
+export type Mode = 'embedded' | 'service';
+
+/** Everything the program needs, validated. */
+export interface AppConfig {
+  mode: Mode;
+  env: Env;
+  pipelines: PipelineConfig[];
+  topics: TopicDefinition[];
+  /** Key for hashing author ids (a fixed development key in embedded mode). */
+  authorHashKey: string;
+}
+
+const EMBEDDED_AUTHOR_KEY = 'surgewatch-embedded-mode-only';
+const DATA_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/** The only place that reads process.env. */
+export function readProcessEnv(): Record<string, string | undefined> {
+  return { ...process.env };
+}
+
+function zodProblems(source: string, error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => ({ source, path: issue.path.map(String).join('.'), message: issue.message }));
+}
+
+export function parseEnv(raw: Record<string, string | undefined>): { env?: Env; problems: ConfigProblem[] } {
+  // Empty strings mean "unset", as in most shells' `FOO= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  return parsed.success ? { env: parsed.data, problems: [] } : { problems: zodProblems('env', parsed.error) };
+}
+
+/** Reads and validates every data file in a folder; a file that is not YAML/JSON is ignored. */
+export function loadDataFiles<S extends z.ZodType>(
+  dir: string,
+  schema: S,
+): { items: { file: string; value: z.output<S> }[]; problems: ConfigProblem[] } {
+  const items: { file: string; value: z.output<S> }[] = [];
+  const problems: ConfigProblem[] = [];
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return { items, problems: [{ source: dir, path: '', message: 'is not a directory' }] };
+    names = readdirSync(dir).filter((n) => DATA_EXTENSIONS.has(extname(n).toLowerCase())).sort();
+  } catch (err) {
+    return { items, problems: [{ source: dir, path: '', message: `cannot read directory: ${(err as Error).message}` }] };
+  }
+  for (const name of names) {
+    const file = join(dir, name);
+    let data: unknown;
+    try {
+      const text = readFileSync(file, 'utf8');
+      data = extname(name).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      problems.push({ source: file, path: '', message: `cannot parse: ${(err as Error).message.split('\n')[0]}` });
+      continue;
+    }
+    const parsed = schema.safeParse(data);
+    if (parsed.success) items.push({ file, value: parsed.data });
+    else problems.push(...zodProblems(file, parsed.error));
+  }
+  return { items, problems };
+}
+
+function idProblems(items: { file: string; value: { id: string } }[], kind: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seen = new Map<string, string>();
+  for (const { file, value } of items) {
+    const stem = basename(file, extname(file));
+    if (stem !== value.id) problems.push({ source: file, path: 'id', message: `${kind} id "${value.id}" must match the file name "${stem}"` });
+    const first = seen.get(value.id);
+    if (first) problems.push({ source: file, path: 'id', message: `duplicate ${kind} id "${value.id}" (also in ${first})` });
+    else seen.set(value.id, file);
+  }
+  return problems;
+}
+
+/**
+ * Loads env, pipeline files and topic files; throws one ConfigError that lists every problem.
+ */
+export function loadConfig(options: { env?: Record<string, string | undefined>; cwd?: string } = {}): AppConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const { env, problems } = parseEnv(options.env ?? readProcessEnv());
+  const dirOf = (d: string) => (isAbsolute(d) ? d : resolve(cwd, d));
+  const pipelinesDir = dirOf(env?.SURGEWATCH_PIPELINES_DIR ?? 'pipelines');
+  const topicsDir = dirOf(env?.SURGEWATCH_TOPICS_DIR ?? 'config/topics');
+
+  const pipelines = loadDataFiles(pipelinesDir, pipelineSchema);
+  const topics = loadDataFiles(topicsDir, topicDefinitionSchema);
+  problems.push(...pipelines.problems, ...topics.problems);
+  problems.push(...idProblems(pipelines.items, 'pipeline'), ...idProblems(topics.items, 'topic'));
+
+  if (pipelines.items.length === 0 && pipelines.problems.length === 0)
+    problems.push({ source: pipelinesDir, path: '', message: 'no pipeline files (*.yaml, *.yml, *.json) found' });
+  if (topics.items.length === 0 && topics.problems.length === 0)
+    problems.push({ source: topicsDir, path: '', message: 'no topic files (*.yaml, *.yml, *.json) found' });
+
+  const topicIds = new Set(topics.items.map((t) => t.value.id));
+  for (const { file, value } of pipelines.items) {
+    if (value.topics === 'all') continue;
+    value.topics.forEach((id, i) => {
+      if (!topicIds.has(id)) problems.push({ source: file, path: `topics.${i}`, message: `unknown topic "${id}" (no file for it in ${topicsDir})` });
+    });
+  }
+
+  if (problems.length > 0 || !env) throw new ConfigError(problems);
+  const mode: Mode = env.KAFKA_BROKERS && env.REDIS_URL ? 'service' : 'embedded';
+  return {
+    mode,
+    env,
+    pipelines: pipelines.items.map((p) => p.value),
+    topics: topics.items.map((t) => t.value),
+    authorHashKey: env.AUTHOR_HASH_KEY ?? EMBEDDED_AUTHOR_KEY,
+  };
+}
+
+/** The topic definitions a pipeline scores. */
+export function topicsOf(pipeline: PipelineConfig, topics: readonly TopicDefinition[]): TopicDefinition[] {
+  if (pipeline.topics === 'all') return [...topics];
+  const wanted = new Set(pipeline.topics);
+  return topics.filter((t) => wanted.has(t.id));
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+export const dimensionNames = ['region', 'surface', 'lang'] as const;
+export type DimensionName = (typeof dimensionNames)[number];
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a lowercase slug (a-z, 0-9, -), at most 64 chars');
+const kafkaTopic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
+
+const windowsSchema = z
+  .strictObject({
+    bucketSec: z.number().int().min(1).max(3600).default(10),
+    currentSec: z.number().int().min(1).max(86_400).default(60),
+    baselineSec: z.number().int().min(60).max(7 * 86_400).default(1800),
+    /** Buckets older than this are expired by Redis TTL; must cover current + baseline. */
+    retentionSec: z.number().int().min(60).max(30 * 86_400).default(7200),
+    /** Signals whose event time is further behind the newest seen than this are not counted. */
+    latenessSec: z.number().int().min(0).max(86_400).default(3600),
+    dimensions: z.array(z.enum(dimensionNames)).default(['region', 'surface', 'lang']),
+  })
+  .superRefine((w, ctx) => {
+    if (w.currentSec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['currentSec'], message: 'must be a multiple of bucketSec' });
+    if (w.baselineSec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['baselineSec'], message: 'must be a multiple of bucketSec' });
+    if (w.retentionSec < w.currentSec + w.baselineSec)
+      ctx.addIssue({ code: 'custom', path: ['retentionSec'], message: 'must be at least currentSec + baselineSec' });
+  });
+
+const detectSchema = z.strictObject({
+  tickSec: z.number().min(0.1).max(3600).default(5),
+  /** Minimum observed count in the current window before anything can fire. */
+  minCount: z.number().int().min(1).default(10),
+  /** Minimum observed / expected ratio. */
+  minRatio: z.number().min(1).default(3),
+  /** Minimum z score of the observed count against the Poisson-floored baseline. */
+  zThreshold: z.number().min(0).default(4),
+  /** Expected counts below this are raised to it before computing z (no alert on 0 vs 0). */
+  minExpected: z.number().min(0.1).default(1),
+  /** Share of baseline buckets that must lie after the series' first data (cold start guard). */
+  minBaselineCoverage: z.number().min(0).max(1).default(0.5),
+  /** Consecutive quiet ticks before an open alert resolves (hysteresis). */
+  resolveAfterTicks: z.number().int().min(1).default(6),
+  /** After resolving, the same series does not re-open for this long. */
+  cooldownSec: z.number().int().min(0).default(300),
+  /** Live series tested per tick at most (memory and tick time stay bounded). */
+  maxSeries: z.number().int().min(1).default(10_000),
+});
+
+const alertsSchema = z.strictObject({
+  kafkaTopic: kafkaTopic.default('alerts'),
+  retentionDays: z.number().int().min(1).max(365).default(30),
+  sampleSize: z.number().int().min(0).max(50).default(5),
+});
+
+/** A declarative pipeline: where signals come from, what is scored, counted and detected. */
+export const pipelineSchema = z.strictObject({
+  id: slug,
+  description: z.string().max(2000).optional(),
+  source: z.strictObject({ topic: kafkaTopic.default('signals') }).prefault({}),
+  /** Topic ids from config/topics, or "all". */
+  topics: z.union([z.literal('all'), z.array(slug).min(1)]).default('all'),
+  windows: windowsSchema.prefault({}),
+  detect: detectSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
+});
+
+export type PipelineInput = z.input<typeof pipelineSchema>;
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type WindowsConfig = PipelineConfig['windows'];
+export type DetectConfig = PipelineConfig['detect'];

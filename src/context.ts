@@ -1,0 +1,220 @@
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import type { AlertPublisher, AlertStore } from './alerts/alert-store.js';
+import { MemoryAlertStore } from './alerts/memory-alert-store.js';
+import { RedisAlertStore } from './alerts/redis-alert-store.js';
+import { buildApi, type ReadinessCheck } from './api/app.js';
+import type { AppConfig } from './config/load.js';
+import { createKafka, ensureTopics } from './ingest/kafka-client.js';
+import { KafkaAlertPublisher, KafkaDeadLetterSink, KafkaProducerHandle } from './ingest/kafka-sinks.js';
+import { KafkaSignalSource } from './ingest/kafka-signal-source.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { closeOnce } from './shared/once.js';
+import { createKeys } from './windows/keys.js';
+import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
+import { MemoryWindowStore } from './windows/memory-window-store.js';
+import { RedisWindowStore } from './windows/redis-window-store.js';
+import type { WindowStore } from './windows/window-store.js';
+import { BatchApplier } from './worker/batch-applier.js';
+import { DetectionTicker } from './worker/detection-ticker.js';
+import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js';
+import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
+import { SampleStreamSource } from './worker/sample-stream.js';
+import type { DeadLetterSink, SignalSource } from './worker/source.js';
+
+/** What tests may replace when building a context. */
+export interface ContextOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  /** Listen on this port instead of HTTP_PORT (0 = any free port). */
+  httpPort?: number;
+  /** Per-pipeline source instead of Kafka or the sample stream. */
+  sourceFor?: (runtime: PipelineRuntime) => SignalSource;
+  /** Consumer session timeout (ms); tests that kill a worker use a short one. */
+  sessionTimeoutMs?: number;
+}
+
+/** Every dependency, built once; `start()` begins I/O, `close()` ends it in reverse order. */
+export class AppContext {
+  readonly runtimes: PipelineRuntime[];
+  api: FastifyInstance | undefined;
+  readonly appliers: BatchApplier[] = [];
+  readonly sources: SignalSource[] = [];
+  ticker: DetectionTicker | undefined;
+  private readonly abort = new AbortController();
+  private readonly closers: (() => Promise<unknown>)[] = [];
+  private redis: Redis | undefined;
+  private kafka: Kafka | undefined;
+  private producer: KafkaProducerHandle | undefined;
+  windows!: WindowStore;
+  alerts!: AlertStore;
+  lease!: Lease;
+  publisher!: AlertPublisher;
+  deadLetters!: DeadLetterSink;
+  readonly logger: Logger;
+  readonly clock: Clock;
+
+  private constructor(
+    readonly config: AppConfig,
+    private readonly overrides: ContextOverrides,
+  ) {
+    this.logger = overrides.logger ?? createLogger(config.env.LOG_LEVEL);
+    this.clock = overrides.clock ?? systemClock;
+    this.runtimes = config.pipelines.map((p) => buildPipelineRuntime(p, config.topics));
+  }
+
+  static fromConfig(config: AppConfig, overrides: ContextOverrides = {}): AppContext {
+    const ctx = new AppContext(config, overrides);
+    ctx.build();
+    return ctx;
+  }
+
+  get role() {
+    return this.config.env.SURGEWATCH_ROLE;
+  }
+
+  private build(): void {
+    const { env } = this.config;
+    const checks: Record<string, ReadinessCheck> = {};
+    if (this.config.mode === 'service') {
+      this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: 'surgewatch' });
+      this.kafka = createKafka({ brokers: env.KAFKA_BROKERS!, clientId: env.KAFKA_CLIENT_ID }, this.logger);
+      this.producer = new KafkaProducerHandle(this.kafka);
+      const retention = new Map(this.runtimes.map((r) => [r.config.id, r.config.alerts.retentionDays * 86_400]));
+      this.windows = new RedisWindowStore(this.redis, env.REDIS_KEY_PREFIX);
+      this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
+      const redis = this.redis;
+      this.lease = new RedisLease(redis, (name) => createKeys(env.REDIS_KEY_PREFIX, name.split(':')[1] ?? name).lease(name));
+      this.publisher = new KafkaAlertPublisher(this.producer);
+      this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
+      checks.redis = async () => void (await redis.ping());
+    } else {
+      this.windows = new MemoryWindowStore();
+      this.alerts = new MemoryAlertStore();
+      this.lease = new MemoryLease(this.clock);
+      this.publisher = new LogAlertPublisher(this.logger.child({ component: 'alerts' }));
+      this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
+    }
+
+    if (this.role !== 'api') {
+      for (const rt of this.runtimes) {
+        const applier = new BatchApplier(rt, {
+          store: this.windows,
+          deadLetters: this.deadLetters,
+          authorHashKey: this.config.authorHashKey,
+          clock: this.clock,
+          logger: this.logger.child({ component: 'worker', pipeline: rt.config.id }),
+          signal: this.abort.signal,
+        });
+        this.appliers.push(applier);
+        this.sources.push(this.sourceFor(rt, applier));
+      }
+      this.ticker = new DetectionTicker({
+        runtimes: this.runtimes,
+        windows: this.windows,
+        alerts: this.alerts,
+        publisher: this.publisher,
+        lease: this.lease,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'detect' }),
+      });
+      if (this.kafka) {
+        const sources = this.sources;
+        checks.kafka = async () => {
+          for (const s of sources) await s.ping();
+        };
+      }
+    }
+    if (this.role !== 'worker') {
+      if (this.kafka && !checks.kafka) {
+        const admin = this.kafka.admin();
+        let connected: Promise<void> | undefined;
+        checks.kafka = async () => {
+          await (connected ??= admin.connect());
+          await admin.describeCluster();
+        };
+        this.closers.push(() => (connected ? admin.disconnect() : Promise.resolve()));
+      }
+      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger });
+    }
+  }
+
+  private sourceFor(rt: PipelineRuntime, applier: BatchApplier): SignalSource {
+    if (this.overrides.sourceFor) return this.overrides.sourceFor(rt);
+    if (this.kafka) {
+      const source = new KafkaSignalSource(
+        this.kafka,
+        {
+          topic: rt.config.source.topic,
+          groupId: `${this.config.env.KAFKA_GROUP_ID}.${rt.config.id}`,
+          ...(this.overrides.sessionTimeoutMs !== undefined && { sessionTimeoutMs: this.overrides.sessionTimeoutMs }),
+        },
+        this.logger.child({ component: 'ingest', pipeline: rt.config.id }),
+      );
+      source.onPartitionsMoved(() => applier.forget());
+      return source;
+    }
+    return new SampleStreamSource({ clock: this.clock, logger: this.logger.child({ component: 'sample-stream', pipeline: rt.config.id }) });
+  }
+
+  /** Connects, creates missing topics, starts the API, the consumers and the ticker. */
+  async start(): Promise<void> {
+    if (this.redis) await this.redis.connect();
+    if (this.kafka) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const created = await ensureTopics(admin, [
+          ...this.runtimes.map((r) => ({ topic: r.config.source.topic })),
+          ...this.runtimes.map((r) => ({ topic: r.config.alerts.kafkaTopic })),
+          { topic: this.config.env.KAFKA_DEAD_LETTER_TOPIC },
+        ]);
+        if (created.length > 0) this.logger.info({ topics: created }, 'created Kafka topics');
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    if (this.api) {
+      await this.api.listen({ host: this.config.env.HTTP_HOST, port: this.overrides.httpPort ?? this.config.env.HTTP_PORT });
+    }
+    this.sources.forEach((source, i) => {
+      const applier = this.appliers[i]!;
+      void source.start((batch) => applier.handle(batch)).catch((err) => this.logger.error({ err, pipeline: applier.pipeline }, 'signal source failed'));
+    });
+    this.ticker?.start();
+  }
+
+  /** The API's address once listening, e.g. http://127.0.0.1:8080. */
+  apiUrl(): string | undefined {
+    const addr = this.api?.server.address();
+    if (!addr || typeof addr === 'string') return undefined;
+    const host = addr.address === '::' || addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  }
+
+  /** Stop taking work, finish and commit the batch in hand, flush, close clients. */
+  close = closeOnce(async () => {
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.warn({ err }, `closing ${name} failed`);
+      }
+    };
+    await step('ticker', async () => this.ticker?.close());
+    for (const s of this.sources) await step('source', () => s.close());
+    this.abort.abort();
+    await step('api', async () => this.api?.close());
+    for (const c of this.closers) await step('client', c);
+    await step('publisher', () => this.publisher.close());
+    await step('dead letters', () => this.deadLetters.close());
+    await step('producer', async () => this.producer?.close());
+    await step('windows', () => this.windows.close());
+    await step('alerts', () => this.alerts.close());
+    await step('redis', async () => {
+      if (this.redis && this.redis.status !== 'end') await this.redis.quit();
+    });
+  });
+}

@@ -1,0 +1,81 @@
+--[[
+  Applies one partition batch of counts atomically, fenced by the partition's applied offset.
+
+  KEYS[1]  offsets hash      (field: partition key -> last applied offset)
+  KEYS[2]  series zset       (member: series id -> last bucket start ms)
+  KEYS[3]  first-seen hash   (field: series id -> first bucket start ms)
+  KEYS[4]  totals hash
+  KEYS[5..] data keys referenced by index from the payload
+
+  ARGV[1]  partition key, or "" for a batch without a source position
+  ARGV[2]  expected previous offset ("-1" when none applied yet)
+  ARGV[3]  batch last offset
+  ARGV[4]  retention TTL (s) for count keys and the fixed keys
+  ARGV[5]  detail TTL (s) for author, term and sample keys
+  ARGV[6]  samples kept per bucket
+  ARGV[7]  TTL (s) of the offsets hash (longer than retention: the fence must outlive redelivery)
+  ARGV[8]  payload JSON:
+           { c = {{keyIndex, bucketField, n}, ...},      HINCRBY count hashes
+             a = {{keyIndex, authorHash, ...}, ...},     PFADD author HLLs
+             t = {{keyIndex, term, n}, ...},             ZINCRBY term zsets
+             s = {{keyIndex, signalId, ...}, ...},       LPUSH + LTRIM sample lists
+             z = {{seriesId, bucketMs}, ...},            series activity
+             tot = {{field, n}, ...} }                   totals
+
+  Returns {1} when applied, {0, currentOffset} when the fence did not match (nothing written).
+]]
+local partition = ARGV[1]
+if partition ~= '' then
+  local current = redis.call('HGET', KEYS[1], partition) or '-1'
+  if current ~= ARGV[2] then
+    return {0, current}
+  end
+end
+
+local retention = tonumber(ARGV[4])
+local detailTtl = tonumber(ARGV[5])
+local samples = tonumber(ARGV[6])
+local p = cjson.decode(ARGV[8])
+
+for _, op in ipairs(p.c) do
+  local key = KEYS[op[1]]
+  redis.call('HINCRBY', key, op[2], op[3])
+  redis.call('EXPIRE', key, retention)
+end
+for _, op in ipairs(p.a) do
+  local key = KEYS[op[1]]
+  redis.call('PFADD', key, unpack(op, 2))
+  redis.call('EXPIRE', key, detailTtl)
+end
+for _, op in ipairs(p.t) do
+  local key = KEYS[op[1]]
+  redis.call('ZINCRBY', key, op[3], op[2])
+  redis.call('EXPIRE', key, detailTtl)
+end
+for _, op in ipairs(p.s) do
+  local key = KEYS[op[1]]
+  redis.call('LPUSH', key, unpack(op, 2))
+  redis.call('LTRIM', key, 0, samples - 1)
+  redis.call('EXPIRE', key, detailTtl)
+end
+for _, op in ipairs(p.z) do
+  redis.call('ZADD', KEYS[2], 'GT', op[2], op[1])
+  local first = redis.call('HGET', KEYS[3], op[1])
+  if (not first) or tonumber(first) > op[2] then
+    redis.call('HSET', KEYS[3], op[1], op[2])
+  end
+end
+for _, op in ipairs(p.tot) do
+  redis.call('HINCRBY', KEYS[4], op[1], op[2])
+end
+
+if partition ~= '' then
+  redis.call('HSET', KEYS[1], partition, ARGV[3])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
+end
+for i = 2, 4 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('EXPIRE', KEYS[i], retention)
+  end
+end
+return {1}

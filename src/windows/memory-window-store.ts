@@ -1,0 +1,184 @@
+import {
+  bucketRange,
+  type ApplyResult,
+  type CountBatch,
+  type SeriesInfo,
+  type WindowDetails,
+  type WindowStore,
+} from './window-store.js';
+
+interface BucketDetail {
+  authors: Set<string>;
+  terms: Map<string, number>;
+  samples: string[];
+}
+
+interface PipelineData {
+  offsets: Map<string, string>;
+  counts: Map<string, Map<number, number>>;
+  details: Map<string, Map<number, BucketDetail>>;
+  firstSeen: Map<string, number>;
+  lastBucket: Map<string, number>;
+  totals: Map<string, number>;
+  newestBucketMs: number;
+  batchesSinceEviction: number;
+}
+
+const EVICT_EVERY_BATCHES = 256;
+
+/**
+ * In-process window store for embedded mode, replays and unit tests. Same contract as the
+ * Redis store; instead of TTLs, data older than the retention (in event time, behind the newest
+ * bucket seen) is evicted.
+ */
+export class MemoryWindowStore implements WindowStore {
+  private readonly pipelines = new Map<string, PipelineData>();
+  private closed = false;
+
+  private data(pipeline: string): PipelineData {
+    let d = this.pipelines.get(pipeline);
+    if (!d) {
+      d = {
+        offsets: new Map(),
+        counts: new Map(),
+        details: new Map(),
+        firstSeen: new Map(),
+        lastBucket: new Map(),
+        totals: new Map(),
+        newestBucketMs: -Infinity,
+        batchesSinceEviction: 0,
+      };
+      this.pipelines.set(pipeline, d);
+    }
+    return d;
+  }
+
+  async applyBatch(batch: CountBatch): Promise<ApplyResult> {
+    const d = this.data(batch.pipeline);
+    const pos = batch.position;
+    if (pos) {
+      const current = d.offsets.get(pos.partitionKey) ?? '-1';
+      if (current !== pos.expectedPrevOffset) return { status: 'conflict', currentOffset: current };
+    }
+    const { samplesPerBucket } = batch.layout;
+    for (const s of batch.signals) {
+      if (s.bucketMs > d.newestBucketMs) d.newestBucketMs = s.bucketMs;
+      for (const series of s.series) {
+        let c = d.counts.get(series);
+        if (!c) d.counts.set(series, (c = new Map()));
+        c.set(s.bucketMs, (c.get(s.bucketMs) ?? 0) + 1);
+        if ((d.lastBucket.get(series) ?? -Infinity) < s.bucketMs) d.lastBucket.set(series, s.bucketMs);
+        if ((d.firstSeen.get(series) ?? Infinity) > s.bucketMs) d.firstSeen.set(series, s.bucketMs);
+
+        let perBucket = d.details.get(series);
+        if (!perBucket) d.details.set(series, (perBucket = new Map()));
+        let det = perBucket.get(s.bucketMs);
+        if (!det) perBucket.set(s.bucketMs, (det = { authors: new Set(), terms: new Map(), samples: [] }));
+        if (s.authorHash) det.authors.add(s.authorHash);
+        for (const t of s.terms) det.terms.set(t, (det.terms.get(t) ?? 0) + 1);
+        if (samplesPerBucket > 0) {
+          det.samples.unshift(s.id);
+          if (det.samples.length > samplesPerBucket) det.samples.length = samplesPerBucket;
+        }
+      }
+    }
+    for (const [field, n] of Object.entries(batch.totals)) d.totals.set(field, (d.totals.get(field) ?? 0) + n);
+    if (pos) d.offsets.set(pos.partitionKey, pos.lastOffset);
+    if (++d.batchesSinceEviction >= EVICT_EVERY_BATCHES) {
+      d.batchesSinceEviction = 0;
+      this.evict(d, batch.layout.retentionSec * 1000, batch.layout.detailTtlSec * 1000);
+    }
+    return { status: 'applied' };
+  }
+
+  private evict(d: PipelineData, retentionMs: number, detailMs: number): void {
+    const countCutoff = d.newestBucketMs - retentionMs;
+    const detailCutoff = d.newestBucketMs - detailMs;
+    for (const [series, c] of d.counts) {
+      for (const b of c.keys()) if (b < countCutoff) c.delete(b);
+      if (c.size === 0) d.counts.delete(series);
+    }
+    for (const [series, det] of d.details) {
+      for (const b of det.keys()) if (b < detailCutoff) det.delete(b);
+      if (det.size === 0) d.details.delete(series);
+    }
+  }
+
+  async appliedOffset(pipeline: string, partitionKey: string): Promise<string> {
+    return this.data(pipeline).offsets.get(partitionKey) ?? '-1';
+  }
+
+  async liveSeries(pipeline: string, sinceMs: number, limit: number): Promise<SeriesInfo[]> {
+    const d = this.data(pipeline);
+    const out: SeriesInfo[] = [];
+    for (const [series, lastBucketMs] of d.lastBucket) {
+      if (lastBucketMs >= sinceMs) out.push({ series, lastBucketMs, firstSeenMs: d.firstSeen.get(series) ?? lastBucketMs });
+    }
+    out.sort((a, b) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? -1 : 1));
+    return out.slice(0, limit);
+  }
+
+  async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
+    const d = this.data(pipeline);
+    const buckets = bucketRange(fromBucketMs, toBucketMs, bucketMs);
+    const out = new Map<string, number[]>();
+    for (const s of series) {
+      const c = d.counts.get(s);
+      out.set(s, buckets.map((b) => c?.get(b) ?? 0));
+    }
+    return out;
+  }
+
+  async readDetails(
+    pipeline: string,
+    series: string,
+    fromBucketMs: number,
+    toBucketMs: number,
+    bucketMs: number,
+    limits: { topTerms: number; samples: number },
+  ): Promise<WindowDetails> {
+    const det = this.data(pipeline).details.get(series);
+    const authors = new Set<string>();
+    const terms = new Map<string, number>();
+    const sampleIds: string[] = [];
+    for (const b of bucketRange(fromBucketMs, toBucketMs, bucketMs).reverse()) {
+      const x = det?.get(b);
+      if (!x) continue;
+      for (const a of x.authors) authors.add(a);
+      for (const [t, n] of x.terms) terms.set(t, (terms.get(t) ?? 0) + n);
+      for (const id of x.samples) if (sampleIds.length < limits.samples) sampleIds.push(id);
+    }
+    const topTerms = [...terms]
+      .map(([term, count]) => ({ term, count }))
+      .sort((a, b) => b.count - a.count || a.term.localeCompare(b.term))
+      .slice(0, limits.topTerms);
+    return { distinctAuthors: authors.size, topTerms, sampleIds };
+  }
+
+  async totals(pipeline: string): Promise<Record<string, number>> {
+    return Object.fromEntries(this.data(pipeline).totals);
+  }
+
+  async pruneSeries(pipeline: string, beforeMs: number): Promise<number> {
+    const d = this.data(pipeline);
+    let n = 0;
+    for (const [series, last] of d.lastBucket) {
+      if (last < beforeMs) {
+        d.lastBucket.delete(series);
+        d.firstSeen.delete(series);
+        d.counts.delete(series);
+        d.details.delete(series);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('window store is closed');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

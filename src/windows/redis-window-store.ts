@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import type { Redis, Result } from 'ioredis';
+import { chunkStart, createKeys, type Keys } from './keys.js';
+import {
+  bucketRange,
+  type ApplyResult,
+  type CountBatch,
+  type SeriesInfo,
+  type WindowDetails,
+  type WindowStore,
+} from './window-store.js';
+
+const applyBatchLua = readFileSync(new URL('./lua/apply-batch.lua', import.meta.url), 'utf8');
+
+/** The offset fence outlives the counts: a week. */
+const OFFSETS_TTL_SEC = 7 * 86_400;
+/** Lua's unpack() has a stack limit; variadic commands are split below it. */
+const MAX_ARGS_PER_OP = 1000;
+
+type Payload = {
+  c: [number, number, number][];
+  a: (number | string)[][];
+  t: [number, string, number][];
+  s: (number | string)[][];
+  z: [string, number][];
+  tot: [string, number][];
+};
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    surgewatchApplyBatch(numKeys: number, ...args: (string | number)[]): Result<[number, string?], Context>;
+  }
+}
+
+export class RedisWindowStore implements WindowStore {
+  private readonly keysByPipeline = new Map<string, Keys>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('surgewatchApplyBatch', { lua: applyBatchLua });
+  }
+
+  private keys(pipeline: string): Keys {
+    let k = this.keysByPipeline.get(pipeline);
+    if (!k) this.keysByPipeline.set(pipeline, (k = createKeys(this.prefix, pipeline)));
+    return k;
+  }
+
+  async applyBatch(batch: CountBatch): Promise<ApplyResult> {
+    const k = this.keys(batch.pipeline);
+    const { bucketMs, samplesPerBucket } = batch.layout;
+    const dataKeys: string[] = [];
+    const keyIndex = new Map<string, number>();
+    const indexOf = (key: string): number => {
+      let i = keyIndex.get(key);
+      if (i === undefined) {
+        dataKeys.push(key);
+        i = dataKeys.length + 4; // KEYS[1..4] are the fixed keys
+        keyIndex.set(key, i);
+      }
+      return i;
+    };
+
+    const counts = new Map<string, number>(); // "series\0bucket" -> n
+    const authors = new Map<string, Set<string>>(); // detail key -> hashes
+    const terms = new Map<string, Map<string, number>>();
+    const samples = new Map<string, string[]>();
+    const active = new Map<string, number>();
+    for (const s of batch.signals) {
+      for (const series of s.series) {
+        const ck = `${series}\0${s.bucketMs}`;
+        counts.set(ck, (counts.get(ck) ?? 0) + 1);
+        if ((active.get(series) ?? -Infinity) < s.bucketMs) active.set(series, s.bucketMs);
+        if (s.authorHash) {
+          const ak = k.authors(series, s.bucketMs);
+          let set = authors.get(ak);
+          if (!set) authors.set(ak, (set = new Set()));
+          set.add(s.authorHash);
+        }
+        if (s.terms.length > 0) {
+          const tk = k.terms(series, s.bucketMs);
+          let m = terms.get(tk);
+          if (!m) terms.set(tk, (m = new Map()));
+          for (const t of s.terms) m.set(t, (m.get(t) ?? 0) + 1);
+        }
+        if (samplesPerBucket > 0) {
+          const sk = k.samples(series, s.bucketMs);
+          let list = samples.get(sk);
+          if (!list) samples.set(sk, (list = []));
+          list.push(s.id);
+          // Only the newest samplesPerBucket survive the LTRIM; do not ship the rest.
+          if (list.length > samplesPerBucket) list.shift();
+        }
+      }
+    }
+
+    const payload: Payload = { c: [], a: [], t: [], s: [], z: [], tot: [] };
+    for (const [ck, n] of counts) {
+      const [series, b] = ck.split('\0') as [string, string];
+      const bucket = Number(b);
+      payload.c.push([indexOf(k.counts(series, chunkStart(bucket, bucketMs))), bucket, n]);
+    }
+    for (const [key, set] of authors) {
+      const all = [...set];
+      for (let i = 0; i < all.length; i += MAX_ARGS_PER_OP) payload.a.push([indexOf(key), ...all.slice(i, i + MAX_ARGS_PER_OP)]);
+    }
+    for (const [key, m] of terms) for (const [term, n] of m) payload.t.push([indexOf(key), term, n]);
+    for (const [key, list] of samples) payload.s.push([indexOf(key), ...list]);
+    for (const [series, b] of active) payload.z.push([series, b]);
+    for (const [field, n] of Object.entries(batch.totals)) if (n !== 0) payload.tot.push([field, n]);
+
+    const pos = batch.position;
+    const result = await this.redis.surgewatchApplyBatch(
+      4 + dataKeys.length,
+      k.offsets,
+      k.series,
+      k.firstSeen,
+      k.totals,
+      ...dataKeys,
+      pos?.partitionKey ?? '',
+      pos?.expectedPrevOffset ?? '-1',
+      pos?.lastOffset ?? '-1',
+      batch.layout.retentionSec,
+      batch.layout.detailTtlSec,
+      samplesPerBucket,
+      OFFSETS_TTL_SEC,
+      // cjson turns empty tables into objects; the script only iterates, so either is fine.
+      JSON.stringify(payload),
+    );
+    return result[0] === 1 ? { status: 'applied' } : { status: 'conflict', currentOffset: String(result[1]) };
+  }
+
+  async appliedOffset(pipeline: string, partitionKey: string): Promise<string> {
+    return (await this.redis.hget(this.keys(pipeline).offsets, partitionKey)) ?? '-1';
+  }
+
+  async liveSeries(pipeline: string, sinceMs: number, limit: number): Promise<SeriesInfo[]> {
+    const k = this.keys(pipeline);
+    const flat = await this.redis.zrevrangebyscore(k.series, '+inf', sinceMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    const names: string[] = [];
+    const last: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      names.push(flat[i]!);
+      last.push(Number(flat[i + 1]));
+    }
+    if (names.length === 0) return [];
+    const first = await this.redis.hmget(k.firstSeen, ...names);
+    return names.map((series, i) => ({ series, lastBucketMs: last[i]!, firstSeenMs: first[i] ? Number(first[i]) : last[i]! }));
+  }
+
+  async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
+    const k = this.keys(pipeline);
+    const buckets = bucketRange(fromBucketMs, toBucketMs, bucketMs);
+    const chunks = new Map<number, number[]>();
+    for (const b of buckets) {
+      const c = chunkStart(b, bucketMs);
+      let list = chunks.get(c);
+      if (!list) chunks.set(c, (list = []));
+      list.push(b);
+    }
+    const pipe = this.redis.pipeline();
+    for (const s of series) for (const [c, bs] of chunks) pipe.hmget(k.counts(s, c), ...bs.map(String));
+    const replies = (await pipe.exec()) ?? [];
+    const out = new Map<string, number[]>();
+    let r = 0;
+    for (const s of series) {
+      const values: number[] = [];
+      for (const _ of chunks) {
+        const [err, vals] = replies[r++]!;
+        if (err) throw err;
+        for (const v of vals as (string | null)[]) values.push(v ? Number(v) : 0);
+      }
+      out.set(s, values);
+    }
+    return out;
+  }
+
+  async readDetails(
+    pipeline: string,
+    series: string,
+    fromBucketMs: number,
+    toBucketMs: number,
+    bucketMs: number,
+    limits: { topTerms: number; samples: number },
+  ): Promise<WindowDetails> {
+    const k = this.keys(pipeline);
+    const buckets = bucketRange(fromBucketMs, toBucketMs, bucketMs);
+    const termKeys = buckets.map((b) => k.terms(series, b));
+    const pipe = this.redis.pipeline();
+    pipe.pfcount(...buckets.map((b) => k.authors(series, b)));
+    pipe.zunion(termKeys.length, ...termKeys, 'WITHSCORES');
+    // Newest buckets first, so samples are the most recent signals.
+    for (const b of [...buckets].reverse()) pipe.lrange(k.samples(series, b), 0, limits.samples - 1);
+    const replies = (await pipe.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const distinctAuthors = Number(replies[0]![1]);
+    const flat = replies[1]![1] as string[];
+    const topTerms: { term: string; count: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) topTerms.push({ term: flat[i]!, count: Number(flat[i + 1]) });
+    topTerms.sort((a, b) => b.count - a.count || a.term.localeCompare(b.term));
+    const sampleIds: string[] = [];
+    for (const [, ids] of replies.slice(2)) for (const id of ids as string[]) if (sampleIds.length < limits.samples) sampleIds.push(id);
+    return { distinctAuthors, topTerms: topTerms.slice(0, limits.topTerms), sampleIds };
+  }
+
+  async totals(pipeline: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.keys(pipeline).totals);
+    return Object.fromEntries(Object.entries(raw).map(([f, v]) => [f, Number(v)]));
+  }
+
+  async pruneSeries(pipeline: string, beforeMs: number): Promise<number> {
+    const k = this.keys(pipeline);
+    const stale = await this.redis.zrangebyscore(k.series, '-inf', `(${beforeMs}`, 'LIMIT', 0, 10_000);
+    if (stale.length === 0) return 0;
+    await this.redis.multi().zrem(k.series, ...stale).hdel(k.firstSeen, ...stale).exec();
+    return stale.length;
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    // The Redis client belongs to the context, which closes it.
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Per-pipeline event-time counting. A batch of one source partition is applied atomically
+ * together with that partition's offset, so a re-delivered batch counts nothing twice.
+ */
+
+/** One valid, scored signal reduced to what the windows keep. */
+export interface CountedSignal {
+  id: string;
+  /** Start of the event-time bucket the signal falls in (ms). */
+  bucketMs: number;
+  /** Series ids to increment, e.g. "self-harm" and "self-harm|region=US-TX". */
+  series: string[];
+  /** Terms and hashtags that made the signal hit, for "top terms". */
+  terms: string[];
+  /** Keyed hash of the author; never the raw id. */
+  authorHash?: string;
+}
+
+export interface WindowLayout {
+  bucketMs: number;
+  /** TTL of count buckets (s). */
+  retentionSec: number;
+  /** TTL of per-bucket details: authors, terms, samples (s). */
+  detailTtlSec: number;
+  /** Sample ids kept per series bucket. */
+  samplesPerBucket: number;
+}
+
+export interface SourcePosition {
+  /** e.g. "signals:3" (topic:partition). */
+  partitionKey: string;
+  /** Last applied offset the batch was built against ("-1" when none), for compare-and-set. */
+  expectedPrevOffset: string;
+  /** Offset of the batch's last record. */
+  lastOffset: string;
+}
+
+export interface CountBatch {
+  pipeline: string;
+  layout: WindowLayout;
+  /** Null for sources without offsets (signals posted to the API). */
+  position: SourcePosition | null;
+  signals: CountedSignal[];
+  /** Totals to add, e.g. { signals: 120, hits: 7, dead_letters: 1 }. */
+  totals: Record<string, number>;
+}
+
+export type ApplyResult =
+  | { status: 'applied' }
+  /** The partition's applied offset is not the one the batch was built against. */
+  | { status: 'conflict'; currentOffset: string };
+
+export interface SeriesInfo {
+  series: string;
+  firstSeenMs: number;
+  lastBucketMs: number;
+}
+
+export interface WindowDetails {
+  distinctAuthors: number;
+  topTerms: { term: string; count: number }[];
+  sampleIds: string[];
+}
+
+export interface WindowStore {
+  applyBatch(batch: CountBatch): Promise<ApplyResult>;
+  /** Last applied offset of a partition, "-1" when none. */
+  appliedOffset(pipeline: string, partitionKey: string): Promise<string>;
+  /** Series with data at or after sinceMs, most recently active first. */
+  liveSeries(pipeline: string, sinceMs: number, limit: number): Promise<SeriesInfo[]>;
+  /** Counts per bucket from fromBucketMs to toBucketMs inclusive, for each series. */
+  readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>>;
+  readDetails(
+    pipeline: string,
+    series: string,
+    fromBucketMs: number,
+    toBucketMs: number,
+    bucketMs: number,
+    limits: { topTerms: number; samples: number },
+  ): Promise<WindowDetails>;
+  totals(pipeline: string): Promise<Record<string, number>>;
+  /** Forgets series with no data since beforeMs. */
+  pruneSeries(pipeline: string, beforeMs: number): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Bucket starts from..to inclusive. */
+export function bucketRange(fromBucketMs: number, toBucketMs: number, bucketMs: number): number[] {
+  const out: number[] = [];
+  for (let b = fromBucketMs; b <= toBucketMs; b += bucketMs) out.push(b);
+  return out;
+}
+
+export function bucketStart(tsMs: number, bucketMs: number): number {
+  return Math.floor(tsMs / bucketMs) * bucketMs;
+}
+
+/** Buckets are grouped into chunks (one Redis hash each) of this many buckets. */
+export const BUCKETS_PER_CHUNK = 64;

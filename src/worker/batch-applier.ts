@@ -1,0 +1,109 @@
+import type { Logger } from '../shared/logger.js';
+import { sleep } from '../shared/once.js';
+import type { Clock } from '../shared/clock.js';
+import type { WindowStore } from '../windows/window-store.js';
+import type { PipelineRuntime } from './pipeline-runtime.js';
+import { processRecords, type RawRecord, type Watermark } from './process-records.js';
+import type { DeadLetterSink, SourceBatch } from './source.js';
+
+export interface BatchApplierOptions {
+  store: WindowStore;
+  deadLetters: DeadLetterSink;
+  authorHashKey: string;
+  clock: Clock;
+  logger: Logger;
+  /** Aborted on shutdown: retries stop and the batch is left uncommitted. */
+  signal?: AbortSignal;
+  /** Check event times against the clock (off for replays of old files). */
+  checkFuture?: boolean;
+  maxRetryDelayMs?: number;
+}
+
+const MAX_CONFLICT_RETRIES = 10;
+
+/**
+ * Applies partition batches to the window store exactly once. The store keeps each partition's
+ * last applied offset; records at or below it are skipped, and the write is a compare-and-set
+ * on that offset, so a re-delivered or overlapping batch never counts twice.
+ */
+export class BatchApplier {
+  private readonly applied = new Map<string, string>();
+  private readonly watermark: Watermark = { maxEventMs: -Infinity };
+
+  constructor(
+    readonly runtime: PipelineRuntime,
+    private readonly opts: BatchApplierOptions,
+  ) {}
+
+  get pipeline(): string {
+    return this.runtime.config.id;
+  }
+
+  async handle(batch: SourceBatch): Promise<void> {
+    if (batch.records.length === 0) return;
+    const partitionKey = `${batch.topic}:${batch.partition}`;
+    const lastOffset = batch.records[batch.records.length - 1]!.offset;
+    const deadLettered = new Set<string>();
+
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      const prev = this.applied.get(partitionKey) ?? (await this.retry(() => this.opts.store.appliedOffset(this.pipeline, partitionKey)));
+      const prevN = BigInt(prev);
+      const fresh = batch.records.filter((r) => BigInt(r.offset) > prevN);
+      if (fresh.length === 0) {
+        this.applied.set(partitionKey, prev);
+        return;
+      }
+      const out = processRecords(fresh, this.runtime, {
+        authorHashKey: this.opts.authorHashKey,
+        watermark: this.watermark,
+        ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),
+      });
+      // Dead letters go out before the counts: if we die in between, they are re-sent (a
+      // duplicate on the dead-letter topic) rather than lost.
+      const letters = out.deadLetters.filter((d) => !deadLettered.has(d.record.offset));
+      if (letters.length > 0) {
+        await this.retry(() => this.opts.deadLetters.send(this.pipeline, batch, letters));
+        for (const d of letters) deadLettered.add(d.record.offset);
+      }
+      const result = await this.retry(() =>
+        this.opts.store.applyBatch({
+          pipeline: this.pipeline,
+          layout: this.runtime.layout,
+          position: { partitionKey, expectedPrevOffset: prev, lastOffset },
+          signals: out.signals,
+          totals: out.totals,
+        }),
+      );
+      if (result.status === 'applied') {
+        this.applied.set(partitionKey, lastOffset);
+        return;
+      }
+      this.opts.logger.info({ partitionKey, expected: prev, current: result.currentOffset }, 'offset fence moved (another worker applied); re-reading');
+      this.applied.set(partitionKey, result.currentOffset);
+    }
+    throw new Error(`partition ${partitionKey}: offset fence kept moving; batch left for redelivery`);
+  }
+
+  /** Forget cached offsets, e.g. after a partition is reassigned. */
+  forget(): void {
+    this.applied.clear();
+  }
+
+  /** Retries infrastructure failures with capped exponential backoff until shutdown. */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    const maxDelay = this.opts.maxRetryDelayMs ?? 5000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.opts.signal?.aborted) throw err;
+        const delay = Math.min(maxDelay, 100 * 2 ** attempt);
+        this.opts.logger.warn({ err, attempt, delay }, 'store or dead-letter write failed; retrying');
+        await sleep(delay, this.opts.signal);
+        if (this.opts.signal?.aborted) throw err;
+      }
+    }
+  }
+}
+
+export type { RawRecord };

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import type { AlertPublisher, AlertStore } from '../alerts/alert-store.js';
+import type { Alert, AlertEventType } from '../alerts/alert.js';
+import { parseSeries } from '../alerts/alert.js';
+import { stepAlert } from '../alerts/lifecycle.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { Lease } from '../windows/lease.js';
+import { bucketStart, type WindowStore } from '../windows/window-store.js';
+import type { PipelineRuntime } from './pipeline-runtime.js';
+
+export interface TickerOptions {
+  runtimes: readonly PipelineRuntime[];
+  windows: WindowStore;
+  alerts: AlertStore;
+  publisher: AlertPublisher;
+  lease: Lease;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface TickReport {
+  pipeline: string;
+  ran: boolean;
+  series: number;
+  events: { type: AlertEventType; alert: Alert }[];
+}
+
+const READ_CHUNK = 500;
+const TOP_TERMS = 10;
+
+/**
+ * The periodic detection step: per pipeline, only the lease holder evaluates every live series
+ * (current window vs. baseline) and moves alerts through their lifecycle.
+ */
+export class DetectionTicker {
+  private readonly owner = `${process.pid}-${randomUUID()}`;
+  private timers: NodeJS.Timeout[] = [];
+  private running = new Set<string>();
+  private stopped = false;
+
+  constructor(private readonly opts: TickerOptions) {}
+
+  start(): void {
+    for (const rt of this.opts.runtimes) {
+      const ms = rt.config.detect.tickSec * 1000;
+      const timer = setInterval(() => void this.runScheduled(rt), ms);
+      this.timers.push(timer);
+    }
+  }
+
+  private async runScheduled(rt: PipelineRuntime): Promise<void> {
+    if (this.stopped || this.running.has(rt.config.id)) return; // a slow tick is not overlapped
+    this.running.add(rt.config.id);
+    try {
+      await this.tickPipeline(rt, this.opts.clock.now());
+    } catch (err) {
+      this.opts.logger.error({ err, pipeline: rt.config.id }, 'detection tick failed');
+    } finally {
+      this.running.delete(rt.config.id);
+    }
+  }
+
+  /** One tick of every pipeline at nowMs (replays call this directly on event time). */
+  async tick(nowMs: number): Promise<TickReport[]> {
+    const reports: TickReport[] = [];
+    for (const rt of this.opts.runtimes) reports.push(await this.tickPipeline(rt, nowMs));
+    return reports;
+  }
+
+  async tickPipeline(rt: PipelineRuntime, nowMs: number): Promise<TickReport> {
+    const { id: pipeline, windows: w, detect: cfg } = rt.config;
+    const report: TickReport = { pipeline, ran: false, series: 0, events: [] };
+    const leaseMs = Math.max(3 * cfg.tickSec * 1000, 5000);
+    if (!(await this.opts.lease.acquire(`tick:${pipeline}`, this.owner, leaseMs))) return report;
+    report.ran = true;
+
+    const bucketMs = rt.layout.bucketMs;
+    const currentBuckets = w.currentSec / w.bucketSec;
+    const baselineBuckets = w.baselineSec / w.bucketSec;
+    const toBucket = bucketStart(nowMs, bucketMs);
+    const windowStart = toBucket - (currentBuckets - 1) * bucketMs;
+    const fromBucket = windowStart - baselineBuckets * bucketMs;
+
+    const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
+    const live = await this.opts.windows.liveSeries(pipeline, fromBucket, cfg.maxSeries);
+    const firstSeen = new Map(live.map((s) => [s.series, s.firstSeenMs]));
+    for (const series of open.keys()) if (!firstSeen.has(series)) firstSeen.set(series, fromBucket);
+    const all = [...firstSeen.keys()];
+    report.series = all.length;
+
+    for (let i = 0; i < all.length; i += READ_CHUNK) {
+      const chunk = all.slice(i, i + READ_CHUNK);
+      const counts = await this.opts.windows.readCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
+      for (const series of chunk) {
+        const topic = rt.topics.get(parseSeries(series).topic);
+        if (!topic) continue; // a topic removed from the lists: its series age out
+        const decision = rt.detector.evaluate({
+          counts: counts.get(series)!,
+          currentBuckets,
+          bucketMs,
+          fromBucketMs: fromBucket,
+          firstSeenMs: firstSeen.get(series)!,
+        });
+        const existing = open.get(series);
+        if (!existing && !decision.significant) continue;
+        const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
+        const details =
+          decision.significant && !inCooldown
+            ? await this.opts.windows.readDetails(pipeline, series, windowStart, toBucket, bucketMs, { topTerms: TOP_TERMS, samples: rt.config.alerts.sampleSize })
+            : undefined;
+        const step = stepAlert({
+          open: existing,
+          inCooldown,
+          decision,
+          details,
+          ctx: {
+            pipeline,
+            series,
+            topic,
+            listVersion: rt.lexicon.version,
+            nowMs,
+            windowStartMs: windowStart,
+            windowEndMs: toBucket + bucketMs,
+            currentSec: w.currentSec,
+            baselineSec: w.baselineSec,
+            bucketSec: w.bucketSec,
+            cfg,
+          },
+        });
+        if (!step) continue;
+        await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec);
+        if (step.event) {
+          const event = { type: step.event, alert: step.alert };
+          report.events.push(event);
+          await this.publish(rt, event);
+        }
+      }
+    }
+    await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
+    return report;
+  }
+
+  private async publish(rt: PipelineRuntime, event: { type: AlertEventType; alert: Alert }): Promise<void> {
+    try {
+      await this.opts.publisher.publish(rt.config.alerts.kafkaTopic, event);
+    } catch (err) {
+      // The alert is saved and served; only its copy on the durable log is missing.
+      this.opts.logger.error({ err, alert: event.alert.id }, 'publishing alert event failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    while (this.running.size > 0) await new Promise((r) => setTimeout(r, 20));
+    for (const rt of this.opts.runtimes) await this.opts.lease.release(`tick:${rt.config.id}`, this.owner).catch(() => undefined);
+  }
+}

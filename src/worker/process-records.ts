@@ -1,0 +1,116 @@
+import { createHmac } from 'node:crypto';
+import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/signal.js';
+import { scoreSignal, type TopicScore } from '../scoring/score.js';
+import { bucketStart, type CountedSignal } from '../windows/window-store.js';
+import { seriesId } from '../alerts/alert.js';
+import type { PipelineRuntime } from './pipeline-runtime.js';
+
+export interface RawRecord {
+  offset: string;
+  value: Uint8Array | null;
+}
+
+export interface DeadLetter {
+  record: RawRecord;
+  code: DecodeFailureCode | 'future';
+  reason: string;
+}
+
+export interface ProcessedRecords {
+  signals: CountedSignal[];
+  deadLetters: DeadLetter[];
+  totals: Record<string, number>;
+}
+
+/** Per-pipeline event-time progress; lateness is judged against the newest event seen. */
+export interface Watermark {
+  maxEventMs: number;
+}
+
+export interface ProcessOptions {
+  authorHashKey: string;
+  watermark: Watermark;
+  /** Signals stamped further ahead of this are dead-lettered; undefined disables the check. */
+  nowMs?: number;
+  maxFutureMs?: number;
+}
+
+const DEFAULT_MAX_FUTURE_MS = 10 * 60_000;
+
+export function hashAuthor(key: string, author: string): string {
+  return createHmac('sha256', key).update(author).digest('base64url').slice(0, 22);
+}
+
+/** The series a hit increments: the topic, and the topic by each configured dimension. */
+export function seriesFor(topic: string, signal: Signal, dimensions: readonly string[]): string[] {
+  const out = [topic];
+  for (const dim of dimensions) {
+    if (dim === 'region' && signal.region) {
+      out.push(seriesId(topic, { name: 'region', value: signal.region }));
+      // A subdivision also counts towards its country.
+      const dash = signal.region.indexOf('-');
+      if (dash > 0) out.push(seriesId(topic, { name: 'region', value: signal.region.slice(0, dash) }));
+    } else if (dim === 'surface') {
+      out.push(seriesId(topic, { name: 'surface', value: signal.surface }));
+    } else if (dim === 'lang' && signal.lang) {
+      out.push(seriesId(topic, { name: 'lang', value: signal.lang.toLowerCase().split('-')[0]! }));
+    }
+  }
+  return out;
+}
+
+export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal): TopicScore[] {
+  return scoreSignal(runtime.lexicon, runtime.topics, { text: signal.text, hashtags: signal.hashtags });
+}
+
+/**
+ * Decodes, validates, scores and buckets the records of one partition batch. Pure apart from
+ * advancing the watermark. Bad records become dead letters; the batch always completes.
+ */
+export function processRecords(records: readonly RawRecord[], runtime: PipelineRuntime, opts: ProcessOptions): ProcessedRecords {
+  const { bucketMs } = runtime.layout;
+  const { latenessSec, dimensions } = runtime.config.windows;
+  const maxFutureMs = opts.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
+  const signals: CountedSignal[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const totals = { signals: 0, hits: 0, dead_letters: 0, late: 0, duplicates: 0, truncated: 0 };
+  const seen = new Set<string>();
+
+  for (const record of records) {
+    const decoded = decodeSignal(record.value);
+    if (!decoded.ok) {
+      deadLetters.push({ record, code: decoded.code, reason: decoded.reason });
+      continue;
+    }
+    const signal = decoded.signal;
+    if (opts.nowMs !== undefined && signal.tsMs > opts.nowMs + maxFutureMs) {
+      deadLetters.push({ record, code: 'future', reason: `event time ${new Date(signal.tsMs).toISOString()} is more than ${maxFutureMs / 60_000} min in the future` });
+      continue;
+    }
+    if (seen.has(signal.id)) {
+      totals.duplicates++;
+      continue;
+    }
+    seen.add(signal.id);
+    if (signal.tsMs < opts.watermark.maxEventMs - latenessSec * 1000) {
+      totals.late++;
+      continue;
+    }
+    if (signal.tsMs > opts.watermark.maxEventMs) opts.watermark.maxEventMs = signal.tsMs;
+    totals.signals++;
+    if (signal.truncated) totals.truncated++;
+
+    const hits = scoreForRuntime(runtime, signal).filter((s) => s.hit);
+    if (hits.length === 0) continue;
+    totals.hits++;
+    const bucket = bucketStart(signal.tsMs, bucketMs);
+    const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
+    for (const h of hits) {
+      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series: seriesFor(h.topic, signal, dimensions), terms: h.why.map((w) => w.term) };
+      if (authorHash) counted.authorHash = authorHash;
+      signals.push(counted);
+    }
+  }
+  totals.dead_letters = deadLetters.length;
+  return { signals, deadLetters, totals };
+}
