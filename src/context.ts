@@ -32,8 +32,6 @@ export interface ContextOverrides {
   httpPort?: number;
   /** Per-pipeline source instead of Kafka or the sample stream. */
   sourceFor?: (runtime: PipelineRuntime) => SignalSource;
-  /** Consumer session timeout (ms); tests that kill a worker use a short one. */
-  sessionTimeoutMs?: number;
 }
 
 /** Every dependency, built once; `start()` begins I/O, `close()` ends it in reverse order. */
@@ -79,7 +77,7 @@ export class AppContext {
     const { env } = this.config;
     const checks: Record<string, ReadinessCheck> = {};
     if (this.config.mode === 'service') {
-      this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: 'surgewatch' });
+      this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 10_000, connectionName: 'surgewatch' });
       this.kafka = createKafka({ brokers: env.KAFKA_BROKERS!, clientId: env.KAFKA_CLIENT_ID }, this.logger);
       this.producer = new KafkaProducerHandle(this.kafka);
       const retention = new Map(this.runtimes.map((r) => [r.config.id, r.config.alerts.retentionDays * 86_400]));
@@ -149,7 +147,7 @@ export class AppContext {
         {
           topic: rt.config.source.topic,
           groupId: `${this.config.env.KAFKA_GROUP_ID}.${rt.config.id}`,
-          ...(this.overrides.sessionTimeoutMs !== undefined && { sessionTimeoutMs: this.overrides.sessionTimeoutMs }),
+          sessionTimeoutMs: this.config.env.KAFKA_SESSION_TIMEOUT_MS,
         },
         this.logger.child({ component: 'ingest', pipeline: rt.config.id }),
       );

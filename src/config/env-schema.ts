@@ -17,6 +17,8 @@ export const envSchema = z
     KAFKA_BROKERS: list.optional(),
     KAFKA_CLIENT_ID: z.string().min(1).default('surgewatch'),
     KAFKA_GROUP_ID: z.string().min(1).default('surgewatch-worker'),
+    /** A worker that stops heartbeating loses its partitions after this long. */
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
     KAFKA_DEAD_LETTER_TOPIC: kafkaTopic.default('signals.dlq'),
     REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional(),
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default('sw'),
@@ -43,6 +45,9 @@ export const envSchema = z
     if (hasKafka && hasRedis && env.AUTHOR_HASH_KEY === undefined) {
       ctx.addIssue({ code: 'custom', path: ['AUTHOR_HASH_KEY'], message: 'is required in service mode (a secret of 16+ characters)' });
     }
+  }, {
+    // Run even when another variable is invalid, so that every problem is listed at once.
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   });
 
 export type Env = z.output<typeof envSchema>;

@@ -42,15 +42,17 @@ export function parseEnv(raw: Record<string, string | undefined>): { env?: Env; 
 export function loadDataFiles<S extends z.ZodType>(
   dir: string,
   schema: S,
-): { items: { file: string; value: z.output<S> }[]; problems: ConfigProblem[] } {
+): { items: { file: string; value: z.output<S> }[]; problems: ConfigProblem[]; rejected: { file: string; data: unknown }[] } {
   const items: { file: string; value: z.output<S> }[] = [];
   const problems: ConfigProblem[] = [];
+  // Files that did not parse or validate, so that cross-file checks can still look at them.
+  const rejected: { file: string; data: unknown }[] = [];
   let names: string[];
   try {
-    if (!statSync(dir).isDirectory()) return { items, problems: [{ source: dir, path: '', message: 'is not a directory' }] };
+    if (!statSync(dir).isDirectory()) return { items, problems: [{ source: dir, path: '', message: 'is not a directory' }], rejected };
     names = readdirSync(dir).filter((n) => DATA_EXTENSIONS.has(extname(n).toLowerCase())).sort();
   } catch (err) {
-    return { items, problems: [{ source: dir, path: '', message: `cannot read directory: ${(err as Error).message}` }] };
+    return { items, problems: [{ source: dir, path: '', message: `cannot read directory: ${(err as Error).message}` }], rejected };
   }
   for (const name of names) {
     const file = join(dir, name);
@@ -60,13 +62,17 @@ export function loadDataFiles<S extends z.ZodType>(
       data = extname(name).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
     } catch (err) {
       problems.push({ source: file, path: '', message: `cannot parse: ${(err as Error).message.split('\n')[0]}` });
+      rejected.push({ file, data: undefined });
       continue;
     }
     const parsed = schema.safeParse(data);
     if (parsed.success) items.push({ file, value: parsed.data });
-    else problems.push(...zodProblems(file, parsed.error));
+    else {
+      problems.push(...zodProblems(file, parsed.error));
+      rejected.push({ file, data });
+    }
   }
-  return { items, problems };
+  return { items, problems, rejected };
 }
 
 function idProblems(items: { file: string; value: { id: string } }[], kind: string): ConfigProblem[] {
@@ -102,11 +108,18 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
   if (topics.items.length === 0 && topics.problems.length === 0)
     problems.push({ source: topicsDir, path: '', message: 'no topic files (*.yaml, *.yml, *.json) found' });
 
-  const topicIds = new Set(topics.items.map((t) => t.value.id));
-  for (const { file, value } of pipelines.items) {
-    if (value.topics === 'all') continue;
-    value.topics.forEach((id, i) => {
-      if (!topicIds.has(id)) problems.push({ source: file, path: `topics.${i}`, message: `unknown topic "${id}" (no file for it in ${topicsDir})` });
+  // A topic whose file exists but is invalid is already reported; do not also call it unknown.
+  const topicIds = new Set([...topics.items.map((t) => t.value.id), ...topics.rejected.map((t) => basename(t.file, extname(t.file)))]);
+  // Pipelines that failed validation still get their topic references checked: every problem at once.
+  const rawTopics = (data: unknown): unknown => (typeof data === 'object' && data !== null ? (data as { topics?: unknown }).topics : undefined);
+  const references = [
+    ...pipelines.items.map(({ file, value }) => ({ file, topics: value.topics as unknown })),
+    ...pipelines.rejected.map(({ file, data }) => ({ file, topics: rawTopics(data) })),
+  ];
+  for (const { file, topics: wanted } of references) {
+    if (!Array.isArray(wanted)) continue;
+    wanted.forEach((id: unknown, i) => {
+      if (typeof id === 'string' && !topicIds.has(id)) problems.push({ source: file, path: `topics.${i}`, message: `unknown topic "${id}" (no file for it in ${topicsDir})` });
     });
   }
 

@@ -31,7 +31,7 @@ const timestamp = z.union([
       }
       return ms;
     }),
-]);
+], { error: (iss) => (iss.code === 'invalid_union' ? 'must be an ISO-8601 date-time string or epoch milliseconds' : undefined) });
 
 const hashtag = z
   .string()
@@ -60,7 +60,14 @@ export const signalWireSchema = z
     author: z.string().min(1).max(256).optional(),
     meta: z
       .record(z.string(), z.unknown())
-      .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= signalLimits.maxMetaBytes, `meta must serialize to at most ${signalLimits.maxMetaBytes} bytes`)
+      .refine((m) => {
+        // Nesting deep enough to overflow JSON.stringify's stack is far over the limit anyway.
+        try {
+          return Buffer.byteLength(JSON.stringify(m)) <= signalLimits.maxMetaBytes;
+        } catch {
+          return false;
+        }
+      }, `meta must serialize to at most ${signalLimits.maxMetaBytes} bytes`)
       .optional(),
   })
   .refine((s) => s.text.length > 0 || (s.hashtags?.length ?? 0) > 0, { message: 'text is empty and no hashtags are given', path: ['text'] });

@@ -114,7 +114,8 @@ export class MemoryWindowStore implements WindowStore {
     for (const [series, lastBucketMs] of d.lastBucket) {
       if (lastBucketMs >= sinceMs) out.push({ series, lastBucketMs, firstSeenMs: d.firstSeen.get(series) ?? lastBucketMs });
     }
-    out.sort((a, b) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? -1 : 1));
+    // Same order as the Redis store's ZREVRANGEBYSCORE: ties by series id, descending.
+    out.sort((a, b) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? 1 : -1));
     return out.slice(0, limit);
   }
 

@@ -22,7 +22,7 @@ type Payload = {
   a: (number | string)[][];
   t: [number, string, number][];
   s: (number | string)[][];
-  z: [string, number][];
+  z: [string, number, number][];
   tot: [string, number][];
 };
 
@@ -67,12 +67,15 @@ export class RedisWindowStore implements WindowStore {
     const authors = new Map<string, Set<string>>(); // detail key -> hashes
     const terms = new Map<string, Map<string, number>>();
     const samples = new Map<string, string[]>();
-    const active = new Map<string, number>();
+    const active = new Map<string, { first: number; last: number }>(); // series -> bucket span in this batch
     for (const s of batch.signals) {
       for (const series of s.series) {
         const ck = `${series}\0${s.bucketMs}`;
         counts.set(ck, (counts.get(ck) ?? 0) + 1);
-        if ((active.get(series) ?? -Infinity) < s.bucketMs) active.set(series, s.bucketMs);
+        const span = active.get(series);
+        if (!span) active.set(series, { first: s.bucketMs, last: s.bucketMs });
+        else if (s.bucketMs > span.last) span.last = s.bucketMs;
+        else if (s.bucketMs < span.first) span.first = s.bucketMs;
         if (s.authorHash) {
           const ak = k.authors(series, s.bucketMs);
           let set = authors.get(ak);
@@ -108,7 +111,7 @@ export class RedisWindowStore implements WindowStore {
     }
     for (const [key, m] of terms) for (const [term, n] of m) payload.t.push([indexOf(key), term, n]);
     for (const [key, list] of samples) payload.s.push([indexOf(key), ...list]);
-    for (const [series, b] of active) payload.z.push([series, b]);
+    for (const [series, { first, last }] of active) payload.z.push([series, last, first]);
     for (const [field, n] of Object.entries(batch.totals)) if (n !== 0) payload.tot.push([field, n]);
 
     const pos = batch.position;

@@ -28,6 +28,7 @@ export interface TickReport {
 
 const READ_CHUNK = 500;
 const TOP_TERMS = 10;
+const PUBLISH_TIMEOUT_MS = 10_000;
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
@@ -52,8 +53,12 @@ export class DetectionTicker {
   private async runScheduled(rt: PipelineRuntime): Promise<void> {
     if (this.stopped || this.running.has(rt.config.id)) return; // a slow tick is not overlapped
     this.running.add(rt.config.id);
+    const started = performance.now();
     try {
-      await this.tickPipeline(rt, this.opts.clock.now());
+      const report = await this.tickPipeline(rt, this.opts.clock.now());
+      const ms = Math.round(performance.now() - started);
+      const level = ms > rt.config.detect.tickSec * 1000 ? 'warn' : 'debug';
+      this.opts.logger[level]({ pipeline: rt.config.id, ms, ran: report.ran, series: report.series, events: report.events.length }, 'detection tick');
     } catch (err) {
       this.opts.logger.error({ err, pipeline: rt.config.id }, 'detection tick failed');
     } finally {
@@ -130,23 +135,27 @@ export class DetectionTicker {
         });
         if (!step) continue;
         await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec);
-        if (step.event) {
-          const event = { type: step.event, alert: step.alert };
-          report.events.push(event);
-          await this.publish(rt, event);
-        }
+        if (step.event) report.events.push({ type: step.event, alert: step.alert });
       }
     }
+    // Events go out after every save of the tick, so a slow broker never holds detection back.
+    for (const event of report.events) await this.publish(rt, event);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
     return report;
   }
 
   private async publish(rt: PipelineRuntime, event: { type: AlertEventType; alert: Alert }): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.opts.publisher.publish(rt.config.alerts.kafkaTopic, event);
+      await Promise.race([
+        this.opts.publisher.publish(rt.config.alerts.kafkaTopic, event),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no ack within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS))),
+      ]);
     } catch (err) {
       // The alert is saved and served; only its copy on the durable log is missing.
       this.opts.logger.error({ err, alert: event.alert.id }, 'publishing alert event failed');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

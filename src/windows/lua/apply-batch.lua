@@ -19,7 +19,7 @@
              a = {{keyIndex, authorHash, ...}, ...},     PFADD author HLLs
              t = {{keyIndex, term, n}, ...},             ZINCRBY term zsets
              s = {{keyIndex, signalId, ...}, ...},       LPUSH + LTRIM sample lists
-             z = {{seriesId, bucketMs}, ...},            series activity
+             z = {{seriesId, lastBucketMs, firstBucketMs}, ...}, series activity (newest and oldest bucket in the batch)
              tot = {{field, n}, ...} }                   totals
 
   Returns {1} when applied, {0, currentOffset} when the fence did not match (nothing written).
@@ -61,8 +61,8 @@ end
 for _, op in ipairs(p.z) do
   redis.call('ZADD', KEYS[2], 'GT', op[2], op[1])
   local first = redis.call('HGET', KEYS[3], op[1])
-  if (not first) or tonumber(first) > op[2] then
-    redis.call('HSET', KEYS[3], op[1], op[2])
+  if (not first) or tonumber(first) > op[3] then
+    redis.call('HSET', KEYS[3], op[1], op[3])
   end
 end
 for _, op in ipairs(p.tot) do

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../shared/errors.js';
+import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
+
+const USAGE = `usage: surgewatch <command> [options]
+
+commands:
+  score <signals.jsonl> [--pipeline ID]
+      One JSON line per signal: {"id","topics":[{"topic","score","hit","why":[...]}]}.
+  replay <signals.jsonl> [--out alerts.jsonl] [--pipeline ID]
+      Run the pipeline over a file on event time; write every alert version as a JSON line.
+
+Configuration comes from pipelines/ and config/topics/ (SURGEWATCH_PIPELINES_DIR,
+SURGEWATCH_TOPICS_DIR). Bad input lines are reported on stderr with their line number.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { out: { type: 'string' }, pipeline: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, file, ...extra] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  if (!file || extra.length > 0) throw new UsageError(`${command} takes exactly one input file`);
+  // The command line always runs on in-process stores, whatever the environment says.
+  const config = loadConfig();
+  const io = { stdout: process.stdout, stderr: process.stderr };
+  const opts = { ...(values.pipeline && { pipeline: values.pipeline }), ...(values.out && { out: values.out }) };
+  switch (command) {
+    case 'score': {
+      const r = await scoreCommand(config, file, opts, io);
+      process.stderr.write(`scored ${r.scored} signals, ${r.bad} bad lines\n`);
+      return 0;
+    }
+    case 'replay': {
+      const r = await replayCommand(config, file, opts, io);
+      process.stderr.write(`replayed ${r.signals} signals (${r.deadLetters} bad lines): ${r.alerts} alerts, ${r.events} alert versions\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`surgewatch: ${(err as Error).message}\n`);
+      if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+      process.exitCode = 2;
+    } else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`surgewatch: ${(err as Error).message}\n`);
+      process.exitCode = 66;
+    } else {
+      process.stderr.write(`surgewatch: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,336 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
+import type { AlertStore } from '../../src/alerts/alert-store.js';
+import { alertId, summarize } from '../../src/alerts/lifecycle.js';
+import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
+import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
+import { createKeys } from '../../src/windows/keys.js';
+import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
+
+/** Event time well away from the wall clock: the stores must not read the clock. */
+const T0 = Date.UTC(2024, 2, 1, 12);
+const MIN = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const PIPELINES = ['high-harm', 'scams'] as const;
+
+interface AlertSpec {
+  pipeline?: string;
+  series?: string;
+  openedMs?: number;
+  updatedMs?: number;
+  status?: AlertStatus;
+}
+
+/** A valid alert as the lifecycle would write it. */
+function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0, updatedMs = openedMs, status = 'open' }: AlertSpec = {}): Alert {
+  const { topic, dimension } = parseSeries(series);
+  const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4 };
+  const alert: Alert = {
+    id: alertId(pipeline, series, openedMs),
+    kind: 'spike',
+    pipeline,
+    topic,
+    topic_name: topic,
+    dimension,
+    series,
+    status,
+    severity: 'critical',
+    opened_at: iso(openedMs),
+    updated_at: iso(updatedMs),
+    resolved_at: status === 'resolved' ? iso(updatedMs) : null,
+    window: { ...figures, start: iso(updatedMs - 5 * MIN), end: iso(updatedMs), seconds: 300 },
+    peak: { ...figures, at: iso(openedMs) },
+    baseline: { seconds: 3600, mean_per_bucket: 0.267, bucket_seconds: 10 },
+    distinct_authors: 31,
+    top_terms: [{ term: 'kys', count: 20 }],
+    sample_signal_ids: ['s1', 's2'],
+    summary: '',
+    list_version: 'v1',
+    significant_ticks: 1,
+    quiet_ticks: 0,
+  };
+  alert.summary = summarize(alert);
+  return alert;
+}
+
+/** The same alert, later, with a new status. */
+function moved(a: Alert, status: AlertStatus, updatedMs: number): Alert {
+  return { ...a, status, updated_at: iso(updatedMs), resolved_at: status === 'resolved' ? iso(updatedMs) : a.resolved_at };
+}
+
+const ids = (alerts: Alert[]) => alerts.map((a) => a.id);
+
+interface ContractHooks {
+  afterEach?: () => Promise<void>;
+  afterAll?: () => Promise<void>;
+}
+
+/** The behaviour every AlertStore must show; run once per implementation. Pipelines: "high-harm" and "scams". */
+function describeAlertStoreContract(name: string, factory: () => AlertStore, hooks: ContractHooks = {}): void {
+  describe(`${name} (AlertStore contract)`, () => {
+    let store: AlertStore;
+    beforeEach(() => {
+      store = factory();
+    });
+    afterEach(async () => {
+      await store.close();
+      await hooks.afterEach?.();
+    });
+    if (hooks.afterAll) afterAll(hooks.afterAll);
+
+    describe('get', () => {
+      it('returns a saved alert as it was saved', async () => {
+        const a = makeAlert({ series: 'self-harm|region=US-TX' });
+        await store.save(a, 'opened', 600);
+        expect(await store.get(a.id)).toEqual(a);
+      });
+
+      it('returns the latest saved version', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        const acked = moved(a, 'acknowledged', T0 + MIN);
+        await store.save(acked, 'updated', 600);
+        expect(await store.get(a.id)).toEqual(acked);
+        expect(ids((await store.list({ limit: 10 })).alerts)).toEqual([a.id]);
+      });
+
+      it('returns undefined for an unknown id', async () => {
+        await store.save(makeAlert(), 'opened', 600);
+        expect(await store.get(alertId('high-harm', 'self-harm', T0 + 1))).toBeUndefined();
+        expect(await store.get('not-an-alert-id')).toBeUndefined();
+      });
+    });
+
+    describe('list', () => {
+      let all: Alert[];
+
+      /** Eight alerts over two pipelines, topics, dimensions and every status. */
+      async function saveMix(): Promise<void> {
+        all = [
+          makeAlert({ series: 'self-harm', openedMs: T0 + 1 * MIN }),
+          makeAlert({ series: 'self-harm|region=US-TX', openedMs: T0 + 2 * MIN, status: 'acknowledged' }),
+          makeAlert({ series: 'self-harm|region=GB', openedMs: T0 + 3 * MIN, status: 'resolved' }),
+          makeAlert({ series: 'extremism|region=US-TX', openedMs: T0 + 4 * MIN }),
+          makeAlert({ series: 'extremism', openedMs: T0 + 5 * MIN, status: 'resolved' }),
+          makeAlert({ pipeline: 'scams', series: 'scams-fraud', openedMs: T0 + 6 * MIN }),
+          makeAlert({ pipeline: 'scams', series: 'scams-fraud|region=US-TX', openedMs: T0 + 7 * MIN, status: 'resolved' }),
+          makeAlert({ series: 'self-harm|surface=live', openedMs: T0 + 8 * MIN }),
+        ];
+        // Saved out of order: the order of a list comes from updated_at, not from insertion.
+        for (const i of [3, 0, 7, 5, 1, 6, 4, 2]) await store.save(all[i]!, 'opened', 600);
+      }
+      const newestFirst = (pick: (a: Alert) => boolean) => ids(all.filter(pick).reverse());
+
+      it('lists newest update first', async () => {
+        await saveMix();
+        const page = await store.list({ limit: 50 });
+        expect(ids(page.alerts)).toEqual(newestFirst(() => true));
+        expect(page.nextCursor).toBeNull();
+      });
+
+      it('orders by the latest update, not by when the alert opened', async () => {
+        await saveMix();
+        const bumped = moved(all[0]!, 'open', T0 + 30 * MIN);
+        await store.save(bumped, 'updated', 600);
+        expect(ids((await store.list({ limit: 2 })).alerts)).toEqual([bumped.id, all[7]!.id]);
+      });
+
+      it.each([
+        ['status', { status: 'resolved' as const }, (a: Alert) => a.status === 'resolved'],
+        ['topic', { topic: 'self-harm' }, (a: Alert) => a.topic === 'self-harm'],
+        ['pipeline', { pipeline: 'scams' }, (a: Alert) => a.pipeline === 'scams'],
+        ['dimension', { dimension: 'region=US-TX' }, (a: Alert) => a.dimension === 'region=US-TX'],
+        ['sinceMs (inclusive)', { sinceMs: T0 + 5 * MIN }, (a: Alert) => Date.parse(a.updated_at) >= T0 + 5 * MIN],
+        ['several filters at once', { topic: 'self-harm', status: 'open' as const }, (a: Alert) => a.topic === 'self-harm' && a.status === 'open'],
+      ])('filters by %s', async (_, filter, pick) => {
+        await saveMix();
+        const expected = newestFirst(pick);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(expected.length).toBeLessThan(all.length);
+        expect(ids((await store.list({ limit: 50, ...filter })).alerts)).toEqual(expected);
+      });
+
+      it('returns nothing for a pipeline it does not know', async () => {
+        await saveMix();
+        expect(await store.list({ limit: 50, pipeline: 'nope' })).toEqual({ alerts: [], nextCursor: null });
+      });
+
+      it('pages through every alert exactly once, in order, including alerts updated in the same millisecond', async () => {
+        const saved: Alert[] = [];
+        for (let i = 0; i < 25; i++) {
+          const pipeline = PIPELINES[i % 2]!;
+          // Groups of three share an update time, so paging must break ties by id.
+          const a = makeAlert({ pipeline, series: `topic-${i}`, openedMs: T0 + i, updatedMs: T0 + Math.floor(i / 3) * MIN });
+          saved.push(a);
+          await store.save(a, 'opened', 600);
+        }
+        const expected = ids((await store.list({ limit: 100 })).alerts);
+        expect([...expected].sort()).toEqual(ids(saved).sort());
+
+        const pages: string[][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.list({ limit: 7, ...(cursor && { cursor }) });
+          pages.push(ids(page.alerts));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor && pages.length < 10);
+        expect(pages.map((p) => p.length)).toEqual([7, 7, 7, 4]);
+        expect(pages.flat()).toEqual(expected);
+      });
+
+      it('pages through a filtered list', async () => {
+        for (let i = 0; i < 25; i++) {
+          const status: AlertStatus = i % 3 === 0 ? 'resolved' : 'open';
+          await store.save(makeAlert({ series: `topic-${i}`, openedMs: T0 + i * MIN, status }), 'opened', 600);
+        }
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list({ limit: 7, status: 'open', ...(cursor && { cursor }) });
+          expect(page.alerts.every((a) => a.status === 'open')).toBe(true);
+          seen.push(...ids(page.alerts));
+          cursor = page.nextCursor ?? undefined;
+          pages++;
+        } while (cursor && pages < 10);
+        expect(pages).toBe(3); // 16 open alerts: 7 + 7 + 2
+        expect(seen).toEqual(ids((await store.list({ limit: 100, status: 'open' })).alerts));
+        expect(new Set(seen).size).toBe(16);
+      });
+    });
+
+    describe('open alerts', () => {
+      it("lists a pipeline's open and acknowledged alerts, not resolved ones", async () => {
+        const open = makeAlert({ series: 'self-harm' });
+        const acked = makeAlert({ series: 'self-harm|region=US-TX', status: 'acknowledged' });
+        const resolvedLater = makeAlert({ series: 'extremism' });
+        const otherPipeline = makeAlert({ pipeline: 'scams', series: 'scams-fraud' });
+        for (const a of [open, acked, resolvedLater, otherPipeline]) await store.save(a, 'opened', 600);
+        await store.save(moved(resolvedLater, 'resolved', T0 + 10 * MIN), 'resolved', 600);
+
+        expect(ids(await store.listOpen('high-harm')).sort()).toEqual([open.id, acked.id].sort());
+        expect(ids(await store.listOpen('scams'))).toEqual([otherPipeline.id]);
+      });
+
+      it('shows the latest version of an open alert', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        const acked = moved(a, 'acknowledged', T0 + MIN);
+        await store.save(acked, 'updated', 600);
+        expect(await store.listOpen('high-harm')).toEqual([acked]);
+      });
+    });
+
+    describe('cooldown', () => {
+      it('holds from the resolve time for cooldownSec, in event time', async () => {
+        const a = makeAlert({ series: 'self-harm|region=US-TX' });
+        await store.save(a, 'opened', 600);
+        expect(await store.inCooldown('high-harm', a.series, T0 + MIN)).toBe(false);
+
+        const resolvedAt = T0 + 20 * MIN;
+        await store.save(moved(a, 'resolved', resolvedAt), 'resolved', 600);
+        expect(await store.inCooldown('high-harm', a.series, resolvedAt)).toBe(true);
+        expect(await store.inCooldown('high-harm', a.series, resolvedAt + 600_000 - 1)).toBe(true);
+        expect(await store.inCooldown('high-harm', a.series, resolvedAt + 600_000)).toBe(false);
+        expect(await store.inCooldown('high-harm', a.series, resolvedAt + 24 * 60 * MIN)).toBe(false);
+      });
+
+      it('covers only the resolved series of that pipeline', async () => {
+        const a = makeAlert({ series: 'self-harm' });
+        await store.save(moved(a, 'resolved', T0), 'resolved', 600);
+        expect(await store.inCooldown('high-harm', 'self-harm', T0 + MIN)).toBe(true);
+        expect(await store.inCooldown('high-harm', 'self-harm|region=US-TX', T0 + MIN)).toBe(false);
+        expect(await store.inCooldown('scams', 'self-harm', T0 + MIN)).toBe(false);
+      });
+
+      it('does not start when cooldownSec is 0', async () => {
+        const a = makeAlert();
+        await store.save(moved(a, 'resolved', T0), 'resolved', 0);
+        expect(await store.inCooldown('high-harm', a.series, T0)).toBe(false);
+      });
+    });
+  });
+}
+
+describeAlertStoreContract('MemoryAlertStore', () => new MemoryAlertStore());
+
+{
+  const redis = createTestRedis();
+  let prefixes: string[] = [];
+  describeAlertStoreContract(
+    'RedisAlertStore',
+    () => {
+      const prefix = uniqueId('swa');
+      prefixes.push(prefix);
+      return new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+    },
+    {
+      afterEach: async () => {
+        for (const p of prefixes) await deleteKeys(redis, p);
+        prefixes = [];
+      },
+      afterAll: async () => {
+        await redis.quit();
+      },
+    },
+  );
+}
+
+describe('RedisAlertStore (Redis only)', () => {
+  const redis = createTestRedis();
+  let prefix: string;
+  let store: RedisAlertStore;
+
+  beforeEach(() => {
+    prefix = uniqueId('swr');
+    store = new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+  });
+  afterEach(async () => {
+    await store.close();
+    await deleteKeys(redis, prefix);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('gives every alert key a TTL', async () => {
+    const a = makeAlert({ series: 'self-harm' });
+    const b = makeAlert({ series: 'self-harm|region=US-TX' });
+    const c = makeAlert({ pipeline: 'scams', series: 'scams-fraud' });
+    for (const x of [a, b, c]) await store.save(x, 'opened', 600);
+    await store.save(moved(a, 'resolved', T0 + MIN), 'resolved', 600);
+    await store.save(moved(b, 'acknowledged', T0 + MIN), undefined, 600);
+
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    // Per pipeline: alert JSON, index, open hash, event stream; plus the cooldown marker.
+    expect(keys.length).toBeGreaterThanOrEqual(9);
+    const ttls = await Promise.all(keys.map(async (key) => [key, await redis.ttl(key)] as const));
+    expect(ttls.filter(([, ttl]) => ttl <= 0)).toEqual([]);
+  });
+
+  it('appends each saved event to the pipeline event stream, and nothing for a save without one', async () => {
+    const events = createKeys(prefix, 'high-harm').alertEvents;
+    const a = makeAlert();
+    await store.save(a, 'opened', 600);
+    expect(await redis.xlen(events)).toBe(1);
+    await store.save(moved(a, 'open', T0 + MIN), undefined, 600);
+    expect(await redis.xlen(events)).toBe(1);
+    await store.save(moved(a, 'resolved', T0 + 2 * MIN), 'resolved', 600);
+    expect(await redis.xlen(events)).toBe(2);
+
+    const entries = await redis.xrange(events, '-', '+');
+    // Each entry's fields come as [name, value, name, value, ...].
+    const fields = entries.map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!])));
+    expect(fields.map((f) => [f.type, f.id])).toEqual([
+      ['opened', a.id],
+      ['resolved', a.id],
+    ]);
+    expect((JSON.parse(fields[1]!.alert!) as Alert).status).toBe('resolved');
+  });
+});

@@ -1,0 +1,398 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryWindowStore } from '../../src/windows/memory-window-store.js';
+import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
+import {
+  BUCKETS_PER_CHUNK,
+  type CountBatch,
+  type CountedSignal,
+  type SourcePosition,
+  type WindowLayout,
+  type WindowStore,
+} from '../../src/windows/window-store.js';
+import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
+
+const BUCKET_MS = 10_000;
+const CHUNK_MS = BUCKET_MS * BUCKETS_PER_CHUNK;
+/** Event time a long way from the wall clock, aligned to a Redis chunk so that tests can cross one on purpose. */
+const T0 = Math.floor(Date.UTC(2024, 2, 1) / CHUNK_MS) * CHUNK_MS;
+/** Start of bucket i after T0. */
+const b = (i: number) => T0 + i * BUCKET_MS;
+
+const layout: WindowLayout = { bucketMs: BUCKET_MS, retentionSec: 3600, detailTtlSec: 600, samplesPerBucket: 3 };
+const PIPELINE = 'high-harm';
+
+function sig(id: string, bucket: number, series: string[], extra: Partial<CountedSignal> = {}): CountedSignal {
+  return { id, bucketMs: b(bucket), series, terms: [], ...extra };
+}
+
+function batch(signals: CountedSignal[], more: Partial<CountBatch> = {}): CountBatch {
+  return { pipeline: PIPELINE, layout, position: null, signals, totals: {}, ...more };
+}
+
+function at(partitionKey: string, expectedPrevOffset: string, lastOffset: string): SourcePosition {
+  return { partitionKey, expectedPrevOffset, lastOffset };
+}
+
+/** n signals in one bucket for the given series. */
+function many(n: number, bucket: number, series: string[], idPrefix = 's'): CountedSignal[] {
+  return Array.from({ length: n }, (_, i) => sig(`${idPrefix}${bucket}-${i}`, bucket, series));
+}
+
+interface ContractHooks {
+  afterEach?: () => Promise<void>;
+  afterAll?: () => Promise<void>;
+}
+
+/** The behaviour every WindowStore must show; run once per implementation. */
+function describeWindowStoreContract(name: string, factory: () => WindowStore, hooks: ContractHooks = {}): void {
+  describe(`${name} (WindowStore contract)`, () => {
+    let store: WindowStore;
+    beforeEach(() => {
+      store = factory();
+    });
+    afterEach(async () => {
+      await store.close();
+      await hooks.afterEach?.();
+    });
+    if (hooks.afterAll) afterAll(hooks.afterAll);
+
+    describe('counts', () => {
+      it('counts each signal once per series and bucket, with zeros for empty buckets', async () => {
+        await store.applyBatch(
+          batch([
+            ...many(3, 1, ['self-harm', 'self-harm|region=US-TX']),
+            ...many(2, 1, ['self-harm']),
+            ...many(4, 3, ['self-harm', 'self-harm|region=US-TX']),
+          ]),
+        );
+        const counts = await store.readCounts(PIPELINE, ['self-harm', 'self-harm|region=US-TX', 'never-seen'], b(0), b(4), BUCKET_MS);
+        expect(Object.fromEntries(counts)).toEqual({
+          'self-harm': [0, 5, 0, 4, 0],
+          'self-harm|region=US-TX': [0, 3, 0, 4, 0],
+          'never-seen': [0, 0, 0, 0, 0],
+        });
+      });
+
+      it('reads a range that spans two chunks as one bucket-aligned array', async () => {
+        const last = BUCKETS_PER_CHUNK - 1; // final bucket of the first chunk
+        await store.applyBatch(
+          batch([...many(1, last - 1, ['t']), ...many(2, last, ['t']), ...many(3, last + 1, ['t']), ...many(4, last + 3, ['t'])]),
+        );
+        const counts = await store.readCounts(PIPELINE, ['t'], b(last - 2), b(last + 4), BUCKET_MS);
+        expect(counts.get('t')).toEqual([0, 1, 2, 3, 0, 4, 0]);
+      });
+
+      it('adds the counts of later batches to the same buckets', async () => {
+        await store.applyBatch(batch(many(2, 5, ['t'], 'a')));
+        await store.applyBatch(batch([...many(3, 5, ['t'], 'b'), ...many(1, 6, ['t'], 'b')]));
+        const counts = await store.readCounts(PIPELINE, ['t'], b(5), b(6), BUCKET_MS);
+        expect(counts.get('t')).toEqual([5, 1]);
+      });
+
+      it('keeps pipelines apart', async () => {
+        await store.applyBatch(batch(many(2, 1, ['t'])));
+        await store.applyBatch(batch(many(7, 1, ['t']), { pipeline: 'other' }));
+        expect((await store.readCounts(PIPELINE, ['t'], b(1), b(1), BUCKET_MS)).get('t')).toEqual([2]);
+        expect((await store.readCounts('other', ['t'], b(1), b(1), BUCKET_MS)).get('t')).toEqual([7]);
+      });
+    });
+
+    describe('exactly once: the partition offset fence', () => {
+      it('turns a re-delivered batch into a no-op that reports the applied offset', async () => {
+        const first = batch(many(3, 2, ['t']), { position: at('signals:0', '-1', '9'), totals: { signals: 3 } });
+        expect(await store.applyBatch(first)).toEqual({ status: 'applied' });
+        expect(await store.applyBatch(first)).toEqual({ status: 'conflict', currentOffset: '9' });
+
+        expect((await store.readCounts(PIPELINE, ['t'], b(2), b(2), BUCKET_MS)).get('t')).toEqual([3]);
+        expect(await store.totals(PIPELINE)).toEqual({ signals: 3 });
+        expect(await store.appliedOffset(PIPELINE, 'signals:0')).toBe('9');
+      });
+
+      it('applies the next batch built on the applied offset, and refuses one built on an older offset', async () => {
+        await store.applyBatch(batch(many(1, 2, ['t'], 'a'), { position: at('signals:0', '-1', '9') }));
+        expect(await store.applyBatch(batch(many(2, 2, ['t'], 'b'), { position: at('signals:0', '9', '19') }))).toEqual({ status: 'applied' });
+        expect(await store.applyBatch(batch(many(4, 2, ['t'], 'c'), { position: at('signals:0', '9', '29') }))).toEqual({
+          status: 'conflict',
+          currentOffset: '19',
+        });
+        expect(await store.appliedOffset(PIPELINE, 'signals:0')).toBe('19');
+        expect((await store.readCounts(PIPELINE, ['t'], b(2), b(2), BUCKET_MS)).get('t')).toEqual([3]);
+      });
+
+      it('a refused batch changes no series, first-seen time or details', async () => {
+        await store.applyBatch(batch([sig('a', 10, ['t'], { authorHash: 'h1', terms: ['x'] })], { position: at('signals:0', '-1', '0') }));
+        await store.applyBatch(
+          batch([sig('late', 2, ['t', 'u'], { authorHash: 'h2', terms: ['y'] })], { position: at('signals:0', '-1', '5') }),
+        );
+        expect(await store.liveSeries(PIPELINE, 0, 10)).toEqual([{ series: 't', firstSeenMs: b(10), lastBucketMs: b(10) }]);
+        expect(await store.readDetails(PIPELINE, 't', b(0), b(10), BUCKET_MS, { topTerms: 5, samples: 5 })).toEqual({
+          distinctAuthors: 1,
+          topTerms: [{ term: 'x', count: 1 }],
+          sampleIds: ['a'],
+        });
+      });
+
+      it('keeps one fence per partition', async () => {
+        expect(await store.applyBatch(batch(many(1, 1, ['t'], 'p0'), { position: at('signals:0', '-1', '41') }))).toEqual({ status: 'applied' });
+        expect(await store.applyBatch(batch(many(1, 1, ['t'], 'p1'), { position: at('signals:1', '-1', '7') }))).toEqual({ status: 'applied' });
+        expect(await store.appliedOffset(PIPELINE, 'signals:0')).toBe('41');
+        expect(await store.appliedOffset(PIPELINE, 'signals:1')).toBe('7');
+        expect(await store.appliedOffset(PIPELINE, 'signals:2')).toBe('-1');
+        expect((await store.readCounts(PIPELINE, ['t'], b(1), b(1), BUCKET_MS)).get('t')).toEqual([2]);
+      });
+
+      it('keeps the fences of different pipelines apart', async () => {
+        await store.applyBatch(batch(many(1, 1, ['t']), { position: at('signals:0', '-1', '9') }));
+        expect(await store.applyBatch(batch(many(1, 1, ['t']), { pipeline: 'other', position: at('signals:0', '-1', '3') }))).toEqual({
+          status: 'applied',
+        });
+        expect(await store.appliedOffset('other', 'signals:0')).toBe('3');
+      });
+
+      it('always applies a batch without a source position, and leaves offsets alone', async () => {
+        const posted = batch(many(2, 4, ['t']), { totals: { signals: 2 } });
+        expect(await store.applyBatch(posted)).toEqual({ status: 'applied' });
+        expect(await store.applyBatch(posted)).toEqual({ status: 'applied' });
+        expect((await store.readCounts(PIPELINE, ['t'], b(4), b(4), BUCKET_MS)).get('t')).toEqual([4]);
+        expect(await store.totals(PIPELINE)).toEqual({ signals: 4 });
+        expect(await store.appliedOffset(PIPELINE, 'signals:0')).toBe('-1');
+      });
+    });
+
+    describe('totals', () => {
+      it('accumulates every field across batches', async () => {
+        expect(await store.totals(PIPELINE)).toEqual({});
+        await store.applyBatch(batch([], { totals: { signals: 120, hits: 7, dead_letters: 1 } }));
+        await store.applyBatch(batch([], { position: at('signals:0', '-1', '1'), totals: { signals: 30, hits: 2 } }));
+        expect(await store.totals(PIPELINE)).toEqual({ signals: 150, hits: 9, dead_letters: 1 });
+        expect(await store.totals('other')).toEqual({});
+      });
+    });
+
+    describe('live series', () => {
+      it('lists series active since a time, most recently active first, up to the limit', async () => {
+        await store.applyBatch(
+          batch([sig('1', 1, ['old']), sig('2', 5, ['mid']), sig('3', 9, ['new']), sig('4', 7, ['recent']), sig('5', 2, ['recent'])]),
+        );
+        const live = await store.liveSeries(PIPELINE, b(5), 10);
+        expect(live.map((s) => s.series)).toEqual(['new', 'recent', 'mid']);
+        expect(live.map((s) => s.lastBucketMs)).toEqual([b(9), b(7), b(5)]);
+        expect((await store.liveSeries(PIPELINE, b(0), 2)).map((s) => s.series)).toEqual(['new', 'recent']);
+        expect(await store.liveSeries(PIPELINE, b(10), 10)).toEqual([]);
+      });
+
+      it('reports as first seen the earliest bucket ever applied, within a batch and across late batches', async () => {
+        await store.applyBatch(batch([sig('a', 20, ['t']), sig('b', 12, ['t']), sig('c', 16, ['t'])]));
+        expect(await store.liveSeries(PIPELINE, 0, 10)).toEqual([{ series: 't', firstSeenMs: b(12), lastBucketMs: b(20) }]);
+
+        await store.applyBatch(batch([sig('late', 3, ['t'])])); // out of order: older than anything so far
+        await store.applyBatch(batch([sig('later', 8, ['t'])]));
+        expect(await store.liveSeries(PIPELINE, 0, 10)).toEqual([{ series: 't', firstSeenMs: b(3), lastBucketMs: b(20) }]);
+      });
+
+      it('forgets series with no data since a time when pruned', async () => {
+        await store.applyBatch(batch([sig('1', 1, ['stale']), sig('2', 2, ['also-stale']), sig('3', 6, ['fresh']), sig('4', 0, ['fresh'])]));
+        expect(await store.pruneSeries(PIPELINE, b(5))).toBe(2);
+        expect(await store.liveSeries(PIPELINE, 0, 10)).toEqual([{ series: 'fresh', firstSeenMs: b(0), lastBucketMs: b(6) }]);
+        expect(await store.pruneSeries(PIPELINE, b(5))).toBe(0);
+
+        // A pruned series that comes back starts over: its old first-seen time is gone.
+        await store.applyBatch(batch([sig('5', 8, ['stale'])]));
+        expect((await store.liveSeries(PIPELINE, 0, 10)).find((s) => s.series === 'stale')).toEqual({
+          series: 'stale',
+          firstSeenMs: b(8),
+          lastBucketMs: b(8),
+        });
+      });
+    });
+
+    describe('details', () => {
+      const limits = { topTerms: 10, samples: 10 };
+
+      it('counts distinct authors across the buckets of the range only', async () => {
+        await store.applyBatch(
+          batch([
+            sig('1', 1, ['t'], { authorHash: 'alice' }),
+            sig('2', 1, ['t'], { authorHash: 'alice' }),
+            sig('3', 2, ['t'], { authorHash: 'alice' }),
+            sig('4', 2, ['t'], { authorHash: 'bob' }),
+            sig('5', 3, ['t'], { authorHash: 'carol' }),
+            sig('6', 3, ['t']), // no author: counted, but not as an account
+            sig('7', 9, ['t'], { authorHash: 'dave' }), // outside the range read below
+            sig('8', 2, ['u'], { authorHash: 'erin' }), // another series
+          ]),
+        );
+        expect((await store.readDetails(PIPELINE, 't', b(0), b(4), BUCKET_MS, limits)).distinctAuthors).toBe(3);
+        expect((await store.readDetails(PIPELINE, 't', b(2), b(9), BUCKET_MS, limits)).distinctAuthors).toBe(4);
+        expect((await store.readDetails(PIPELINE, 'nothing', b(0), b(9), BUCKET_MS, limits)).distinctAuthors).toBe(0);
+      });
+
+      it('sums terms across buckets, most frequent first, cut at the limit', async () => {
+        await store.applyBatch(
+          batch([
+            sig('1', 1, ['t'], { terms: ['kys', '#wanttodie'] }),
+            sig('2', 1, ['t'], { terms: ['kys'] }),
+            sig('3', 2, ['t'], { terms: ['#wanttodie', 'goodbye forever'] }),
+            sig('4', 3, ['t'], { terms: ['#wanttodie'] }),
+            sig('5', 3, ['t'], { terms: ['kys', 'pills'] }),
+            sig('6', 3, ['t'], { terms: ['kys'] }),
+            sig('7', 8, ['t'], { terms: ['pills', 'pills', 'pills'] }), // outside the range
+          ]),
+        );
+        const all = await store.readDetails(PIPELINE, 't', b(0), b(4), BUCKET_MS, limits);
+        expect(all.topTerms).toEqual([
+          { term: 'kys', count: 4 },
+          { term: '#wanttodie', count: 3 },
+          { term: 'goodbye forever', count: 1 },
+          { term: 'pills', count: 1 },
+        ]);
+        const top2 = await store.readDetails(PIPELINE, 't', b(0), b(4), BUCKET_MS, { topTerms: 2, samples: 10 });
+        expect(top2.topTerms).toEqual([
+          { term: 'kys', count: 4 },
+          { term: '#wanttodie', count: 3 },
+        ]);
+      });
+
+      it('returns sample ids newest first, capped by the requested number', async () => {
+        await store.applyBatch(batch([sig('a1', 1, ['t']), sig('a2', 1, ['t'])]));
+        await store.applyBatch(batch([sig('c1', 3, ['t']), sig('b1', 2, ['t'])]));
+        await store.applyBatch(batch([sig('c2', 3, ['t'])]));
+        const all = await store.readDetails(PIPELINE, 't', b(0), b(4), BUCKET_MS, limits);
+        expect(all.sampleIds).toEqual(['c2', 'c1', 'b1', 'a2', 'a1']);
+        const three = await store.readDetails(PIPELINE, 't', b(0), b(4), BUCKET_MS, { topTerms: 10, samples: 3 });
+        expect(three.sampleIds).toEqual(['c2', 'c1', 'b1']);
+        const older = await store.readDetails(PIPELINE, 't', b(0), b(2), BUCKET_MS, limits);
+        expect(older.sampleIds).toEqual(['b1', 'a2', 'a1']);
+      });
+
+      it('keeps only the newest samplesPerBucket sample ids of each bucket', async () => {
+        await store.applyBatch(batch(['x1', 'x2'].map((id) => sig(id, 5, ['t']))));
+        await store.applyBatch(batch(['x3', 'x4', 'x5'].map((id) => sig(id, 5, ['t']))));
+        await store.applyBatch(batch([sig('y1', 6, ['t'])]));
+        const details = await store.readDetails(PIPELINE, 't', b(5), b(6), BUCKET_MS, limits);
+        expect(details.sampleIds).toEqual(['y1', 'x5', 'x4', 'x3']);
+
+        await store.applyBatch(batch([sig('z1', 7, ['u'])], { layout: { ...layout, samplesPerBucket: 0 } }));
+        expect((await store.readDetails(PIPELINE, 'u', b(7), b(7), BUCKET_MS, limits)).sampleIds).toEqual([]);
+      });
+    });
+  });
+}
+
+describeWindowStoreContract('MemoryWindowStore', () => new MemoryWindowStore());
+
+{
+  const redis = createTestRedis();
+  let prefixes: string[] = [];
+  describeWindowStoreContract(
+    'RedisWindowStore',
+    () => {
+      const prefix = uniqueId('swc');
+      prefixes.push(prefix);
+      return new RedisWindowStore(redis, prefix);
+    },
+    {
+      afterEach: async () => {
+        for (const p of prefixes) await deleteKeys(redis, p);
+        prefixes = [];
+      },
+      afterAll: async () => {
+        await redis.quit();
+      },
+    },
+  );
+}
+
+describe('RedisWindowStore (Redis only)', () => {
+  const redis = createTestRedis();
+  let prefix: string;
+  let store: RedisWindowStore;
+
+  beforeEach(() => {
+    prefix = uniqueId('swr');
+    store = new RedisWindowStore(redis, prefix);
+  });
+  afterEach(async () => {
+    await store.close();
+    await deleteKeys(redis, prefix);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  async function keysUnder(p: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== '0');
+    return out.sort();
+  }
+
+  /** Writes one of every kind of key: offsets, series, first seen, totals, counts in two chunks, authors, terms, samples. */
+  async function writeEverything(pipeline = PIPELINE): Promise<void> {
+    const last = BUCKETS_PER_CHUNK - 1;
+    await store.applyBatch({
+      ...batch(
+        [
+          sig('1', last, ['self-harm', 'self-harm|region=US'], { authorHash: 'h1', terms: ['kys'] }),
+          sig('2', last + 1, ['self-harm'], { authorHash: 'h2', terms: ['#wanttodie'] }),
+          sig('3', 1, ['scams'], { authorHash: 'h3', terms: ['crypto giveaway'] }),
+        ],
+        { position: at('signals:0', '-1', '2'), totals: { signals: 3, hits: 3 } },
+      ),
+      pipeline,
+    });
+    await store.applyBatch({ ...batch([sig('4', 2, ['scams'])], { totals: { signals: 1 } }), pipeline });
+  }
+
+  it('gives every key it writes a TTL, so that Redis memory stays bounded', async () => {
+    await writeEverything();
+    // A refused batch and a prune must not leave keys without an expiry either.
+    await store.applyBatch(batch([sig('x', 3, ['late'])], { position: at('signals:0', '-1', '1') }));
+    await store.pruneSeries(PIPELINE, b(3));
+
+    const keys = await keysUnder(prefix);
+    expect(keys.length).toBeGreaterThanOrEqual(10);
+    const ttls = await Promise.all(keys.map(async (key) => [key, await redis.ttl(key)] as const));
+    expect(ttls.filter(([, ttl]) => ttl <= 0)).toEqual([]);
+  });
+
+  it("puts all of a pipeline's keys under one hash tag, so that a script's keys share a Redis Cluster slot", async () => {
+    await writeEverything(PIPELINE);
+    await writeEverything('other');
+    const tagOf = (key: string) => /\{([^}]+)\}/.exec(key)?.[1];
+    const keys = await keysUnder(prefix);
+    const tags = new Map<string, Set<string | undefined>>();
+    for (const key of keys) {
+      const pipeline = key.includes(`:${PIPELINE}}`) ? PIPELINE : 'other';
+      if (!tags.has(pipeline)) tags.set(pipeline, new Set());
+      tags.get(pipeline)!.add(tagOf(key));
+    }
+    expect([...tags.get(PIPELINE)!]).toEqual([`${prefix}:${PIPELINE}`]);
+    expect([...tags.get('other')!]).toEqual([`${prefix}:other`]);
+    expect(keys.filter((k) => tagOf(k) === undefined)).toEqual([]);
+  });
+
+  it('applies a very large batch in one go and counts it exactly', async () => {
+    const n = 20_000;
+    const signals = Array.from({ length: n }, (_, i) =>
+      sig(`big-${i}`, 7, ['self-harm', 'self-harm|region=US-TX'], { authorHash: `author-${i}`, terms: [`term-${i % 5000}`] }),
+    );
+    expect(await store.applyBatch(batch(signals, { position: at('signals:0', '-1', String(n - 1)), totals: { signals: n } }))).toEqual({
+      status: 'applied',
+    });
+    const counts = await store.readCounts(PIPELINE, ['self-harm', 'self-harm|region=US-TX'], b(6), b(8), BUCKET_MS);
+    expect(Object.fromEntries(counts)).toEqual({ 'self-harm': [0, n, 0], 'self-harm|region=US-TX': [0, n, 0] });
+    expect(await store.totals(PIPELINE)).toEqual({ signals: n });
+    expect(await store.appliedOffset(PIPELINE, 'signals:0')).toBe(String(n - 1));
+
+    const details = await store.readDetails(PIPELINE, 'self-harm', b(7), b(7), BUCKET_MS, { topTerms: 3, samples: 5 });
+    // HyperLogLog: standard error 0.81 %.
+    expect(Math.abs(details.distinctAuthors - n) / n).toBeLessThan(0.03);
+    expect(details.topTerms.map((t) => t.count)).toEqual([4, 4, 4]);
+    expect(details.sampleIds).toEqual([`big-${n - 1}`, `big-${n - 2}`, `big-${n - 3}`]);
+  });
+});
