@@ -31,7 +31,14 @@ const timestamp = z.union([
       }
       return ms;
     }),
-], { error: (iss) => (iss.code === 'invalid_union' ? 'must be an ISO-8601 date-time string or epoch milliseconds' : undefined) });
+], {
+  error: (iss) => {
+    if (iss.code !== 'invalid_union') return undefined;
+    return typeof iss.input === 'string'
+      ? 'must be an ISO-8601 date-time with a time zone, e.g. 2026-05-01T12:00:00Z'
+      : 'must be an ISO-8601 date-time string or epoch milliseconds';
+  },
+});
 
 const hashtag = z
   .string()
