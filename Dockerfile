@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# surgewatch image: compiled JS (dist/), production dependencies, pipelines/ and config/.
+#   docker build -t surgewatch .
+#   docker run --rm -p 8080:8080 surgewatch            (embedded mode: no Kafka/Redis needed)
+# Service mode: see docker-compose.yml.
+
+ARG NODE_IMAGE=node:20-slim
+
+# ---- build: all dependencies, tsc -> dist/ ---------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# .npmrc must come before `npm ci`: it makes onnxruntime-node skip its CUDA download.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+# The build must emit the entry point and the Lua scripts loaded next to the compiled JS.
+RUN npm run build \
+ && test -f dist/bin/surgewatch.js \
+ && test -f dist/windows/lua/apply-batch.lua
+
+# ---- deps: production dependencies only -------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime ------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    KAFKAJS_NO_PARTITIONER_WARNING=1
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY --from=build /app/dist ./dist
+COPY pipelines ./pipelines
+COPY config ./config
+# Files stay root-owned (read-only for the app); the process runs as the image's "node" user.
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=6 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/readyz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/bin/surgewatch.js"]
