@@ -69,7 +69,7 @@ export function compileLexicon(topics: readonly TopicDefinition[]): Lexicon {
   }
 
   const version = createHash('sha256')
-    .update(JSON.stringify(topics.map((t) => [t.id, t.terms, t.hashtags, t.threshold])))
+    .update(JSON.stringify(topics.map((t) => [t.id, t.terms, t.hashtags, t.thresholds, t.exclusions])))
     .digest('hex')
     .slice(0, 12);
 

@@ -31,7 +31,7 @@ export function scoreSignal(lexicon: Lexicon, topics: ReadonlyMap<string, TopicD
   for (const [topic, terms] of byTopic) {
     const why = [...terms.values()];
     const score = Math.round(why.reduce((s, r) => s + r.weight, 0) * 1000) / 1000;
-    const threshold = topics.get(topic)?.threshold ?? 1;
+    const threshold = topics.get(topic)?.thresholds.lexicon ?? 1;
     scores.push({ topic, score, hit: score >= threshold, why });
   }
   return scores.sort((a, b) => b.score - a.score || a.topic.localeCompare(b.topic));

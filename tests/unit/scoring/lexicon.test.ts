@@ -124,7 +124,7 @@ describe('compileLexicon: version', () => {
     { name: 'a term is removed', change: { terms: [] } },
     { name: 'a weight changes', change: { terms: [{ term: 'kill myself', weight: 2 }] } },
     { name: 'a hashtag is added', change: { hashtags: ['tag', 'other'] } },
-    { name: 'the threshold changes', change: { threshold: 2 } },
+    { name: 'the threshold changes', change: { thresholds: { lexicon: 2 } } },
   ])('changes when $name', ({ change }) => {
     expect(v({ ...base, ...change })).not.toBe(v(base));
   });

@@ -14,11 +14,11 @@ function scorer(...topics: TopicDefinition[]) {
 
 const selfHarm = topic({
   id: 'self-harm',
-  threshold: 1,
+  thresholds: { lexicon: 1 },
   terms: ['kill myself', { term: 'goodbye forever', weight: 0.5 }, { term: 'so tired', weight: 0.2 }, { term: 'no way out', weight: 0.1 }],
   hashtags: ['wanttodie'],
 });
-const scams = topic({ id: 'scams', threshold: 1.5, terms: ['guaranteed returns', 'crypto giveaway', { term: 'dm me', weight: 0.5 }] });
+const scams = topic({ id: 'scams', thresholds: { lexicon: 1.5 }, terms: ['guaranteed returns', 'crypto giveaway', { term: 'dm me', weight: 0.5 }] });
 const score = scorer(selfHarm, scams);
 
 describe('scoreSignal', () => {
