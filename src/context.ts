@@ -6,9 +6,12 @@ import { MemoryAlertStore } from './alerts/memory-alert-store.js';
 import { RedisAlertStore } from './alerts/redis-alert-store.js';
 import { buildApi, type ReadinessCheck } from './api/app.js';
 import type { AppConfig } from './config/load.js';
+import { TopicWatcher } from './config/topic-watcher.js';
 import { createKafka, ensureTopics } from './ingest/kafka-client.js';
 import { KafkaAlertPublisher, KafkaDeadLetterSink, KafkaProducerHandle } from './ingest/kafka-sinks.js';
 import { KafkaSignalSource } from './ingest/kafka-signal-source.js';
+import { MemoryListChannel, type ListChannel } from './lists/list-channel.js';
+import { RedisListChannel } from './lists/redis-list-channel.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { closeOnce } from './shared/once.js';
@@ -19,6 +22,7 @@ import { RedisWindowStore } from './windows/redis-window-store.js';
 import type { WindowStore } from './windows/window-store.js';
 import { BatchApplier } from './worker/batch-applier.js';
 import { DetectionTicker } from './worker/detection-ticker.js';
+import { ListSync } from './worker/list-sync.js';
 import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js';
 import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
 import { SampleStreamSource } from './worker/sample-stream.js';
@@ -32,6 +36,8 @@ export interface ContextOverrides {
   httpPort?: number;
   /** Per-pipeline source instead of Kafka or the sample stream. */
   sourceFor?: (runtime: PipelineRuntime) => SignalSource;
+  /** Watch the topics folder for changes (default true). */
+  watchTopics?: boolean;
 }
 
 /** Every dependency, built once; `start()` begins I/O, `close()` ends it in reverse order. */
@@ -41,6 +47,11 @@ export class AppContext {
   readonly appliers: BatchApplier[] = [];
   readonly sources: SignalSource[] = [];
   ticker: DetectionTicker | undefined;
+  /** Where topic lists are published and followed (Redis in service mode, memory in embedded). */
+  lists!: ListChannel;
+  /** Keeps this process's pipelines on the list set in force (worker roles only). */
+  listSync: ListSync | undefined;
+  topicWatcher: TopicWatcher | undefined;
   private readonly abort = new AbortController();
   private readonly closers: (() => Promise<unknown>)[] = [];
   private redis: Redis | undefined;
@@ -87,6 +98,7 @@ export class AppContext {
       this.lease = new RedisLease(redis, (name) => createKeys(env.REDIS_KEY_PREFIX, name.split(':')[1] ?? name).lease(name));
       this.publisher = new KafkaAlertPublisher(this.producer);
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
+      this.lists = new RedisListChannel(redis, env.REDIS_KEY_PREFIX, { clock: this.clock });
       checks.redis = async () => void (await redis.ping());
     } else {
       this.windows = new MemoryWindowStore();
@@ -94,9 +106,27 @@ export class AppContext {
       this.lease = new MemoryLease(this.clock);
       this.publisher = new LogAlertPublisher(this.logger.child({ component: 'alerts' }));
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
+      this.lists = new MemoryListChannel({ clock: this.clock });
     }
 
     if (this.role !== 'api') {
+      const listSync = new ListSync({
+        channel: this.lists,
+        runtimes: this.runtimes,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'lists' }),
+        source: `files:${this.config.topicsDir}`,
+      });
+      this.listSync = listSync;
+      if (this.overrides.watchTopics !== false) {
+        this.topicWatcher = new TopicWatcher({
+          topicsDir: this.config.topicsDir,
+          references: this.config.topicReferences,
+          logger: this.logger.child({ component: 'lists' }),
+          onTopics: (topics) => listSync.publishTopics(topics),
+          onProblems: (problems) => listSync.reportProblems(problems),
+        });
+      }
       for (const rt of this.runtimes) {
         const applier = new BatchApplier(rt, {
           store: this.windows,
@@ -174,6 +204,9 @@ export class AppContext {
         await admin.disconnect();
       }
     }
+    // Lists before consumers: the first batch already runs the version in force.
+    await this.listSync?.start(this.config.topics);
+    this.topicWatcher?.start();
     if (this.api) {
       await this.api.listen({ host: this.config.env.HTTP_HOST, port: this.overrides.httpPort ?? this.config.env.HTTP_PORT });
     }
@@ -201,6 +234,8 @@ export class AppContext {
         this.logger.warn({ err }, `closing ${name} failed`);
       }
     };
+    await step('topic watcher', async () => this.topicWatcher?.close());
+    await step('list sync', async () => this.listSync?.close());
     await step('ticker', async () => this.ticker?.close());
     for (const s of this.sources) await step('source', () => s.close());
     this.abort.abort();
@@ -211,6 +246,7 @@ export class AppContext {
     await step('producer', async () => this.producer?.close());
     await step('windows', () => this.windows.close());
     await step('alerts', () => this.alerts.close());
+    await step('lists', () => this.lists.close());
     await step('redis', async () => {
       if (this.redis && this.redis.status !== 'end') await this.redis.quit();
     });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, readProcessEnv } from '../config/load.js';
 import { ConfigError } from '../shared/errors.js';
 import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
+import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
 
 const USAGE = `usage: surgewatch <command> [options]
 
@@ -11,6 +12,11 @@ commands:
       One JSON line per signal: {"id","topics":[{"topic","score","hit","why":[...]}]}.
   replay <signals.jsonl> [--out alerts.jsonl] [--pipeline ID]
       Run the pipeline over a file on event time; write every alert version as a JSON line.
+  lists lint [--topics DIR] [--corpus FILE...] [--json] [--severity error|warning|info]
+      Check the topic lists: invalid files and entries, duplicate and shadowed terms, terms
+      listed in two topics, exclusions that never apply, and terms that match the benign
+      corpus (default: the bundled config/corpus/*.txt). One finding per line (JSON lines
+      with --json); exit code 1 when there are errors.
 
 Configuration comes from pipelines/ and config/topics/ (SURGEWATCH_PIPELINES_DIR,
 SURGEWATCH_TOPICS_DIR). Bad input lines are reported on stderr with their line number.`;
@@ -19,13 +25,23 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { out: { type: 'string' }, pipeline: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      out: { type: 'string' },
+      pipeline: { type: 'string' },
+      topics: { type: 'string' },
+      corpus: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      severity: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, file, ...extra] = positionals;
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
+  if (command === 'lists') return listsCommand(file, extra, values);
+  if (values.topics || values.corpus || values.json || values.severity) throw new UsageError(`--topics, --corpus, --json and --severity are options of "lists lint"`);
   if (!file || extra.length > 0) throw new UsageError(`${command} takes exactly one input file`);
   // The command line always runs on in-process stores, whatever the environment says.
   const config = loadConfig();
@@ -45,6 +61,28 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+async function listsCommand(
+  sub: string | undefined,
+  extra: string[],
+  values: { topics?: string; corpus?: string[]; json?: boolean; severity?: string },
+): Promise<number> {
+  if (sub !== 'lint') throw new UsageError(sub ? `unknown command "lists ${sub}"` : 'lists needs a subcommand: lint');
+  // Extra arguments are more corpus files, so that "--corpus my/*.txt" works after shell expansion.
+  if (extra.length > 0 && !values.corpus) throw new UsageError(`lists lint takes no arguments (got ${extra.join(' ')})`);
+  if (values.severity !== undefined && !severities.includes(values.severity as Severity))
+    throw new UsageError(`--severity must be one of ${severities.join(', ')}`);
+  const topicsDir = values.topics ?? (readProcessEnv().SURGEWATCH_TOPICS_DIR || 'config/topics');
+  return listsLintCommand(
+    {
+      topicsDir,
+      ...(values.corpus && { corpusFiles: [...values.corpus, ...extra] }),
+      json: values.json ?? false,
+      minSeverity: (values.severity as Severity | undefined) ?? 'info',
+    },
+    { stdout: process.stdout, stderr: process.stderr },
+  );
 }
 
 main(process.argv.slice(2)).then(

@@ -15,6 +15,10 @@ export interface AppConfig {
   env: Env;
   pipelines: PipelineConfig[];
   topics: TopicDefinition[];
+  /** The folder topics were read from (absolute): watched for hot reload. */
+  topicsDir: string;
+  /** Which topics each pipeline file names: re-checked on every reload of the topics folder. */
+  topicReferences: TopicReferences[];
   /** Key for hashing author ids (a fixed development key in embedded mode). */
   authorHashKey: string;
 }
@@ -88,6 +92,42 @@ function idProblems(items: { file: string; value: { id: string } }[], kind: stri
   return problems;
 }
 
+/** A pipeline's topic references, located for problem reports (valid or not). */
+export interface TopicReferences {
+  /** The pipeline file, named in problems. */
+  source: string;
+  /** The pipeline's `topics` value as written: "all", an array of ids, or anything invalid. */
+  topics: unknown;
+}
+
+/** The outcome of reading a topics folder: definitions when valid, else every problem. */
+export interface TopicLoad {
+  topics: TopicDefinition[];
+  problems: ConfigProblem[];
+}
+
+/**
+ * Reads and validates every topic file of a folder and checks it against the pipelines that
+ * name topics. The one check used both at start and on hot reload, so that a file accepted at
+ * start is accepted on reload and the other way round.
+ */
+export function loadTopics(topicsDir: string, references: readonly TopicReferences[]): TopicLoad {
+  const topics = loadDataFiles(topicsDir, topicDefinitionSchema);
+  const problems = [...topics.problems, ...idProblems(topics.items, 'topic')];
+  if (topics.items.length === 0 && topics.problems.length === 0)
+    problems.push({ source: topicsDir, path: '', message: 'no topic files (*.yaml, *.yml, *.json) found' });
+
+  // A topic whose file exists but is invalid is already reported; do not also call it unknown.
+  const topicIds = new Set([...topics.items.map((t) => t.value.id), ...topics.rejected.map((t) => basename(t.file, extname(t.file)))]);
+  for (const { source, topics: wanted } of references) {
+    if (!Array.isArray(wanted)) continue;
+    wanted.forEach((id: unknown, i) => {
+      if (typeof id === 'string' && !topicIds.has(id)) problems.push({ source, path: `topics.${i}`, message: `unknown topic "${id}" (no file for it in ${topicsDir})` });
+    });
+  }
+  return { topics: problems.length === 0 ? topics.items.map((t) => t.value) : [], problems };
+}
+
 /**
  * Loads env, pipeline files and topic files; throws one ConfigError that lists every problem.
  */
@@ -99,29 +139,17 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
   const topicsDir = dirOf(env?.SURGEWATCH_TOPICS_DIR ?? 'config/topics');
 
   const pipelines = loadDataFiles(pipelinesDir, pipelineSchema);
-  const topics = loadDataFiles(topicsDir, topicDefinitionSchema);
-  problems.push(...pipelines.problems, ...topics.problems);
-  problems.push(...idProblems(pipelines.items, 'pipeline'), ...idProblems(topics.items, 'topic'));
-
+  problems.push(...pipelines.problems, ...idProblems(pipelines.items, 'pipeline'));
   if (pipelines.items.length === 0 && pipelines.problems.length === 0)
     problems.push({ source: pipelinesDir, path: '', message: 'no pipeline files (*.yaml, *.yml, *.json) found' });
-  if (topics.items.length === 0 && topics.problems.length === 0)
-    problems.push({ source: topicsDir, path: '', message: 'no topic files (*.yaml, *.yml, *.json) found' });
 
-  // A topic whose file exists but is invalid is already reported; do not also call it unknown.
-  const topicIds = new Set([...topics.items.map((t) => t.value.id), ...topics.rejected.map((t) => basename(t.file, extname(t.file)))]);
   // Pipelines that failed validation still get their topic references checked: every problem at once.
   const rawTopics = (data: unknown): unknown => (typeof data === 'object' && data !== null ? (data as { topics?: unknown }).topics : undefined);
-  const references = [
-    ...pipelines.items.map(({ file, value }) => ({ file, topics: value.topics as unknown })),
-    ...pipelines.rejected.map(({ file, data }) => ({ file, topics: rawTopics(data) })),
-  ];
-  for (const { file, topics: wanted } of references) {
-    if (!Array.isArray(wanted)) continue;
-    wanted.forEach((id: unknown, i) => {
-      if (typeof id === 'string' && !topicIds.has(id)) problems.push({ source: file, path: `topics.${i}`, message: `unknown topic "${id}" (no file for it in ${topicsDir})` });
-    });
-  }
+  const topics = loadTopics(topicsDir, [
+    ...pipelines.items.map(({ file, value }) => ({ source: file, topics: value.topics as unknown })),
+    ...pipelines.rejected.map(({ file, data }) => ({ source: file, topics: rawTopics(data) })),
+  ]);
+  problems.push(...topics.problems);
 
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   const mode: Mode = env.KAFKA_BROKERS && env.REDIS_URL ? 'service' : 'embedded';
@@ -129,7 +157,9 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
     mode,
     env,
     pipelines: pipelines.items.map((p) => p.value),
-    topics: topics.items.map((t) => t.value),
+    topics: topics.topics,
+    topicsDir,
+    topicReferences: pipelines.items.map(({ file, value }) => ({ source: file, topics: value.topics })),
     authorHashKey: env.AUTHOR_HASH_KEY ?? EMBEDDED_AUTHOR_KEY,
   };
 }

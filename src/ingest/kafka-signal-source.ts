@@ -20,6 +20,7 @@ export class KafkaSignalSource implements SignalSource {
   private readonly consumer: Consumer;
   private readonly admin;
   private onRebalance: (() => void) | undefined;
+  private closing = false;
 
   constructor(
     kafka: Kafka,
@@ -31,7 +32,8 @@ export class KafkaSignalSource implements SignalSource {
       sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3000,
       maxBytesPerPartition: 1024 * 1024,
-      retry: { retries: 10 },
+      // A crash while closing (e.g. a fetch cut by disconnect) must not restart the consumer.
+      retry: { retries: 10, restartOnFailure: async () => !this.closing },
     });
     this.admin = kafka.admin();
   }
@@ -76,6 +78,7 @@ export class KafkaSignalSource implements SignalSource {
   }
 
   close = closeOnce(async () => {
+    this.closing = true;
     // disconnect() waits for the batch in hand, which commits what it applied.
     await this.consumer.disconnect();
     await this.admin.disconnect();

@@ -1,35 +1,225 @@
 /**
- * Pure text normalization. This is the first, plain layer (NFKC, case-fold, invisible
- * characters, tokens); evasion folding builds on the same entry points.
+ * Pure text normalization for matching. A text becomes tokens, each with a matching `key` and
+ * the normalizations it needed:
+ *   NFKC (width and font variants), invisible characters stripped, case folded, diacritics
+ *   stripped, TR39 look-alikes folded to Latin, leetspeak folded, repeated letters collapsed,
+ *   and runs of spaced or dotted single letters joined ("s u i c i d e", "k.i.l.l").
+ * Emoji are kept as tokens of their own. List terms go through the same function, so a term
+ * and its evasions meet at the same keys.
  */
+import {
+  caseFold,
+  collapseRepeats,
+  foldConfusables,
+  foldLeet,
+  hasInvisible,
+  hasTripleRun,
+  INVISIBLE,
+  isAllLookalike,
+  LONE_SURROGATE,
+  stripDiacritics,
+  type Normalization,
+} from './fold.js';
 
-// Default-ignorable and format characters that are used to split words invisibly.
-const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u{1D173}-\u{1D17A}\u{E0000}-\u{E0FFF}]/gu;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-// Words (letters, marks, digits) or single pictographic emoji.
-const TOKEN = /[\p{L}\p{M}\p{N}]+|\p{Extended_Pictographic}/gu;
+export type { Normalization } from './fold.js';
+
+/** Bit flags, in the order of `NORMALIZATIONS`. */
+export const NORMALIZATIONS: readonly Normalization[] = [
+  'width_or_font',
+  'invisible_chars',
+  'diacritics',
+  'confusables',
+  'leetspeak',
+  'repeated_letters',
+  'spaced_letters',
+  'hashtag_segmented',
+  'separator_stripped',
+];
+export const FLAG = Object.fromEntries(NORMALIZATIONS.map((n, i) => [n, 1 << i])) as Record<Normalization, number>;
+
+export function flagNames(flags: number): Normalization[] {
+  return NORMALIZATIONS.filter((_, i) => (flags & (1 << i)) !== 0);
+}
+
+export interface Token {
+  /** Matching key: folded, with every run of a repeated character collapsed. */
+  key: string;
+  /** Folded text before collapsing doubles (runs of 3+ are already one): for segmentation. */
+  folded: string;
+  flags: number;
+}
 
 export interface NormalizedText {
-  /** Folded text, for display in explanations. */
-  folded: string;
-  /** Word and emoji tokens, in order. */
-  tokens: string[];
+  tokens: Token[];
+  /** Hashtags written inline in the text (#tag), as written, without '#'. */
+  inlineHashtags: string[];
 }
 
-export function foldText(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD').normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
+// Word characters, plus invisibles (stripped later) and leetspeak symbols; or one emoji.
+const RAW_TOKEN = /[\p{L}\p{M}\p{N}\p{Default_Ignorable_Code_Point}\p{Cf}$@!|+€£]+|\p{Extended_Pictographic}/gu;
+const EMOJI = /^\p{Extended_Pictographic}$/u;
+const INLINE_HASHTAG = /#([\p{L}\p{M}\p{N}_\p{Default_Ignorable_Code_Point}\p{Cf}]+)/gu;
+const NON_WORD = /[^\p{L}\p{M}\p{N}]/gu;
+const ASCII_WORD = /^[A-Za-z]+$/;
+const HAS_NON_ASCII = /[^\x00-\x7f]/;
+const LATIN = /[A-Za-z]/g;
+const NON_LATIN_LETTER = /[^\P{L}A-Za-z]/gu;
+const MAX_SPACED_GAP = 3;
+
+/** How a text's tokens may be folded: look-alikes only in text that is mostly Latin. */
+interface FoldContext {
+  latinDominant: boolean;
 }
 
-export function tokenize(folded: string): string[] {
-  return folded.match(TOKEN) ?? [];
+function foldWord(raw: string, ctx: FoldContext): Token | undefined {
+  // Fast path: plain ASCII letters.
+  if (ASCII_WORD.test(raw)) {
+    const lower = raw.toLowerCase();
+    // One pass: collapse every run, and note whether any run was 3 or longer.
+    let key = lower[0]!;
+    let run = 1;
+    let triple = false;
+    for (let i = 1; i < lower.length; i++) {
+      if (lower[i] === lower[i - 1]) {
+        if (++run === 3) triple = true;
+      } else {
+        run = 1;
+        key += lower[i];
+      }
+    }
+    return { key, folded: triple ? collapseTriples(lower) : lower, flags: triple ? FLAG.repeated_letters : 0 };
+  }
+  let s = raw;
+  let flags = 0;
+  // Mentions (@name) and punctuation used as emphasis are not leetspeak.
+  s = s.replace(/^@+(?=[\p{L}\p{N}])/u, '').replace(/^[!|+]+|[!|+@]+$/g, '');
+  if (HAS_NON_ASCII.test(s)) {
+    if (hasInvisible(s)) {
+      s = s.replace(INVISIBLE, '');
+      flags |= FLAG.invisible_chars;
+    }
+    const nfc = s.normalize('NFC');
+    s = s.normalize('NFKC');
+    if (s !== nfc) flags |= FLAG.width_or_font;
+  }
+  s = caseFold(s);
+  if (HAS_NON_ASCII.test(s)) {
+    const d = stripDiacritics(s);
+    if (d !== s) flags |= FLAG.diacritics;
+    s = d;
+    // Fold look-alikes in mixed-script words, or in all-look-alike words inside Latin text;
+    // a Russian word in Russian text stays Cyrillic.
+    if (/[a-z]/.test(s) || (ctx.latinDominant && isAllLookalike(s))) {
+      const c = foldConfusables(s);
+      if (c !== s) flags |= FLAG.confusables;
+      s = c;
+    }
+  }
+  const l = foldLeet(s);
+  if (l !== s) flags |= FLAG.leetspeak;
+  s = l.replace(NON_WORD, '');
+  if (s.length === 0) return undefined;
+  if (hasTripleRun(s)) flags |= FLAG.repeated_letters;
+  return { key: collapseRepeats(s), folded: collapseTriples(s), flags };
 }
 
-export function normalizeText(text: string): NormalizedText {
-  const folded = foldText(text);
-  return { folded, tokens: tokenize(folded) };
+function collapseTriples(s: string): string {
+  return s.replace(/(.)\1{2,}/gu, '$1');
 }
 
-/** A hashtag as compared against lists: no '#', folded, letters and digits only. */
+function latinDominant(text: string): boolean {
+  if (!HAS_NON_ASCII.test(text)) return true;
+  const latin = text.match(LATIN)?.length ?? 0;
+  const other = text.match(NON_LATIN_LETTER)?.length ?? 0;
+  return latin >= other;
+}
+
+/** Tokens of a text, evasion-folded, with spaced single letters joined. */
+export function normalizeText(input: string): NormalizedText {
+  const text = input.replace(LONE_SURROGATE, '\uFFFD');
+  const ctx: FoldContext = { latinDominant: latinDominant(text) };
+  const tokens: Token[] = [];
+  // For joining spaced letters: the source span of each token.
+  const spans: [number, number][] = [];
+  for (const m of text.matchAll(RAW_TOKEN)) {
+    const raw = m[0];
+    if (EMOJI.test(raw)) {
+      tokens.push({ key: raw, folded: raw, flags: 0 });
+    } else {
+      const t = foldWord(raw, ctx);
+      if (!t) continue;
+      tokens.push(t);
+    }
+    spans.push([m.index, m.index + raw.length]);
+  }
+  const inlineHashtags: string[] = [];
+  if (text.includes('#')) for (const m of text.matchAll(INLINE_HASHTAG)) inlineHashtags.push(m[1]!);
+  return { tokens: joinSpacedLetters(text, tokens, spans), inlineHashtags };
+}
+
+/** Joins runs of 3+ single-character tokens separated by short gaps ("k.i.l.l", "s u i c i d e"). */
+function joinSpacedLetters(text: string, tokens: Token[], spans: [number, number][]): Token[] {
+  let out: Token[] | undefined;
+  let i = 0;
+  while (i < tokens.length) {
+    let j = i;
+    if (isSingle(tokens[i]!) && i + 1 < tokens.length) {
+      // One run uses one separator throughout: "k.i.l.l m.y.s.e.l.f" is two words.
+      const sep = text.slice(spans[i]![1], spans[i + 1]![0]);
+      while (j + 1 < tokens.length && isSingle(tokens[j + 1]!) && isSeparator(sep) && text.slice(spans[j]![1], spans[j + 1]![0]) === sep) j++;
+    }
+    if (j - i + 1 >= 3) {
+      out ??= tokens.slice(0, i);
+      let folded = '';
+      let flags = FLAG.spaced_letters;
+      for (let k = i; k <= j; k++) {
+        folded += tokens[k]!.folded;
+        flags |= tokens[k]!.flags;
+      }
+      if (hasTripleRun(folded)) flags |= FLAG.repeated_letters;
+      out.push({ key: collapseRepeats(folded), folded: collapseTriples(folded), flags });
+      i = j + 1;
+    } else {
+      out?.push(tokens[i]!);
+      i++;
+    }
+  }
+  return out ?? tokens;
+}
+
+function isSingle(t: Token): boolean {
+  return t.folded.length === 1 && !EMOJI.test(t.folded);
+}
+
+function isSeparator(sep: string): boolean {
+  return sep.length >= 1 && sep.length <= MAX_SPACED_GAP && !sep.includes('\n');
+}
+
+/** The matching form of a text: its token keys joined by spaces. Idempotent. */
+export function matchKey(text: string): string {
+  return normalizeText(text)
+    .tokens.map((t) => t.key)
+    .join(' ');
+}
+
+/** Splits a hashtag on CamelCase and underscores; each part is folded like a word. */
+export function hashtagParts(tag: string): Token[] {
+  const raw = tag.replace(/^#+/, '');
+  const ctx: FoldContext = { latinDominant: latinDominant(raw) };
+  const parts = raw.split(/_+|(?<=\p{Ll})(?=\p{Lu})/u).filter(Boolean);
+  const out: Token[] = [];
+  for (const p of parts) {
+    const t = foldWord(p, ctx);
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+/** A hashtag's key as compared against hashtag terms: no '#', folded, collapsed, one string. */
 export function normalizeHashtag(tag: string): string {
-  return tokenize(foldText(tag.replace(/^#+/, ''))).join('');
+  return collapseRepeats(
+    hashtagParts(tag)
+      .map((t) => t.folded)
+      .join(''),
+  );
 }

@@ -1,29 +1,29 @@
 import { createHash } from 'node:crypto';
-import type { MatchMode, TopicDefinition } from '../config/topic-schema.js';
-import { normalizeHashtag, normalizeText } from '../normalize/text.js';
+import { termObject, type MatchMode, type TopicDefinition } from '../config/topic-schema.js';
+import { collapseRepeats } from '../normalize/fold.js';
+import { FLAG, flagNames, normalizeHashtag, normalizeText, type Normalization, type Token } from '../normalize/text.js';
+import { Automaton } from './automaton.js';
+import { englishWordCosts } from './dictionary.js';
+import { HashtagSegmenter, type WordCosts } from './segment.js';
 
-/** One listed term as compiled. */
-interface CompiledTerm {
-  topic: string;
-  term: string;
-  weight: number;
-  mode: MatchMode;
-  tokens: string[];
-}
-
-/** A term found in a signal, with where it was found. */
+/** A term found in a signal, with where it was found and what it took to find it. */
 export interface LexiconMatch {
   topic: string;
   term: string;
   weight: number;
   mode: MatchMode;
-  /** Token index in the text, or -1 for a match on the signal's hashtag list. */
+  /** Token index in the text, or -1 for a match in a hashtag. */
   position: number;
+  source: 'text' | 'hashtag';
+  /** The evasion folding the match needed (empty for a plain match). */
+  normalizations: Normalization[];
 }
 
 export interface LexiconInput {
   text: string;
   hashtags: readonly string[];
+  /** BCP-47 tag of the signal; terms with a language only match signals in it (or without one). */
+  lang?: string | undefined;
 }
 
 /** Compiled keyword and hashtag lists of a set of topics; immutable, safe to share. */
@@ -31,74 +31,232 @@ export interface Lexicon {
   /** Content hash of the compiled lists: names the list version in alerts. */
   readonly version: string;
   readonly topicIds: readonly string[];
+  /** Number of compiled patterns (terms, hashtags, exclusions). */
+  readonly size: number;
   match(input: LexiconInput): LexiconMatch[];
 }
 
+export interface LexiconOptions {
+  /** Word costs for hashtag segmentation (default: English word frequencies). */
+  wordCosts?: WordCosts;
+}
+
+interface Pattern {
+  kind: 'term' | 'exclusion';
+  topic: string;
+  term: string;
+  weight: number;
+  mode: MatchMode;
+  /** Length in symbols (tokens, or characters for aggressive terms). */
+  length: number;
+  lang: string | undefined;
+  /** For exclusions: only these terms are cancelled (undefined = all of the topic's). */
+  cancels: ReadonlySet<string> | undefined;
+}
+
+interface Found {
+  pattern: Pattern;
+  stream: number;
+  /** Token span, inclusive. */
+  first: number;
+  last: number;
+  flags: number;
+}
+
+interface Stream {
+  tokens: Token[];
+  isHashtag: boolean;
+  /** Whole-hashtag key, for hashtag terms. */
+  tagKey?: string;
+}
+
 const PREFIX_MIN_CHARS = 3;
+const LEXICON_WORD_COST = 2;
+
+const primaryLang = (tag: string | undefined) => tag?.toLowerCase().split('-')[0];
 
 /**
- * Compiles topic lists into lookup tables keyed by the first token (words and phrases),
- * by prefix (prefix terms) and by whole tag (hashtags). Matching is linear in the number of
- * tokens times the longest phrase.
+ * Compiles every topic's terms, hashtags and exclusions into one token-level Aho-Corasick
+ * automaton (word and phrase terms, exclusions), one character-level automaton over the
+ * separator-stripped view (aggressive terms), a prefix table and a hashtag table.
  */
-export function compileLexicon(topics: readonly TopicDefinition[]): Lexicon {
-  const byFirstToken = new Map<string, CompiledTerm[]>();
-  const byPrefix = new Map<string, CompiledTerm[]>();
-  const byHashtag = new Map<string, CompiledTerm[]>();
-  const add = (map: Map<string, CompiledTerm[]>, key: string, t: CompiledTerm) => {
+export function compileLexicon(topics: readonly TopicDefinition[], options: LexiconOptions = {}): Lexicon {
+  const vocab = new Map<string, number>();
+  const symbol = (key: string) => {
+    let id = vocab.get(key);
+    if (id === undefined) vocab.set(key, (id = vocab.size));
+    return id;
+  };
+  const patterns: Pattern[] = [];
+  const tokenAutomaton = new Automaton();
+  const charAutomaton = new Automaton();
+  const prefixes = new Map<string, Pattern[]>();
+  const hashtags = new Map<string, Pattern[]>();
+  const lexiconWords = new Set<string>();
+  let aggressiveCount = 0;
+  const push = (map: Map<string, Pattern[]>, key: string, p: Pattern) => {
     const list = map.get(key);
-    if (list) list.push(t);
-    else map.set(key, [t]);
+    if (list) list.push(p);
+    else map.set(key, [p]);
   };
 
   for (const topic of topics) {
     for (const entry of topic.terms) {
-      const e = typeof entry === 'string' ? { term: entry, weight: 1 } : entry;
-      const tokens = normalizeText(e.term).tokens;
+      const t = termObject(entry);
+      const tokens = normalizeText(t.term).tokens;
       if (tokens.length === 0) continue;
-      const mode: MatchMode = ('mode' in e && e.mode) || (tokens.length > 1 ? 'phrase' : 'word');
-      const compiled: CompiledTerm = { topic: topic.id, term: e.term, weight: e.weight, mode, tokens };
-      if (mode === 'hashtag') add(byHashtag, tokens.join(''), compiled);
-      else if (mode === 'prefix' && tokens.length === 1 && tokens[0]!.length >= PREFIX_MIN_CHARS) add(byPrefix, tokens[0]!, compiled);
-      else add(byFirstToken, tokens[0]!, { ...compiled, mode: tokens.length > 1 ? 'phrase' : 'word' });
+      for (const tok of tokens) lexiconWords.add(tok.folded);
+      const mode: MatchMode = t.mode ?? (tokens.length > 1 ? 'phrase' : 'word');
+      const base = { kind: 'term' as const, topic: topic.id, term: t.term, weight: t.weight, mode, lang: primaryLang(t.lang), cancels: undefined };
+      if (mode === 'hashtag') {
+        push(hashtags, collapseRepeats(tokens.map((x) => x.folded).join('')), { ...base, length: 1 });
+      } else if (mode === 'prefix' && tokens.length === 1 && tokens[0]!.key.length >= PREFIX_MIN_CHARS) {
+        push(prefixes, tokens[0]!.key, { ...base, length: 1 });
+      } else if (mode === 'aggressive') {
+        const chars = [...collapseRepeats(tokens.map((x) => x.folded).join(''))].map((c) => c.codePointAt(0)!);
+        const p: Pattern = { ...base, length: chars.length };
+        charAutomaton.add(chars, patterns.push(p) - 1);
+        aggressiveCount++;
+      } else {
+        const p: Pattern = { ...base, mode: tokens.length > 1 ? 'phrase' : 'word', length: tokens.length };
+        tokenAutomaton.add(
+          tokens.map((x) => symbol(x.key)),
+          patterns.push(p) - 1,
+        );
+      }
     }
     for (const tag of topic.hashtags) {
       const key = normalizeHashtag(tag);
-      if (key) add(byHashtag, key, { topic: topic.id, term: `#${tag.replace(/^#+/, '')}`, weight: 1, mode: 'hashtag', tokens: [key] });
+      if (!key) continue;
+      lexiconWords.add(key);
+      push(hashtags, key, { kind: 'term', topic: topic.id, term: `#${tag.replace(/^#+/, '')}`, weight: 1, mode: 'hashtag', length: 1, lang: undefined, cancels: undefined });
+    }
+    for (const entry of topic.exclusions) {
+      const ex = typeof entry === 'string' ? { phrase: entry, terms: undefined } : entry;
+      const tokens = normalizeText(ex.phrase).tokens;
+      if (tokens.length === 0) continue;
+      const p: Pattern = {
+        kind: 'exclusion',
+        topic: topic.id,
+        term: ex.phrase,
+        weight: 0,
+        mode: 'phrase',
+        length: tokens.length,
+        lang: undefined,
+        cancels: ex.terms ? new Set(ex.terms) : undefined,
+      };
+      tokenAutomaton.add(
+        tokens.map((x) => symbol(x.key)),
+        patterns.push(p) - 1,
+      );
     }
   }
+  tokenAutomaton.build();
+  charAutomaton.build();
+
+  const costs = new Map(options.wordCosts ?? englishWordCosts());
+  for (const w of lexiconWords) if (/^[a-z]+$/.test(w)) costs.set(w, Math.min(costs.get(w) ?? Infinity, LEXICON_WORD_COST));
+  const segmenter = new HashtagSegmenter(costs);
 
   const version = createHash('sha256')
-    .update(JSON.stringify(topics.map((t) => [t.id, t.terms, t.hashtags, t.thresholds, t.exclusions])))
+    .update(JSON.stringify(topics.map((t) => [t.id, t.terms, t.hashtags, t.exclusions, t.thresholds])))
     .digest('hex')
     .slice(0, 12);
 
-  function match(input: LexiconInput): LexiconMatch[] {
-    const out: LexiconMatch[] = [];
-    const { folded, tokens } = normalizeText(input.text);
-    for (let i = 0; i < tokens.length; i++) {
-      const token = tokens[i]!;
-      for (const t of byFirstToken.get(token) ?? []) {
-        if (t.tokens.every((tok, k) => tokens[i + k] === tok)) out.push(hit(t, i));
-      }
-      if (byPrefix.size > 0) {
-        for (let len = PREFIX_MIN_CHARS; len <= token.length; len++) {
-          for (const t of byPrefix.get(token.slice(0, len)) ?? []) out.push(hit(t, i));
-        }
-      }
+  function streamsOf(input: LexiconInput): Stream[] {
+    const norm = normalizeText(input.text);
+    const streams: Stream[] = [{ tokens: norm.tokens, isHashtag: false }];
+    const seen = new Set<string>();
+    for (const tag of [...input.hashtags, ...norm.inlineHashtags]) {
+      const tagKey = normalizeHashtag(tag);
+      if (!tagKey || seen.has(tagKey)) continue;
+      seen.add(tagKey);
+      streams.push({ tokens: segmenter.segment(tag), isHashtag: true, tagKey });
     }
-    if (byHashtag.size > 0) {
-      const tags = new Set(input.hashtags.map(normalizeHashtag));
-      // Hashtags written inline in the text count as hashtags too.
-      for (const m of folded.matchAll(/#([\p{L}\p{M}\p{N}_]+)/gu)) tags.add(normalizeHashtag(m[1]!));
-      for (const tag of tags) for (const t of byHashtag.get(tag) ?? []) out.push(hit(t, -1));
+    return streams;
+  }
+
+  function match(input: LexiconInput): LexiconMatch[] {
+    const lang = primaryLang(input.lang);
+    const found: Found[] = [];
+    const streams = streamsOf(input);
+    streams.forEach((stream, si) => {
+      const { tokens } = stream;
+      const spanFlags = (first: number, last: number) => {
+        let f = stream.isHashtag && tokens.length > 1 ? FLAG.hashtag_segmented : 0;
+        for (let k = first; k <= last; k++) f |= tokens[k]!.flags;
+        return f;
+      };
+      if (tokenAutomaton.states > 1) {
+        const symbols = new Int32Array(tokens.length);
+        for (let k = 0; k < tokens.length; k++) symbols[k] = vocab.get(tokens[k]!.key) ?? -1;
+        tokenAutomaton.search(symbols, (pid, end) => {
+          const pattern = patterns[pid]!;
+          const first = end - pattern.length + 1;
+          found.push({ pattern, stream: si, first, last: end, flags: spanFlags(first, end) });
+        });
+      }
+      if (prefixes.size > 0) {
+        tokens.forEach((tok, k) => {
+          for (let len = PREFIX_MIN_CHARS; len <= tok.key.length; len++) {
+            for (const pattern of prefixes.get(tok.key.slice(0, len)) ?? []) found.push({ pattern, stream: si, first: k, last: k, flags: tok.flags });
+          }
+        });
+      }
+      if (aggressiveCount > 0) {
+        // Separator-stripped view: folded tokens concatenated, repeats collapsed across joins.
+        const chars: number[] = [];
+        const owner: number[] = [];
+        let prev = -1;
+        tokens.forEach((tok, k) => {
+          for (const ch of tok.folded) {
+            const cp = ch.codePointAt(0)!;
+            if (cp === prev) continue;
+            chars.push(cp);
+            owner.push(k);
+            prev = cp;
+          }
+        });
+        charAutomaton.search(chars, (pid, end) => {
+          const pattern = patterns[pid]!;
+          const first = owner[end - pattern.length + 1]!;
+          const last = owner[end]!;
+          found.push({ pattern, stream: si, first, last, flags: spanFlags(first, last) | FLAG.separator_stripped });
+        });
+      }
+      if (stream.tagKey !== undefined) {
+        for (const pattern of hashtags.get(stream.tagKey) ?? []) found.push({ pattern, stream: si, first: 0, last: tokens.length - 1, flags: 0 });
+      }
+    });
+
+    const exclusions = found.filter((f) => f.pattern.kind === 'exclusion');
+    const out: LexiconMatch[] = [];
+    for (const f of found) {
+      const p = f.pattern;
+      if (p.kind !== 'term') continue;
+      if (p.lang !== undefined && lang !== undefined && p.lang !== lang) continue;
+      const cancelled = exclusions.some(
+        (x) =>
+          x.stream === f.stream &&
+          x.pattern.topic === p.topic &&
+          (x.pattern.cancels === undefined || x.pattern.cancels.has(p.term)) &&
+          x.first <= f.last &&
+          f.first <= x.last,
+      );
+      if (cancelled) continue;
+      const isHashtag = streams[f.stream]!.isHashtag;
+      out.push({
+        topic: p.topic,
+        term: p.term,
+        weight: p.weight,
+        mode: p.mode,
+        position: isHashtag ? -1 : f.first,
+        source: isHashtag ? 'hashtag' : 'text',
+        normalizations: flagNames(f.flags),
+      });
     }
     return out;
   }
 
-  return { version, topicIds: topics.map((t) => t.id), match };
-}
-
-function hit(t: CompiledTerm, position: number): LexiconMatch {
-  return { topic: t.topic, term: t.term, weight: t.weight, mode: t.mode, position };
+  return { version, topicIds: topics.map((t) => t.id), size: patterns.length + [...prefixes.values(), ...hashtags.values()].reduce((n, l) => n + l.length, 0), match };
 }

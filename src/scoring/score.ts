@@ -7,8 +7,11 @@ export interface ScoreReason {
   term: string;
   mode: LexiconMatch['mode'];
   weight: number;
-  /** Token index in the text; -1 when found in the hashtag list. */
+  /** Token index in the text; -1 when found in a hashtag. */
   position: number;
+  source: LexiconMatch['source'];
+  /** Evasion folding the match needed, e.g. ["leetspeak", "spaced_letters"]. */
+  normalizations: LexiconMatch['normalizations'];
 }
 
 export interface TopicScore {
@@ -24,8 +27,10 @@ export function scoreSignal(lexicon: Lexicon, topics: ReadonlyMap<string, TopicD
   for (const m of lexicon.match(input)) {
     let terms = byTopic.get(m.topic);
     if (!terms) byTopic.set(m.topic, (terms = new Map()));
-    // A term counts once per signal, however often it is repeated.
-    if (!terms.has(m.term)) terms.set(m.term, { kind: 'term', term: m.term, mode: m.mode, weight: m.weight, position: m.position });
+    // A term counts once per signal, however often it is repeated; the plainest find explains it.
+    const prev = terms.get(m.term);
+    if (!prev || m.normalizations.length < prev.normalizations.length)
+      terms.set(m.term, { kind: 'term', term: m.term, mode: m.mode, weight: m.weight, position: m.position, source: m.source, normalizations: m.normalizations });
   }
   const scores: TopicScore[] = [];
   for (const [topic, terms] of byTopic) {

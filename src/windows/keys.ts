@@ -32,3 +32,26 @@ export function chunkStart(bucketStartMs: number, bucketMs: number): number {
   const span = bucketMs * BUCKETS_PER_CHUNK;
   return Math.floor(bucketStartMs / span) * span;
 }
+
+/**
+ * Keys of the topic lists, which are global (shared by every pipeline). Their hash tag
+ * {prefix} cannot collide with a pipeline's {prefix:pipeline}.
+ */
+export function createListKeys(prefix: string) {
+  const base = `${prefix}:{${prefix}}:lists`;
+  return {
+    base,
+    /** Hash: version, revision, published_at, source, topics (JSON). */
+    current: `${base}:current`,
+    /** Counter behind the revisions; outlives the current set's refreshes together with it. */
+    revision: `${base}:revision`,
+    /** Hash of workerId -> JSON { version, revision, at, pid, host }. */
+    workers: `${base}:workers`,
+    /** JSON of the last rejected reload. */
+    error: `${base}:error`,
+    /** Pub/sub channel announcing each new revision. */
+    channel: `${base}:published`,
+  };
+}
+
+export type ListKeys = ReturnType<typeof createListKeys>;

@@ -75,6 +75,8 @@ export class DetectionTicker {
 
   async tickPipeline(rt: PipelineRuntime, nowMs: number): Promise<TickReport> {
     const { id: pipeline, windows: w, detect: cfg } = rt.config;
+    // One list version for the whole tick, even if new lists are swapped in meanwhile.
+    const lists = rt.lists;
     const report: TickReport = { pipeline, ran: false, series: 0, events: [] };
     const leaseMs = Math.max(3 * cfg.tickSec * 1000, 5000);
     if (!(await this.opts.lease.acquire(`tick:${pipeline}`, this.owner, leaseMs))) return report;
@@ -98,7 +100,7 @@ export class DetectionTicker {
       const chunk = all.slice(i, i + READ_CHUNK);
       const counts = await this.opts.windows.readCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
       for (const series of chunk) {
-        const topic = rt.topics.get(parseSeries(series).topic);
+        const topic = lists.topics.get(parseSeries(series).topic);
         if (!topic) continue; // a topic removed from the lists: its series age out
         const decision = rt.detector.evaluate({
           counts: counts.get(series)!,
@@ -123,7 +125,7 @@ export class DetectionTicker {
             pipeline,
             series,
             topic,
-            listVersion: rt.lexicon.version,
+            listVersion: lists.set.version,
             nowMs,
             windowStartMs: windowStart,
             windowEndMs: toBucket + bucketMs,

@@ -2,25 +2,86 @@ import type { PipelineConfig } from '../config/pipeline-schema.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { topicsOf } from '../config/load.js';
 import { createThresholdDetector, type Detector } from '../detect/detector.js';
+import { listSetVersion, type ListSetRef } from '../lists/list-set.js';
 import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
+import { SurgewatchError } from '../shared/errors.js';
 import type { WindowLayout } from '../windows/window-store.js';
+
+/** A pipeline's compiled topic lists: immutable, replaced as a whole on reload. */
+export interface PipelineLists {
+  /** The list set these were compiled from (revision 0: straight from files, not yet published). */
+  readonly set: ListSetRef;
+  readonly topics: ReadonlyMap<string, TopicDefinition>;
+  readonly lexicon: Lexicon;
+}
 
 /** A pipeline with its compiled lists and detector: everything a batch or tick needs. */
 export interface PipelineRuntime {
   config: PipelineConfig;
-  topics: ReadonlyMap<string, TopicDefinition>;
-  lexicon: Lexicon;
+  /**
+   * Swapped in one assignment when new lists arrive. Read it once per unit of work (a batch, a
+   * tick), so that the unit runs on one version from start to end.
+   */
+  lists: PipelineLists;
+  /** Shorthands for lists.topics and lists.lexicon at the time of reading. */
+  readonly topics: ReadonlyMap<string, TopicDefinition>;
+  readonly lexicon: Lexicon;
   detector: Detector;
   layout: WindowLayout;
 }
 
-export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly TopicDefinition[]): PipelineRuntime {
+/** Topic ids a pipeline names that a set of definitions lacks. */
+export function missingTopics(config: PipelineConfig, allTopics: readonly TopicDefinition[]): string[] {
+  if (config.topics === 'all') return [];
+  const have = new Set(allTopics.map((t) => t.id));
+  return config.topics.filter((id) => !have.has(id));
+}
+
+/** Compiles the lists a pipeline scores out of a whole set of topic definitions. */
+export function compilePipelineLists(config: PipelineConfig, allTopics: readonly TopicDefinition[], set?: ListSetRef): PipelineLists {
   const topics = topicsOf(config, allTopics);
+  return {
+    set: set ?? { version: listSetVersion(allTopics), revision: 0 },
+    topics: new Map(topics.map((t) => [t.id, t])),
+    lexicon: compileLexicon(topics),
+  };
+}
+
+/** New lists lack a topic that a pipeline names: they are not swapped in. */
+export class MissingTopicsError extends SurgewatchError {
+  constructor(
+    readonly pipeline: string,
+    readonly missing: readonly string[],
+  ) {
+    super('CONFIG_INVALID', `pipeline "${pipeline}" names topic${missing.length === 1 ? '' : 's'} missing from the lists: ${missing.join(', ')}`);
+    this.name = 'MissingTopicsError';
+  }
+}
+
+/**
+ * Compiles and swaps in new lists: the next batch or tick uses them, one in progress finishes
+ * on the old ones. Throws MissingTopicsError, leaving the runtime as it was, when the pipeline
+ * names a topic the set lacks. Returns the lists it replaced.
+ */
+export function swapLists(runtime: PipelineRuntime, allTopics: readonly TopicDefinition[], set?: ListSetRef): PipelineLists {
+  const missing = missingTopics(runtime.config, allTopics);
+  if (missing.length > 0) throw new MissingTopicsError(runtime.config.id, missing);
+  const previous = runtime.lists;
+  runtime.lists = compilePipelineLists(runtime.config, allTopics, set);
+  return previous;
+}
+
+export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly TopicDefinition[]): PipelineRuntime {
   const w = config.windows;
   return {
     config,
-    topics: new Map(topics.map((t) => [t.id, t])),
-    lexicon: compileLexicon(topics),
+    lists: compilePipelineLists(config, allTopics),
+    get topics() {
+      return this.lists.topics;
+    },
+    get lexicon() {
+      return this.lists.lexicon;
+    },
     detector: createThresholdDetector(config.detect),
     layout: {
       bucketMs: w.bucketSec * 1000,

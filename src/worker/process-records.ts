@@ -3,7 +3,7 @@ import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/sig
 import { scoreSignal, type TopicScore } from '../scoring/score.js';
 import { bucketStart, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
-import type { PipelineRuntime } from './pipeline-runtime.js';
+import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
 
 export interface RawRecord {
   offset: string;
@@ -37,8 +37,19 @@ export interface ProcessOptions {
 
 const DEFAULT_MAX_FUTURE_MS = 10 * 60_000;
 
+const AUTHOR_CACHE_MAX = 100_000;
+const authorCache = new Map<string, string>();
+
+/** Keyed hash of an author id (cached: the same accounts post again and again). */
 export function hashAuthor(key: string, author: string): string {
-  return createHmac('sha256', key).update(author).digest('base64url').slice(0, 22);
+  const cacheKey = `${key}\0${author}`;
+  let h = authorCache.get(cacheKey);
+  if (h === undefined) {
+    h = createHmac('sha256', key).update(author).digest('base64url').slice(0, 22);
+    if (authorCache.size >= AUTHOR_CACHE_MAX) authorCache.clear();
+    authorCache.set(cacheKey, h);
+  }
+  return h;
 }
 
 /** The series a hit increments: the topic, and the topic by each configured dimension. */
@@ -59,8 +70,8 @@ export function seriesFor(topic: string, signal: Signal, dimensions: readonly st
   return out;
 }
 
-export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal): TopicScore[] {
-  return scoreSignal(runtime.lexicon, runtime.topics, { text: signal.text, hashtags: signal.hashtags });
+export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal, lists: PipelineLists = runtime.lists): TopicScore[] {
+  return scoreSignal(lists.lexicon, lists.topics, { text: signal.text, hashtags: signal.hashtags, lang: signal.lang });
 }
 
 /**
@@ -69,6 +80,8 @@ export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal): Topic
  */
 export function processRecords(records: readonly RawRecord[], runtime: PipelineRuntime, opts: ProcessOptions): ProcessedRecords {
   const { bucketMs } = runtime.layout;
+  // One list version for the whole batch, even if new lists are swapped in meanwhile.
+  const lists = runtime.lists;
   const { latenessSec, dimensions } = runtime.config.windows;
   const maxFutureMs = opts.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
   const signals: CountedSignal[] = [];
@@ -100,7 +113,7 @@ export function processRecords(records: readonly RawRecord[], runtime: PipelineR
     totals.signals++;
     if (signal.truncated) totals.truncated++;
 
-    const hits = scoreForRuntime(runtime, signal).filter((s) => s.hit);
+    const hits = scoreForRuntime(runtime, signal, lists).filter((s) => s.hit);
     if (hits.length === 0) continue;
     totals.hits++;
     const bucket = bucketStart(signal.tsMs, bucketMs);

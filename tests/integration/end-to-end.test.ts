@@ -154,7 +154,7 @@ describe('end to end on Kafka and Redis', () => {
     expect(alert.sample_signal_ids.length).toBeGreaterThan(0);
     expect(alert.summary).toContain('Self-harm');
     expect(alert.summary).toContain('region US-TX');
-    expect(alert.list_version).toBe(ctx.runtimes[0]!.lexicon.version);
+    expect(alert.list_version).toBe(ctx.runtimes[0]!.lists.set.version);
 
     const one = await fetch(`${baseUrl}/v1/alerts/${alert.id}`);
     expect(one.status).toBe(200);
