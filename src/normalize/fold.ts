@@ -23,6 +23,8 @@ export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\u
 // Combining marks used as diacritics on Latin, Greek and Cyrillic (and by "zalgo" text). Marks
 // that are letters' vowel signs in other scripts (Devanagari, Arabic...) are left alone.
 const DIACRITICS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;
+// Arabic tatweel (elongation) and short-vowel marks, used to stretch or disguise words.
+const ARABIC_DECORATION = /[\u0640\u064b-\u065f\u0670]/g;
 const HAS_NON_ASCII = /[^\x00-\x7f]/;
 const LATIN_LETTER = /[a-z]/;
 
@@ -33,6 +35,12 @@ const CONFUSABLE_TO_ASCII: ReadonlyMap<string, string> = (() => {
     if (/^[\x00-\x7f]$/.test(from)) continue; // ASCII stays ASCII ("m" is not "rn")
     const target = to.toLowerCase();
     if (/^[a-z0-9]{1,2}$/.test(target)) map.set(from, target);
+  }
+  // The table lists some look-alikes only in upper case (Cyrillic К, М, Т; Greek Κ): text is
+  // case-folded before this step, so their lower-case forms fold the same way.
+  for (const [from, to] of [...map]) {
+    const lower = from.toLowerCase();
+    if (lower !== from && /^[^\x00-\x7f]$/u.test(lower) && !map.has(lower)) map.set(lower, to);
   }
   return map;
 })();
@@ -54,7 +62,7 @@ const LEET: Readonly<Record<string, string>> = {
   '€': 'e',
   '£': 'l',
 };
-const LEET_CHARS = /[0134579@$!|+€£]/;
+const LEET_CHARS = /[01345789@$!|+€£]/;
 
 /** Full case folding for matching (toLowerCase plus the folds it lacks). */
 export function caseFold(s: string): string {
@@ -63,7 +71,7 @@ export function caseFold(s: string): string {
 
 export function stripDiacritics(s: string): string {
   const d = s.normalize('NFD');
-  return d === s && !DIACRITICS.test(s) ? s : d.replace(DIACRITICS, '').normalize('NFC');
+  return d.replace(DIACRITICS, '').replace(ARABIC_DECORATION, '').normalize('NFC');
 }
 
 /** Maps non-ASCII look-alike characters to the ASCII letters they imitate. */
@@ -100,15 +108,40 @@ export function foldLeet(s: string): string {
   return out + s.slice(s.length - trail);
 }
 
-/** Every run of a repeated character becomes one ("kiiiill" and "kill" both become "kil"). */
+/**
+ * Every run of a repeated letter becomes one ("kiiiill" and "kill" both become "kil"); digits
+ * are left alone (numbers are not evasion). Matches are then checked with `runsCover`.
+ */
 export function collapseRepeats(s: string): string {
   let out = '';
   let prev = '';
   for (const ch of s) {
-    if (ch !== prev) out += ch;
+    if (ch !== prev || (ch >= '0' && ch <= '9')) out += ch;
     prev = ch;
   }
   return out;
+}
+
+/**
+ * True when every run of a repeated character in `term` is matched by a run at least as long
+ * in `text`, both having the same collapsed form: "asss" covers "ass", "as" does not, so a
+ * collapsed match of "as" against the term "ass" is rejected.
+ */
+export function runsCover(text: string, term: string): boolean {
+  let i = 0;
+  let j = 0;
+  while (j < term.length) {
+    const c = term[j];
+    if (text[i] !== c) return false;
+    let tj = j;
+    while (tj < term.length && term[tj] === c) tj++;
+    let ti = i;
+    while (ti < text.length && text[ti] === c) ti++;
+    if (ti - i < tj - j) return false;
+    i = ti;
+    j = tj;
+  }
+  return true;
 }
 
 export function hasTripleRun(s: string): boolean {

@@ -42,9 +42,9 @@ export function flagNames(flags: number): Normalization[] {
 }
 
 export interface Token {
-  /** Matching key: folded, with every run of a repeated character collapsed. */
+  /** Matching key: folded, with every run of a repeated letter collapsed. */
   key: string;
-  /** Folded text before collapsing doubles (runs of 3+ are already one): for segmentation. */
+  /** Folded text with its repeats intact (for run checks, segmentation and aggressive mode). */
   folded: string;
   flags: number;
 }
@@ -55,15 +55,18 @@ export interface NormalizedText {
   inlineHashtags: string[];
 }
 
-// Word characters, plus invisibles (stripped later) and leetspeak symbols; or one emoji.
-const RAW_TOKEN = /[\p{L}\p{M}\p{N}\p{Default_Ignorable_Code_Point}\p{Cf}$@!|+€£]+|\p{Extended_Pictographic}/gu;
+// Word characters, plus invisibles (stripped later), circled and squared letters (NFKC makes
+// them letters) and leetspeak symbols; or one emoji.
+const RAW_TOKEN = /[\p{L}\p{M}\p{N}\p{Default_Ignorable_Code_Point}\p{Cf}\u2460-\u24ff\u{1f130}-\u{1f189}$@!|+€£]+|\p{Extended_Pictographic}/gu;
+const LEET_SYMBOL = /^[$@!|+€£]$/;
+const MENTION = /^@[\p{L}\p{N}_]/u;
 const EMOJI = /^\p{Extended_Pictographic}$/u;
 const INLINE_HASHTAG = /#([\p{L}\p{M}\p{N}_\p{Default_Ignorable_Code_Point}\p{Cf}]+)/gu;
 const NON_WORD = /[^\p{L}\p{M}\p{N}]/gu;
 const ASCII_WORD = /^[A-Za-z]+$/;
 const HAS_NON_ASCII = /[^\x00-\x7f]/;
-const LATIN = /[A-Za-z]/g;
-const NON_LATIN_LETTER = /[^\P{L}A-Za-z]/gu;
+const LATIN_WORD = /\p{Script=Latin}/u;
+const OTHER_SCRIPT_WORD = /[^\P{L}\p{Script=Latin}]/u;
 const MAX_SPACED_GAP = 3;
 
 /** How a text's tokens may be folded: look-alikes only in text that is mostly Latin. */
@@ -87,12 +90,14 @@ function foldWord(raw: string, ctx: FoldContext): Token | undefined {
         key += lower[i];
       }
     }
-    return { key, folded: triple ? collapseTriples(lower) : lower, flags: triple ? FLAG.repeated_letters : 0 };
+    return { key, folded: lower, flags: triple ? FLAG.repeated_letters : 0 };
   }
+  // A lone leetspeak symbol may be a letter of a spaced-out word ("$ u i c i d e").
+  if (LEET_SYMBOL.test(raw)) return { key: raw, folded: raw, flags: 0 };
   let s = raw;
   let flags = 0;
-  // Mentions (@name) and punctuation used as emphasis are not leetspeak.
-  s = s.replace(/^@+(?=[\p{L}\p{N}])/u, '').replace(/^[!|+]+|[!|+@]+$/g, '');
+  // Punctuation used as emphasis is not leetspeak.
+  s = s.replace(/^[!|+]+|[!|+@]+$/g, '');
   if (HAS_NON_ASCII.test(s)) {
     if (hasInvisible(s)) {
       s = s.replace(INVISIBLE, '');
@@ -120,17 +125,23 @@ function foldWord(raw: string, ctx: FoldContext): Token | undefined {
   s = l.replace(NON_WORD, '');
   if (s.length === 0) return undefined;
   if (hasTripleRun(s)) flags |= FLAG.repeated_letters;
-  return { key: collapseRepeats(s), folded: collapseTriples(s), flags };
+  return { key: collapseRepeats(s), folded: s, flags };
 }
 
-function collapseTriples(s: string): string {
+/** Runs of three or more of a character become one (keeps legitimate doubles). */
+export function collapseTriples(s: string): string {
   return s.replace(/(.)\1{2,}/gu, '$1');
 }
 
+/** Whether most words are Latin-script (counted in words, after NFKC, so folding keeps it stable). */
 function latinDominant(text: string): boolean {
   if (!HAS_NON_ASCII.test(text)) return true;
-  const latin = text.match(LATIN)?.length ?? 0;
-  const other = text.match(NON_LATIN_LETTER)?.length ?? 0;
+  let latin = 0;
+  let other = 0;
+  for (const m of text.normalize('NFKC').matchAll(RAW_TOKEN)) {
+    if (LATIN_WORD.test(m[0])) latin++;
+    else if (OTHER_SCRIPT_WORD.test(m[0])) other++;
+  }
   return latin >= other;
 }
 
@@ -143,7 +154,13 @@ export function normalizeText(input: string): NormalizedText {
   const spans: [number, number][] = [];
   for (const m of text.matchAll(RAW_TOKEN)) {
     const raw = m[0];
-    if (EMOJI.test(raw)) {
+    // An inline #hashtag is matched as a hashtag (segmented, with its exclusions), not here.
+    if (m.index > 0 && text[m.index - 1] === '#') continue;
+    if (MENTION.test(raw)) {
+      // @mentions name accounts; their key can never equal a term's.
+      const name = `@${caseFold(raw.slice(1))}`;
+      tokens.push({ key: name, folded: name, flags: 0 });
+    } else if (EMOJI.test(raw)) {
       tokens.push({ key: raw, folded: raw, flags: 0 });
     } else {
       const t = foldWord(raw, ctx);
@@ -154,7 +171,9 @@ export function normalizeText(input: string): NormalizedText {
   }
   const inlineHashtags: string[] = [];
   if (text.includes('#')) for (const m of text.matchAll(INLINE_HASHTAG)) inlineHashtags.push(m[1]!);
-  return { tokens: joinSpacedLetters(text, tokens, spans), inlineHashtags };
+  // Lone symbols only mattered as letters of a spaced-out word; the rest is punctuation.
+  const joined = joinSpacedLetters(text, tokens, spans).filter((t) => !LEET_SYMBOL.test(t.key));
+  return { tokens: joined, inlineHashtags };
 }
 
 /** Joins runs of 3+ single-character tokens separated by short gaps ("k.i.l.l", "s u i c i d e"). */
@@ -176,8 +195,11 @@ function joinSpacedLetters(text: string, tokens: Token[], spans: [number, number
         folded += tokens[k]!.folded;
         flags |= tokens[k]!.flags;
       }
+      const unleet = foldLeet(folded);
+      if (unleet !== folded) flags |= FLAG.leetspeak;
+      folded = unleet.replace(NON_WORD, '');
       if (hasTripleRun(folded)) flags |= FLAG.repeated_letters;
-      out.push({ key: collapseRepeats(folded), folded: collapseTriples(folded), flags });
+      out.push({ key: collapseRepeats(folded), folded, flags });
       i = j + 1;
     } else {
       out?.push(tokens[i]!);
@@ -195,11 +217,14 @@ function isSeparator(sep: string): boolean {
   return sep.length >= 1 && sep.length <= MAX_SPACED_GAP && !sep.includes('\n');
 }
 
-/** The matching form of a text: its token keys joined by spaces. Idempotent. */
+/**
+ * The matching form of a text: its token keys, one per line (a newline never joins spaced
+ * letters, so the form is stable: matchKey(matchKey(x)) === matchKey(x)).
+ */
 export function matchKey(text: string): string {
   return normalizeText(text)
     .tokens.map((t) => t.key)
-    .join(' ');
+    .join('\n');
 }
 
 /** Splits a hashtag on CamelCase and underscores; each part is folded like a word. */

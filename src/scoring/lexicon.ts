@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { termObject, type MatchMode, type TopicDefinition } from '../config/topic-schema.js';
-import { collapseRepeats } from '../normalize/fold.js';
-import { FLAG, flagNames, normalizeHashtag, normalizeText, type Normalization, type Token } from '../normalize/text.js';
+import { collapseRepeats, runsCover } from '../normalize/fold.js';
+import { FLAG, flagNames, hashtagParts, normalizeHashtag, normalizeText, type Normalization, type Token } from '../normalize/text.js';
 import { Automaton } from './automaton.js';
-import { englishWordCosts } from './dictionary.js';
+import { englishWordCosts, RARE_WORD_COST } from './dictionary.js';
 import { HashtagSegmenter, type WordCosts } from './segment.js';
 
 /** A term found in a signal, with where it was found and what it took to find it. */
@@ -52,6 +52,10 @@ interface Pattern {
   lang: string | undefined;
   /** For exclusions: only these terms are cancelled (undefined = all of the topic's). */
   cancels: ReadonlySet<string> | undefined;
+  /** The term's folded tokens with repeats intact: a match must repeat letters at least as often. */
+  fulls: readonly string[];
+  /** Normalizations the term's own spelling needs: not evasion when the text shares them. */
+  termFlags: number;
 }
 
 interface Found {
@@ -66,12 +70,14 @@ interface Found {
 interface Stream {
   tokens: Token[];
   isHashtag: boolean;
-  /** Whole-hashtag key, for hashtag terms. */
+  /** Streams of one hashtag (segmented and whole) share a group: exclusions reach across them. */
+  group: number;
+  /** Whole-hashtag key and folded form, for hashtag terms. */
   tagKey?: string;
+  tagFull?: string;
 }
 
 const PREFIX_MIN_CHARS = 3;
-const LEXICON_WORD_COST = 2;
 
 const primaryLang = (tag: string | undefined) => tag?.toLowerCase().split('-')[0];
 
@@ -107,9 +113,20 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
       if (tokens.length === 0) continue;
       for (const tok of tokens) lexiconWords.add(tok.folded);
       const mode: MatchMode = t.mode ?? (tokens.length > 1 ? 'phrase' : 'word');
-      const base = { kind: 'term' as const, topic: topic.id, term: t.term, weight: t.weight, mode, lang: primaryLang(t.lang), cancels: undefined };
+      const base = {
+        kind: 'term' as const,
+        topic: topic.id,
+        term: t.term,
+        weight: t.weight,
+        mode,
+        lang: primaryLang(t.lang),
+        cancels: undefined,
+        fulls: tokens.map((x) => x.folded),
+        termFlags: tokens.reduce((f, x) => f | x.flags, 0),
+      };
       if (mode === 'hashtag') {
-        push(hashtags, collapseRepeats(tokens.map((x) => x.folded).join('')), { ...base, length: 1 });
+        const full = tokens.map((x) => x.folded).join('');
+        push(hashtags, collapseRepeats(full), { ...base, fulls: [full], length: 1 });
       } else if (mode === 'prefix' && tokens.length === 1 && tokens[0]!.key.length >= PREFIX_MIN_CHARS) {
         push(prefixes, tokens[0]!.key, { ...base, length: 1 });
       } else if (mode === 'aggressive') {
@@ -129,7 +146,19 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
       const key = normalizeHashtag(tag);
       if (!key) continue;
       lexiconWords.add(key);
-      push(hashtags, key, { kind: 'term', topic: topic.id, term: `#${tag.replace(/^#+/, '')}`, weight: 1, mode: 'hashtag', length: 1, lang: undefined, cancels: undefined });
+      const parts = hashtagParts(tag);
+      push(hashtags, key, {
+        kind: 'term',
+        topic: topic.id,
+        term: `#${tag.replace(/^#+/, '')}`,
+        weight: 1,
+        mode: 'hashtag',
+        length: 1,
+        lang: undefined,
+        cancels: undefined,
+        fulls: [parts.map((x) => x.folded).join('')],
+        termFlags: parts.reduce((f, x) => f | x.flags, 0),
+      });
     }
     for (const entry of topic.exclusions) {
       const ex = typeof entry === 'string' ? { phrase: entry, terms: undefined } : entry;
@@ -144,6 +173,8 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         length: tokens.length,
         lang: undefined,
         cancels: ex.terms ? new Set(ex.terms) : undefined,
+        fulls: tokens.map((x) => x.folded),
+        termFlags: 0,
       };
       tokenAutomaton.add(
         tokens.map((x) => symbol(x.key)),
@@ -154,9 +185,12 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
   tokenAutomaton.build();
   charAutomaton.build();
 
-  const costs = new Map(options.wordCosts ?? englishWordCosts());
-  for (const w of lexiconWords) if (/^[a-z]+$/.test(w)) costs.set(w, Math.min(costs.get(w) ?? Infinity, LEXICON_WORD_COST));
-  const segmenter = new HashtagSegmenter(costs);
+  // The lists' own words can split hashtags too, priced as rare words: "#therapist" must not
+  // become "the rapist" because "rapist" is listed.
+  const base = options.wordCosts ?? englishWordCosts();
+  const overlay = new Map<string, number>();
+  for (const w of lexiconWords) if (/^[a-z]+$/.test(w) && !base.has(w)) overlay.set(w, RARE_WORD_COST);
+  const segmenter = new HashtagSegmenter(base, overlay);
 
   const version = createHash('sha256')
     .update(JSON.stringify(topics.map((t) => [t.id, t.terms, t.hashtags, t.exclusions, t.thresholds])))
@@ -165,13 +199,22 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
 
   function streamsOf(input: LexiconInput): Stream[] {
     const norm = normalizeText(input.text);
-    const streams: Stream[] = [{ tokens: norm.tokens, isHashtag: false }];
+    const streams: Stream[] = [{ tokens: norm.tokens, isHashtag: false, group: 0 }];
     const seen = new Set<string>();
     for (const tag of [...input.hashtags, ...norm.inlineHashtags]) {
-      const tagKey = normalizeHashtag(tag);
+      const parts = hashtagParts(tag);
+      const tagFull = parts.map((x) => x.folded).join('');
+      const tagKey = collapseRepeats(tagFull);
       if (!tagKey || seen.has(tagKey)) continue;
       seen.add(tagKey);
-      streams.push({ tokens: segmenter.segment(tag), isHashtag: true, tagKey });
+      const group = streams.length;
+      const segmented = segmenter.segment(tag);
+      streams.push({ tokens: segmented, isHashtag: true, group });
+      // The whole tag as one word as well, for one-word terms ("#SewerSlide" -> sewerslide).
+      const tagFlags = parts.reduce((f, x) => f | x.flags, 0);
+      if (segmented.length > 1) streams.push({ tokens: [{ key: tagKey, folded: tagFull, flags: tagFlags }], isHashtag: true, group });
+      streams[streams.length - 1]!.tagKey = tagKey;
+      streams[streams.length - 1]!.tagFull = tagFull;
     }
     return streams;
   }
@@ -193,13 +236,16 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         tokenAutomaton.search(symbols, (pid, end) => {
           const pattern = patterns[pid]!;
           const first = end - pattern.length + 1;
+          if (pattern.kind === 'term' && !pattern.fulls.every((f, k) => runsCover(tokens[first + k]!.folded, f))) return;
           found.push({ pattern, stream: si, first, last: end, flags: spanFlags(first, end) });
         });
       }
       if (prefixes.size > 0) {
         tokens.forEach((tok, k) => {
           for (let len = PREFIX_MIN_CHARS; len <= tok.key.length; len++) {
-            for (const pattern of prefixes.get(tok.key.slice(0, len)) ?? []) found.push({ pattern, stream: si, first: k, last: k, flags: tok.flags });
+            for (const pattern of prefixes.get(tok.key.slice(0, len)) ?? []) {
+              if (runsCover(tok.folded, pattern.fulls[0]!)) found.push({ pattern, stream: si, first: k, last: k, flags: tok.flags });
+            }
           }
         });
       }
@@ -225,7 +271,10 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         });
       }
       if (stream.tagKey !== undefined) {
-        for (const pattern of hashtags.get(stream.tagKey) ?? []) found.push({ pattern, stream: si, first: 0, last: tokens.length - 1, flags: 0 });
+        const tagFlags = spanFlags(0, tokens.length - 1) & ~FLAG.hashtag_segmented;
+        for (const pattern of hashtags.get(stream.tagKey) ?? []) {
+          if (runsCover(stream.tagFull!, pattern.fulls[0]!)) found.push({ pattern, stream: si, first: 0, last: tokens.length - 1, flags: tagFlags });
+        }
       }
     });
 
@@ -235,13 +284,15 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
       const p = f.pattern;
       if (p.kind !== 'term') continue;
       if (p.lang !== undefined && lang !== undefined && p.lang !== lang) continue;
+      const group = streams[f.stream]!.group;
       const cancelled = exclusions.some(
         (x) =>
-          x.stream === f.stream &&
+          streams[x.stream]!.group === group &&
           x.pattern.topic === p.topic &&
           (x.pattern.cancels === undefined || x.pattern.cancels.has(p.term)) &&
-          x.first <= f.last &&
-          f.first <= x.last,
+          // Within one stream the spans must overlap; across a hashtag's two streams the whole
+          // tag overlaps everything.
+          (x.stream !== f.stream || (x.first <= f.last && f.first <= x.last)),
       );
       if (cancelled) continue;
       const isHashtag = streams[f.stream]!.isHashtag;
@@ -252,7 +303,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         mode: p.mode,
         position: isHashtag ? -1 : f.first,
         source: isHashtag ? 'hashtag' : 'text',
-        normalizations: flagNames(f.flags),
+        normalizations: flagNames(f.flags & ~p.termFlags),
       });
     }
     return out;

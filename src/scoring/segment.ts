@@ -1,23 +1,32 @@
 import { collapseRepeats } from '../normalize/fold.js';
-import { FLAG, hashtagParts, type Token } from '../normalize/text.js';
+import { collapseTriples, FLAG, hashtagParts, type Token } from '../normalize/text.js';
 
 /** Word costs for segmentation: lower is likelier. */
 export type WordCosts = ReadonlyMap<string, number>;
 
-const UNKNOWN_CHAR_COST = 14;
+const WORD_PENALTY = 1; // fewer, longer words win ties
 const MAX_WORD = 24;
 const MIN_SEGMENT_LEN = 5;
 const CACHE_MAX = 50_000;
 
 /**
  * Splits hashtags into words: CamelCase and underscores first, then a lowest-cost split of
- * lowercase runs over a word-frequency dictionary plus the lists' own words
- * ("#iwanttodie" -> i want to die). Results are cached: hashtags repeat.
+ * lowercase runs over English word costs plus the lists' own words ("#iwanttodie" -> i want to
+ * die). A run that is itself a word, or that cannot be split into known words only, stays whole
+ * ("#grape" never becomes "g rape"). Results are cached: hashtags repeat.
  */
 export class HashtagSegmenter {
   private readonly cache = new Map<string, Token[]>();
 
-  constructor(private readonly costs: WordCosts) {}
+  constructor(
+    private readonly base: WordCosts,
+    /** The lists' own words, checked before the base costs. */
+    private readonly overlay: WordCosts = new Map(),
+  ) {}
+
+  private cost(w: string): number | undefined {
+    return this.overlay.get(w) ?? this.base.get(w);
+  }
 
   segment(tag: string): Token[] {
     const hit = this.cache.get(tag);
@@ -25,9 +34,10 @@ export class HashtagSegmenter {
     const out: Token[] = [];
     const parts = hashtagParts(tag);
     for (const part of parts) {
-      if (part.folded.length >= MIN_SEGMENT_LEN && /^[a-z]+$/.test(part.folded)) {
-        const words = this.split(part.folded);
-        for (const w of words) out.push({ key: collapseRepeats(w), folded: w, flags: part.flags | (words.length > 1 ? FLAG.hashtag_segmented : 0) });
+      const text = collapseTriples(part.folded);
+      const words = text.length >= MIN_SEGMENT_LEN && /^[a-z]+$/.test(text) && this.cost(text) === undefined ? this.split(text) : undefined;
+      if (words && words.length > 1) {
+        for (const w of words) out.push({ key: collapseRepeats(w), folded: w, flags: part.flags | FLAG.hashtag_segmented });
       } else {
         out.push(part);
       }
@@ -38,8 +48,8 @@ export class HashtagSegmenter {
     return out;
   }
 
-  /** Viterbi over character positions; O(length x MAX_WORD). */
-  private split(s: string): string[] {
+  /** Viterbi over character positions, known words only; undefined when no such split exists. */
+  private split(s: string): string[] | undefined {
     const n = s.length;
     const best = new Float64Array(n + 1).fill(Infinity);
     const from = new Int32Array(n + 1);
@@ -47,28 +57,18 @@ export class HashtagSegmenter {
     for (let i = 1; i <= n; i++) {
       for (let j = Math.max(0, i - MAX_WORD); j < i; j++) {
         if (best[j] === Infinity) continue;
-        const w = s.slice(j, i);
-        const c = this.costs.get(w) ?? (i - j === 1 ? UNKNOWN_CHAR_COST : Infinity);
-        const total = best[j]! + c;
+        const c = this.cost(s.slice(j, i));
+        if (c === undefined) continue;
+        const total = best[j]! + c + WORD_PENALTY;
         if (total < best[i]!) {
           best[i] = total;
           from[i] = j;
         }
       }
     }
+    if (best[n] === Infinity) return undefined;
     const words: string[] = [];
-    let pending = '';
-    for (let i = n; i > 0; i = from[i]!) {
-      const w = s.slice(from[i]!, i);
-      // Runs of unknown characters stay together as one word.
-      if (w.length === 1 && !this.costs.has(w)) pending = w + pending;
-      else {
-        if (pending) words.push(pending);
-        pending = '';
-        words.push(w);
-      }
-    }
-    if (pending) words.push(pending);
+    for (let i = n; i > 0; i = from[i]!) words.push(s.slice(from[i]!, i));
     return words.reverse();
   }
 }

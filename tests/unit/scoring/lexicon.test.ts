@@ -63,9 +63,9 @@ describe('compileLexicon: prefix mode', () => {
   });
 
   it('treats a prefix term shorter than 3 characters as a whole word', () => {
-    const lx = compileLexicon([topic({ id: 't', terms: [{ term: 'kk', mode: 'prefix' }] })]);
-    expect(lx.match({ text: 'kkk', hashtags: [] })).toEqual([]);
-    expect(lx.match({ text: 'kk', hashtags: [] }).map((m) => m.term)).toEqual(['kk']);
+    const lx = compileLexicon([topic({ id: 't', terms: [{ term: 'ab', mode: 'prefix' }] })]);
+    expect(lx.match({ text: 'abc', hashtags: [] })).toEqual([]);
+    expect(lx.match({ text: 'ab', hashtags: [] }).map((m) => m.term)).toEqual(['ab']);
   });
 });
 
@@ -89,11 +89,14 @@ describe('compileLexicon: hashtags', () => {
 
   it('does not match a hashtag as a plain word, nor a longer tag', () => {
     expect(found('wanttodie and sh')).toEqual([]);
-    expect(found('', ['wanttodie2', 'shh'])).toEqual([]);
+    expect(found('', ['wanttodie2', 'shout'])).toEqual([]);
   });
 
   it('counts a tag once when it is both in the list and inline', () => {
-    expect(lexicon.match({ text: 'bye #wanttodie', hashtags: ['WantToDie'] })).toHaveLength(1);
+    // The segmented tag also reads as the phrase "want to die"; the hashtag itself counts once.
+    const matches = lexicon.match({ text: 'bye #wanttodie', hashtags: ['WantToDie'] });
+    expect(matches.filter((m) => m.mode === 'hashtag').map((m) => m.term)).toEqual(['#WantToDie']);
+    expect(matches.filter((m) => m.mode === 'phrase').map((m) => [m.term, m.source])).toEqual([['want to die', 'hashtag']]);
   });
 });
 

@@ -103,8 +103,8 @@ describe('swapLists', () => {
     const [report] = await ticker.tick(T0);
     await ticker.close();
     expect(report!.events.map((e) => [e.type, e.alert.topic, e.alert.top_terms[0]?.term])).toEqual([['opened', 'self-harm', NEW_TERM]]);
-    expect(report!.events[0]!.alert.list_version).toBe(rt.lexicon.version);
+    expect(report!.events[0]!.alert.list_version).toBe(rt.lists.set.version);
     expect(report!.events[0]!.alert.list_version).not.toBe(oldVersion);
-    expect(published).toEqual([rt.lexicon.version]);
+    expect(published).toEqual([rt.lists.set.version]);
   });
 });
