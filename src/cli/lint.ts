@@ -132,8 +132,6 @@ interface Entry {
   cls: ModeClass;
   lang: string | undefined;
   input: LexiconInput;
-  /** The single-entry topic this entry is compiled as (its own id, so that matches name it). */
-  alone: TopicDefinition;
 }
 
 function modeClass(mode: MatchMode | undefined): ModeClass {
@@ -141,9 +139,8 @@ function modeClass(mode: MatchMode | undefined): ModeClass {
   return 'token';
 }
 
-const entryId = (i: number) => `e${i}`;
-const exclusionId = (i: number) => `x${i}`;
-const idIndex = (id: string) => Number(id.slice(1));
+/** Matches name their topic and their term as written ("#tag" for hashtags): that finds the entry. */
+const entryKey = (topic: string, term: string) => `${topic}\u0000${term}`;
 
 function quote(s: string): string {
   return JSON.stringify(s);
@@ -152,7 +149,6 @@ function quote(s: string): string {
 function collectEntries(topics: { file: string; value: TopicDefinition }[]): Entry[] {
   const entries: Entry[] = [];
   for (const { file, value: topic } of topics) {
-    const base = { ...topic, terms: [], hashtags: [], exclusions: [] } satisfies TopicDefinition;
     topic.terms.forEach((raw, i) => {
       const t = termObject(raw);
       const cls = modeClass(t.mode);
@@ -169,7 +165,6 @@ function collectEntries(topics: { file: string; value: TopicDefinition }[]): Ent
         // As the lexicon compares them: by primary language ("pt-BR" is "pt").
         lang: t.lang?.toLowerCase().split('-')[0],
         input: cls === 'hashtag' ? { text: '', hashtags: [t.term] } : { text: t.term, hashtags: [] },
-        alone: { ...base, id: entryId(index), terms: [raw] },
       });
     });
     topic.hashtags.forEach((tag, i) => {
@@ -186,7 +181,6 @@ function collectEntries(topics: { file: string; value: TopicDefinition }[]): Ent
         cls: 'hashtag',
         lang: undefined,
         input: { text: '', hashtags: [tag] },
-        alone: { ...base, id: entryId(index), hashtags: [tag] },
       });
     });
   }
@@ -197,13 +191,27 @@ function collectEntries(topics: { file: string; value: TopicDefinition }[]): Ent
 const names = (entry: Entry, name: string) => entry.names.includes(name);
 const looselyNames = (entry: Entry, name: string) => entry.names.some((m) => m.replace(/^#/, '').toLowerCase() === name.trim().replace(/^#/, '').toLowerCase());
 
-function exclusionsOf(entry: Entry): TopicDefinition['exclusions'] {
-  return entry.topic.exclusions.filter((x) => typeof x === 'string' || !x.terms || x.terms.some((n) => names(entry, n)));
+/** A lexicon whose matches are read back as indexes into the list it was compiled from. */
+interface IndexedLexicon {
+  lexicon: Lexicon;
+  index: Map<string, number[]>;
 }
 
-/** Every entry matched in an input, by entry index. */
-function matchedEntries(lexicon: Lexicon, input: LexiconInput): Set<number> {
-  return new Set(lexicon.match(input).map((m) => idIndex(m.topic)));
+function indexed(lexicon: Lexicon, keys: readonly string[]): IndexedLexicon {
+  const index = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const list = index.get(k);
+    if (list) list.push(i);
+    else index.set(k, [i]);
+  });
+  return { lexicon, index };
+}
+
+/** Every listed item matched in an input, by index. */
+function matchedEntries({ lexicon, index }: IndexedLexicon, input: LexiconInput): Set<number> {
+  const out = new Set<number>();
+  for (const m of lexicon.match(input)) for (const i of index.get(entryKey(m.topic, m.term)) ?? []) out.add(i);
+  return out;
 }
 
 function tryCompile(topics: TopicDefinition[]): { lexicon?: Lexicon; error?: string } {
@@ -249,12 +257,14 @@ export function lintTopics(options: LintOptions): LintReport {
 
   // A topic the lexicon cannot compile is reported and left out of the other checks.
   let topics = loaded.items;
-  if (tryCompile(topics.map((t) => t.value)).error) {
+  let real = tryCompile(topics.map((t) => t.value));
+  if (real.error) {
     topics = topics.filter(({ file, value }) => {
       const { error } = tryCompile([value]);
       if (error) findings.push({ severity: 'error', kind: 'compile-failed', file, path: '', topic: value.id, message: `the lexicon cannot compile this topic: ${error}` });
       return !error;
     });
+    real = tryCompile(topics.map((t) => t.value));
   }
   for (const { file, value } of topics) {
     if (value.terms.length === 0 && value.hashtags.length === 0)
@@ -266,16 +276,15 @@ export function lintTopics(options: LintOptions): LintReport {
   const report = (): LintReport => ({ findings, topicFiles: loaded.items.length + loaded.rejected.length, entries: entries.length, corpusLines: corpus.length, corpusFiles });
   if (entries.length === 0) return report();
 
-  // Each entry compiles as its own topic, so that a match names the entry. Without exclusions:
-  // what the lists say; with them: what a signal really gets.
-  const plain = tryCompile(entries.map((e) => e.alone));
-  const real = tryCompile(entries.map((e) => ({ ...e.alone, exclusions: exclusionsOf(e) })));
+  // Without exclusions: what the lists say; with them: what a signal really gets.
+  const plain = tryCompile(topics.map(({ value }) => ({ ...value, exclusions: [] })));
   if (!plain.lexicon || !real.lexicon) {
     findings.push({ severity: 'error', kind: 'compile-failed', file: options.topicsDir, path: '', message: `the lexicon cannot compile these lists together: ${plain.error ?? real.error}` });
     return report();
   }
-  const plainLex = plain.lexicon;
-  const realLex = real.lexicon;
+  const keys = entries.map((e) => entryKey(e.topic.id, e.display));
+  const plainLex = indexed(plain.lexicon, keys);
+  const realLex = indexed(real.lexicon, keys);
 
   // found[i]: entries found in entry i's own text (itself included, when it can match at all).
   const found = entries.map((e) => matchedEntries(plainLex, e.input));
@@ -339,24 +348,31 @@ export function lintTopics(options: LintOptions): LintReport {
   return report();
 }
 
-function exclusionFindings(topics: { file: string; value: TopicDefinition }[], entries: Entry[], plainLex: Lexicon): LintFinding[] {
+function exclusionFindings(topics: { file: string; value: TopicDefinition }[], entries: Entry[], plainLex: IndexedLexicon): LintFinding[] {
   const findings: LintFinding[] = [];
   const all = topics.flatMap(({ file, value }) =>
     value.exclusions.map((x, i) => ({ file, topic: value, path: `exclusions.${i}`, phrase: typeof x === 'string' ? x : x.phrase, terms: typeof x === 'string' ? undefined : x.terms })),
   );
   if (all.length === 0) return findings;
-  // Exclusions compiled as terms, to find the ones a term's own text contains ("prevention" in "suicide prevention").
-  const asTerms = tryCompile(all.map((x, k) => ({ ...x.topic, id: exclusionId(k), terms: [x.phrase], hashtags: [], exclusions: [] })));
+  // Exclusions compiled as terms, to find the ones inside a term's own text ("prevention" in "suicide prevention").
+  const compiled = tryCompile(topics.map(({ value }) => ({ ...value, terms: [...new Set(value.exclusions.map((x) => (typeof x === 'string' ? x : x.phrase)))], hashtags: [], exclusions: [] })));
+  const asTerms = compiled.lexicon && indexed(compiled.lexicon, all.map((x) => entryKey(x.topic.id, x.phrase)));
   const inside = new Map<number, Set<number>>();
   for (const e of entries) {
-    if (e.cls === 'hashtag' || !asTerms.lexicon) continue;
-    for (const k of matchedEntries(asTerms.lexicon, e.input)) {
+    if (e.cls === 'hashtag' || !asTerms) continue;
+    for (const k of matchedEntries(asTerms, e.input)) {
       const set = inside.get(k) ?? new Set<number>();
       inside.set(k, set.add(e.index));
     }
   }
+  const byTopic = new Map<TopicDefinition, Entry[]>();
+  for (const e of entries) {
+    const list = byTopic.get(e.topic);
+    if (list) list.push(e);
+    else byTopic.set(e.topic, [e]);
+  }
   all.forEach((x, k) => {
-    const own = entries.filter((e) => e.topic === x.topic);
+    const own = byTopic.get(x.topic) ?? [];
     const at = { file: x.file, path: x.path, topic: x.topic.id, term: x.phrase };
     let candidates = own;
     if (x.terms) {
@@ -376,7 +392,7 @@ function exclusionFindings(topics: { file: string; value: TopicDefinition }[], e
       }
       candidates = named.flatMap((n) => n.hits);
       if (candidates.length === 0) {
-        findings.push({ severity: 'warning', kind: 'dead-exclusion', ...at, message: "names no term of this topic, so it never applies" });
+        findings.push({ severity: 'warning', kind: 'dead-exclusion', ...at, message: 'names no term of this topic, so it never applies' });
         return;
       }
     }
@@ -396,7 +412,7 @@ function exclusionFindings(topics: { file: string; value: TopicDefinition }[], e
   return findings;
 }
 
-function corpusFindings(entries: Entry[], realLex: Lexicon, corpus: CorpusLine[], minLines: number, maxShare: number): LintFinding[] {
+function corpusFindings(entries: Entry[], realLex: IndexedLexicon, corpus: CorpusLine[], minLines: number, maxShare: number): LintFinding[] {
   if (corpus.length === 0) return [];
   const hits = new Map<number, CorpusLine[]>();
   const counts = new Map<number, number>();

@@ -65,16 +65,15 @@ const INLINE_HASHTAG = /#([\p{L}\p{M}\p{N}_\p{Default_Ignorable_Code_Point}\p{Cf
 const NON_WORD = /[^\p{L}\p{M}\p{N}]/gu;
 const ASCII_WORD = /^[A-Za-z]+$/;
 const HAS_NON_ASCII = /[^\x00-\x7f]/;
-const LATIN_WORD = /\p{Script=Latin}/u;
-const OTHER_SCRIPT_WORD = /[^\P{L}\p{Script=Latin}]/u;
+const LETTER = /\p{L}/u;
 const MAX_SPACED_GAP = 3;
 
-/** How a text's tokens may be folded: look-alikes only in text that is mostly Latin. */
-interface FoldContext {
-  latinDominant: boolean;
-}
-
-function foldWord(raw: string, ctx: FoldContext): Token | undefined {
+/**
+ * Folds one word. Look-alikes are folded in mixed-script words always; in words made only of
+ * look-alikes ("ѕех") only when `foldAllLookalike` (the text is mostly Latin), so that a
+ * Russian word in Russian text stays Cyrillic.
+ */
+function foldWord(raw: string, foldAllLookalike: boolean, candidates?: Map<Token, string>): Token | undefined {
   // Fast path: plain ASCII letters.
   if (ASCII_WORD.test(raw)) {
     const lower = raw.toLowerCase();
@@ -112,17 +111,27 @@ function foldWord(raw: string, ctx: FoldContext): Token | undefined {
     const d = stripDiacritics(s);
     if (d !== s) flags |= FLAG.diacritics;
     s = d;
-    // Fold look-alikes in mixed-script words, or in all-look-alike words inside Latin text;
-    // a Russian word in Russian text stays Cyrillic.
-    if (/[a-z]/.test(s) || (ctx.latinDominant && isAllLookalike(s))) {
+    const mixed = /[a-z]/.test(s);
+    const allLookalike = !mixed && isAllLookalike(s);
+    if (mixed || (allLookalike && foldAllLookalike)) {
       const c = foldConfusables(s);
       if (c !== s) flags |= FLAG.confusables;
       s = c;
     }
+    if (allLookalike && !foldAllLookalike && candidates) {
+      const t = finishWord(s, flags);
+      if (t) candidates.set(t, raw);
+      return t;
+    }
   }
-  const l = foldLeet(s);
-  if (l !== s) flags |= FLAG.leetspeak;
-  s = l.replace(NON_WORD, '');
+  return finishWord(s, flags);
+}
+
+function finishWord(folded: string, flags0: number): Token | undefined {
+  let flags = flags0;
+  const l = foldLeet(folded);
+  if (l !== folded) flags |= FLAG.leetspeak;
+  const s = l.replace(NON_WORD, '');
   if (s.length === 0) return undefined;
   if (hasTripleRun(s)) flags |= FLAG.repeated_letters;
   return { key: collapseRepeats(s), folded: s, flags };
@@ -133,14 +142,13 @@ export function collapseTriples(s: string): string {
   return s.replace(/(.)\1{2,}/gu, '$1');
 }
 
-/** Whether most words are Latin-script (counted in words, after NFKC, so folding keeps it stable). */
-function latinDominant(text: string): boolean {
-  if (!HAS_NON_ASCII.test(text)) return true;
+/** Whether most words are Latin (a word with any Latin letter counts as Latin). */
+function latinDominant(tokens: readonly Token[]): boolean {
   let latin = 0;
   let other = 0;
-  for (const m of text.normalize('NFKC').matchAll(RAW_TOKEN)) {
-    if (LATIN_WORD.test(m[0])) latin++;
-    else if (OTHER_SCRIPT_WORD.test(m[0])) other++;
+  for (const t of tokens) {
+    if (/[a-z]/.test(t.key)) latin++;
+    else if (LETTER.test(t.key)) other++;
   }
   return latin >= other;
 }
@@ -148,10 +156,11 @@ function latinDominant(text: string): boolean {
 /** Tokens of a text, evasion-folded, with spaced single letters joined. */
 export function normalizeText(input: string): NormalizedText {
   const text = input.replace(LONE_SURROGATE, '\uFFFD');
-  const ctx: FoldContext = { latinDominant: latinDominant(text) };
   const tokens: Token[] = [];
   // For joining spaced letters: the source span of each token.
   const spans: [number, number][] = [];
+  // Words made only of look-alikes, folded once we know whether the text is mostly Latin.
+  const candidates = new Map<Token, string>();
   for (const m of text.matchAll(RAW_TOKEN)) {
     const raw = m[0];
     // An inline #hashtag is matched as a hashtag (segmented, with its exclusions), not here.
@@ -163,7 +172,7 @@ export function normalizeText(input: string): NormalizedText {
     } else if (EMOJI.test(raw)) {
       tokens.push({ key: raw, folded: raw, flags: 0 });
     } else {
-      const t = foldWord(raw, ctx);
+      const t = foldWord(raw, false, candidates);
       if (!t) continue;
       tokens.push(t);
     }
@@ -172,7 +181,13 @@ export function normalizeText(input: string): NormalizedText {
   const inlineHashtags: string[] = [];
   if (text.includes('#')) for (const m of text.matchAll(INLINE_HASHTAG)) inlineHashtags.push(m[1]!);
   // Lone symbols only mattered as letters of a spaced-out word; the rest is punctuation.
-  const joined = joinSpacedLetters(text, tokens, spans).filter((t) => !LEET_SYMBOL.test(t.key));
+  let joined = joinSpacedLetters(text, tokens, spans).filter((t) => !LEET_SYMBOL.test(t.key));
+  if (candidates.size > 0 && latinDominant(joined)) {
+    joined = joined.map((t) => {
+      const raw = candidates.get(t);
+      return raw === undefined ? t : (foldWord(raw, true) ?? t);
+    });
+  }
   return { tokens: joined, inlineHashtags };
 }
 
@@ -194,6 +209,11 @@ function joinSpacedLetters(text: string, tokens: Token[], spans: [number, number
       for (let k = i; k <= j; k++) {
         folded += tokens[k]!.folded;
         flags |= tokens[k]!.flags;
+      }
+      if (/[a-z]/.test(folded) && HAS_NON_ASCII.test(folded)) {
+        const c = foldConfusables(folded);
+        if (c !== folded) flags |= FLAG.confusables;
+        folded = c;
       }
       const unleet = foldLeet(folded);
       if (unleet !== folded) flags |= FLAG.leetspeak;
@@ -230,11 +250,11 @@ export function matchKey(text: string): string {
 /** Splits a hashtag on CamelCase and underscores; each part is folded like a word. */
 export function hashtagParts(tag: string): Token[] {
   const raw = tag.replace(/^#+/, '');
-  const ctx: FoldContext = { latinDominant: latinDominant(raw) };
   const parts = raw.split(/_+|(?<=\p{Ll})(?=\p{Lu})/u).filter(Boolean);
   const out: Token[] = [];
   for (const p of parts) {
-    const t = foldWord(p, ctx);
+    // Mixed-script parts are folded; an all-Cyrillic tag stays Cyrillic, like a Russian word.
+    const t = foldWord(p, false);
     if (t) out.push(t);
   }
   return out;

@@ -1,0 +1,262 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { bundledCorpusFiles, lintTopics, listsLintCommand, readCorpus, type LintFinding, type LintOptions } from '../../../src/cli/lint.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary folder holding the given files. */
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-lint-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** A topic file's YAML; `body` holds terms, hashtags, exclusions, thresholds. */
+function topic(id: string, body: string): string {
+  return `id: ${id}\nname: ${id}\nseverity: high\n${body}`;
+}
+
+/** Lints topic files with a corpus of the given lines (none by default). */
+function lint(topics: Record<string, string>, corpus: string[] = [], options: Partial<LintOptions> = {}) {
+  const topicsDir = folder(topics);
+  const corpusFile = join(folder({ 'corpus.txt': corpus.join('\n') }), 'corpus.txt');
+  const report = lintTopics({ topicsDir, corpusFiles: [corpusFile], ...options });
+  return { ...report, topicsDir, corpusFile, of: (kind: LintFinding['kind']) => report.findings.filter((f) => f.kind === kind) };
+}
+
+function io() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const read = (s: PassThrough) => (s.read() as Buffer | null)?.toString('utf8') ?? '';
+  return { stdout, stderr, out: () => read(stdout), err: () => read(stderr) };
+}
+
+describe('lists lint', () => {
+  it('finds nothing to say about a clean list', async () => {
+    const topicsDir = folder({
+      'self-harm.yaml': topic('self-harm', 'terms: [kill myself, { term: goodbye forever, weight: 0.5 }]\nhashtags: [wanttodie]\nexclusions: [kill myself laughing]\n'),
+      'scams.yaml': topic('scams', 'terms: [double your bitcoin]\n'),
+    });
+    const corpus = join(folder({ 'c.txt': 'the cat sat on the mat\nI could kill myself laughing at this\n\nbitcoin price is down\n' }), 'c.txt');
+    expect(lintTopics({ topicsDir, corpusFiles: [corpus] }).findings).toEqual([]);
+
+    const out = io();
+    expect(await listsLintCommand({ topicsDir, corpusFiles: [corpus] }, out)).toBe(0);
+    expect(out.out()).toBe('0 errors, 0 warnings, 0 info (2 topic files, 4 terms and hashtags, 3 corpus lines)\n');
+  });
+
+  it('reports an invalid file with the file and the entry, and exits 1', async () => {
+    const r = lint({
+      'self-harm.yaml': topic('self-harm', 'terms:\n  - kill myself\n  - { term: want to die, weight: 50 }\n'),
+      'broken.yaml': 'id: broken\nterms: [unclosed\n',
+      'scams.yaml': topic('not-scams', 'terms: [double your bitcoin]\n'),
+    });
+    const invalid = r.of('invalid');
+    expect(invalid).toContainEqual({
+      severity: 'error',
+      kind: 'invalid',
+      file: join(r.topicsDir, 'self-harm.yaml'),
+      path: 'terms.1.weight',
+      message: 'Too big: expected number to be <=10',
+    });
+    expect(invalid).toContainEqual(expect.objectContaining({ severity: 'error', file: join(r.topicsDir, 'broken.yaml'), path: '', message: expect.stringMatching(/^cannot parse/) }));
+    expect(invalid).toContainEqual(
+      expect.objectContaining({ file: join(r.topicsDir, 'scams.yaml'), path: 'id', message: 'topic id "not-scams" must match the file name "scams"' }),
+    );
+
+    const out = io();
+    expect(await listsLintCommand({ topicsDir: r.topicsDir, corpusFiles: [] }, out)).toBe(1);
+    const text = out.out();
+    expect(text).toContain(`${join(r.topicsDir, 'self-harm.yaml')}\n  error   terms.1.weight: Too big: expected number to be <=10 [invalid]`);
+    expect(text).toMatch(/^3 errors, 0 warnings, 0 info \(3 topic files/m);
+  });
+
+  it('reports an empty or missing folder as an error', () => {
+    expect(lint({}).findings).toEqual([expect.objectContaining({ severity: 'error', kind: 'invalid', message: 'no topic files (*.yaml, *.yml, *.json) found' })]);
+  });
+
+  it('finds two spellings of one term in a topic', () => {
+    const r = lint({ 'self-harm.yaml': topic('self-harm', 'terms: [self harm, want to die, self-harm, want to die]\n') });
+    expect(r.of('duplicate-term')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        path: 'terms.2',
+        term: 'self-harm',
+        topic: 'self-harm',
+        message: 'matches exactly the texts "self harm" (terms.0) matches: one mention scores both (1 + 1); keep one',
+        related: expect.objectContaining({ path: 'terms.0', term: 'self harm' }),
+      }),
+      expect.objectContaining({ severity: 'warning', path: 'terms.3', message: 'is listed twice (also at terms.1); keep one' }),
+    ]);
+    expect(r.of('shadowed-term')).toEqual([]);
+  });
+
+  it('finds a hashtag listed twice, with and without #', () => {
+    const r = lint({ 't.yaml': topic('t', "hashtags: [selfharm, '#selfharm']\n") });
+    expect(r.of('duplicate-term')).toEqual([expect.objectContaining({ path: 'hashtags.1', related: expect.objectContaining({ path: 'hashtags.0' }) })]);
+  });
+
+  it('finds a term that can never match without a shorter one of its topic', () => {
+    const r = lint({ 'self-harm.yaml': topic('self-harm', 'terms: [kill myself now, kill myself, end my life]\n') });
+    expect(r.of('shadowed-term')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        path: 'terms.0',
+        term: 'kill myself now',
+        message: expect.stringMatching(/^can never match without "kill myself" \(terms\.1\) also matching; that one alone already reaches the topic threshold/),
+        related: expect.objectContaining({ path: 'terms.1' }),
+      }),
+    ]);
+  });
+
+  it('calls a shadowed term that can change the decision an escalation (info)', () => {
+    const r = lint({ 'h.yaml': topic('h', 'thresholds: { lexicon: 2 }\nterms: [{ term: kill, weight: 1 }, { term: kill you, weight: 1 }]\n') });
+    expect(r.of('shadowed-term')).toEqual([
+      expect.objectContaining({ severity: 'info', path: 'terms.1', message: expect.stringContaining('it only adds its weight (1) on top') }),
+    ]);
+  });
+
+  it('finds a word term shadowed by a prefix term, but not the other way round', () => {
+    const r = lint({ 't.yaml': topic('t', 'terms: [suicidal, { term: suicid, mode: prefix }]\n') });
+    expect(r.of('shadowed-term')).toEqual([
+      expect.objectContaining({ path: 'terms.0', message: expect.stringMatching(/^\(word\/phrase\) can never match without prefix term "suicid" \(terms\.1\)/) }),
+    ]);
+  });
+
+  it('knows a prefix term matches more than the same word, and a hashtag is not a word', () => {
+    const r = lint({ 't.yaml': topic('t', 'terms: [suicidal, { term: suicidal, mode: prefix }, self harm]\nhashtags: [suicidal, selfharm]\n') });
+    expect(r.of('shadowed-term')).toEqual([expect.objectContaining({ path: 'terms.0', related: expect.objectContaining({ path: 'terms.1' }) })]);
+    expect(r.of('duplicate-term')).toEqual([]);
+  });
+
+  it('does not compare terms across languages as shadowing', () => {
+    const r = lint({ 't.yaml': topic('t', 'terms: [{ term: kill myself now }, { term: kill myself, lang: es }]\n') });
+    expect(r.of('shadowed-term')).toEqual([]);
+  });
+
+  it('finds a term listed in two topics, once, on the later file', () => {
+    const r = lint({
+      'a-scams.yaml': topic('a-scams', 'terms: [guaranteed returns]\n'),
+      'b-spam.yaml': topic('b-spam', 'terms: [free followers, Guaranteed  Returns]\n'),
+    });
+    expect(r.of('cross-topic-term')).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        file: join(r.topicsDir, 'b-spam.yaml'),
+        path: 'terms.1',
+        topic: 'b-spam',
+        message: `is also listed in topic "a-scams" (${join(r.topicsDir, 'a-scams.yaml')} at terms.0): one mention counts for both topics`,
+        related: expect.objectContaining({ topic: 'a-scams', path: 'terms.0' }),
+      }),
+    ]);
+    expect(r.of('duplicate-term')).toEqual([]);
+  });
+
+  it('finds exclusions that can never apply, and keeps those that can', () => {
+    const r = lint({
+      'self-harm.yaml': topic(
+        'self-harm',
+        [
+          'terms: [kill myself, blackout challenge]',
+          'exclusions:',
+          '  - suicide prevention', // contains no term
+          '  - kill myself laughing', // contains a term
+          '  - blackout', // inside a term: overlaps every match of it
+          '  - { phrase: kill myself laughing, terms: [Kill Myself] }', // names a term not exactly
+          '  - { phrase: blackout challenge is fake news, terms: [kill myself] }', // contains a term, but not the one it names
+          '',
+        ].join('\n'),
+      ),
+    });
+    const dead = r.of('dead-exclusion');
+    expect(dead.map((f) => f.path)).toEqual(['exclusions.0', 'exclusions.3', 'exclusions.4']);
+    expect(dead[0]).toMatchObject({ severity: 'warning', term: 'suicide prevention', message: expect.stringContaining("contains none of this topic's terms") });
+    expect(dead[1]!.message).toBe('names no term of this topic, so it never applies');
+    expect(dead[2]!.message).toContain('contains none of the terms it names');
+    expect(r.of('unknown-exclusion-term')).toEqual([
+      expect.objectContaining({ path: 'exclusions.3.terms.0', message: expect.stringContaining('write it exactly as listed: "kill myself"') }),
+    ]);
+  });
+
+  it('finds terms that never match', () => {
+    const r = lint({ 't.yaml': topic('t', "terms: ['...', suicide squad, kill myself]\nexclusions: [suicide squad]\n") });
+    expect(r.of('unmatchable-term')).toEqual([expect.objectContaining({ path: 'terms.0', term: '...' })]);
+    expect(r.of('excluded-term')).toEqual([expect.objectContaining({ path: 'terms.1', term: 'suicide squad' })]);
+  });
+
+  it('warns about terms that match the benign corpus often, with examples, after exclusions', () => {
+    const corpus = [
+      'we shoot a video for the channel on saturday',
+      'shoot me a message when you land',
+      'the suicide squad movie was fun', // excluded
+      'long story, but has anyone seen my cat',
+      'shoot, I forgot my keys',
+      'grape juice stains everything',
+      'the weather is nice',
+      'shoot hoops after work?',
+    ];
+    const r = lint({ 't.yaml': topic('t', 'terms: [shoot, grape, suicide, never in corpus]\nexclusions: [suicide squad]\n') }, corpus, { corpusMaxShare: 0.5 });
+    expect(r.of('corpus-hits')).toEqual([
+      {
+        severity: 'warning',
+        kind: 'corpus-hits',
+        file: join(r.topicsDir, 't.yaml'),
+        path: 'terms.0',
+        topic: 't',
+        term: 'shoot',
+        message: 'matches 4 of 8 benign corpus lines (50.00%): false-positive risk; consider a phrase, an exclusion or a lower weight',
+        corpus: {
+          lines: 4,
+          totalLines: 8,
+          share: 0.5,
+          examples: [
+            { file: r.corpusFile, line: 1, text: corpus[0] },
+            { file: r.corpusFile, line: 2, text: corpus[1] },
+            { file: r.corpusFile, line: 5, text: corpus[4] },
+          ],
+        },
+      },
+      expect.objectContaining({ severity: 'info', path: 'terms.1', term: 'grape', message: 'matches 1 of 8 benign corpus lines (12.50%)' }),
+    ]);
+    // With the default share threshold (0.2%), one line in eight is already a risk.
+    expect(lint({ 't.yaml': topic('t', 'terms: [grape]\n') }, corpus).of('corpus-hits')[0]!.severity).toBe('warning');
+  });
+
+  it('writes one JSON object per finding with --json, and the summary on stderr', async () => {
+    const topicsDir = folder({ 'a.yaml': topic('a', 'terms: [self harm, self-harm]\n'), 'b.yaml': topic('b', 'terms: [{ term: x, weight: 0 }]\n') });
+    const out = io();
+    expect(await listsLintCommand({ topicsDir, corpusFiles: [], json: true }, out)).toBe(1);
+    const lines = out.out().trimEnd().split('\n').map((l) => JSON.parse(l) as LintFinding);
+    expect(lines).toEqual([
+      expect.objectContaining({ severity: 'warning', kind: 'duplicate-term', file: join(topicsDir, 'a.yaml'), path: 'terms.1', term: 'self-harm' }),
+      expect.objectContaining({ severity: 'error', kind: 'invalid', file: join(topicsDir, 'b.yaml'), path: 'terms.0.weight' }),
+    ]);
+    expect(out.err()).toMatch(/^1 error, 1 warning, 0 info/);
+  });
+
+  it('prints only findings of the chosen severity and above, but counts all', async () => {
+    const topicsDir = folder({ 'a.yaml': topic('a', 'terms: [guaranteed returns]\n'), 'b.yaml': topic('b', 'terms: [guaranteed returns]\n') });
+    const out = io();
+    expect(await listsLintCommand({ topicsDir, corpusFiles: [], minSeverity: 'warning' }, out)).toBe(0);
+    expect(out.out()).toBe('0 errors, 0 warnings, 1 info (2 topic files, 2 terms and hashtags, 0 corpus lines)\n');
+  });
+
+  it('lints the shipped lists against the bundled corpus without errors', () => {
+    const files = bundledCorpusFiles();
+    expect(files.map((f) => f.slice(repoRoot.length + 1))).toEqual(['config/corpus/benign-en.txt', 'config/corpus/benign-multi.txt']);
+    expect(readCorpus(files).length).toBeGreaterThan(1600);
+    const report = lintTopics({ topicsDir: join(repoRoot, 'config/topics') });
+    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(report.entries).toBeGreaterThan(50);
+  });
+});
