@@ -19,6 +19,7 @@ import { DataSet, englishRecommendedTransformers, parseRawPattern, RegExpMatcher
 import { loadDataFiles } from '../src/config/load.js';
 import { termObject, topicDefinitionSchema, type MatchMode, type TopicDefinition } from '../src/config/topic-schema.js';
 import { compileLexicon } from '../src/scoring/lexicon.js';
+import { createRng } from '../src/worker/sample-stream.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TERM_COUNT = Number(process.env.BENCH_LEXICON_TERMS ?? 10_000);
@@ -51,18 +52,8 @@ const exclusions = shippedTopics.flatMap((t) =>
   t.exclusions.map((x) => (typeof x === 'string' ? { topic: t.id, phrase: x, terms: undefined } : { topic: t.id, phrase: x.phrase, terms: x.terms ? new Set(x.terms) : undefined })),
 );
 
-/** mulberry32: a small deterministic PRNG, so that every run lists the same terms. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(20_261_122);
+// A deterministic PRNG, so that every run lists the same terms.
+const rand = createRng(20_261_122);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 // The shape of real trust & safety lists: marketplace and fraud phrases, spam and engagement
@@ -291,7 +282,7 @@ const engines = [surgewatch, regexLoop, obscenity];
 /** Signals per second on one thread, texts taken in a fixed shuffled order for at least MIN_MS. */
 function throughput(engine: Engine, texts: readonly string[]): number {
   const order = [...texts];
-  const shuffle = prng(7);
+  const shuffle = createRng(7);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(shuffle() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];

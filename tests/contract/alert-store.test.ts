@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeContract, type ContractHooks } from '../_util/contract.js';
 import { parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { alertId, summarize } from '../../src/alerts/lifecycle.js';
@@ -60,23 +61,14 @@ function moved(a: Alert, status: AlertStatus, updatedMs: number): Alert {
 
 const ids = (alerts: Alert[]) => alerts.map((a) => a.id);
 
-interface ContractHooks {
-  afterEach?: () => Promise<void>;
-  afterAll?: () => Promise<void>;
-}
 
 /** The behaviour every AlertStore must show; run once per implementation. Pipelines: "high-harm" and "scams". */
 function describeAlertStoreContract(name: string, factory: () => AlertStore, hooks: ContractHooks = {}): void {
-  describe(`${name} (AlertStore contract)`, () => {
+  describeContract(`${name} (AlertStore contract)`, factory, hooks, (current) => {
     let store: AlertStore;
     beforeEach(() => {
-      store = factory();
+      store = current();
     });
-    afterEach(async () => {
-      await store.close();
-      await hooks.afterEach?.();
-    });
-    if (hooks.afterAll) afterAll(hooks.afterAll);
 
     describe('get', () => {
       it('returns a saved alert as it was saved', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeContract, type ContractHooks } from '../_util/contract.js';
 import { MemoryWindowStore } from '../../src/windows/memory-window-store.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import {
@@ -38,23 +39,14 @@ function many(n: number, bucket: number, series: string[], idPrefix = 's'): Coun
   return Array.from({ length: n }, (_, i) => sig(`${idPrefix}${bucket}-${i}`, bucket, series));
 }
 
-interface ContractHooks {
-  afterEach?: () => Promise<void>;
-  afterAll?: () => Promise<void>;
-}
 
 /** The behaviour every WindowStore must show; run once per implementation. */
 function describeWindowStoreContract(name: string, factory: () => WindowStore, hooks: ContractHooks = {}): void {
-  describe(`${name} (WindowStore contract)`, () => {
+  describeContract(`${name} (WindowStore contract)`, factory, hooks, (current) => {
     let store: WindowStore;
     beforeEach(() => {
-      store = factory();
+      store = current();
     });
-    afterEach(async () => {
-      await store.close();
-      await hooks.afterEach?.();
-    });
-    if (hooks.afterAll) afterAll(hooks.afterAll);
 
     describe('counts', () => {
       it('counts each signal once per series and bucket, with zeros for empty buckets', async () => {
