@@ -39,3 +39,19 @@ export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs: nu
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** Environment of a service-mode worker process for a test: its own prefix, group and DLQ under `id`. */
+export function workerEnv(id: string, overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: id,
+    AUTHOR_HASH_KEY: 'test-key-0123456789',
+    KAFKA_GROUP_ID: `${id}-group`,
+    KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    SURGEWATCH_ROLE: 'worker',
+    ...overrides,
+  };
+}

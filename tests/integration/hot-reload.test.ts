@@ -9,7 +9,7 @@ import { createListSetDraft, type ListSetRef, type WorkerListState } from '../..
 import { RedisListChannel } from '../../src/lists/redis-list-channel.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
-import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
 
 /**
  * A topic file edited under two running worker processes is swapped into both without a
@@ -31,20 +31,7 @@ describe('hot reload of topic lists across worker processes', () => {
   // A term no list has: a signal made of it is only a hit once the edited list is in force.
   const NEW_TERM = 'moonlit exit plan';
 
-  const env = {
-    ...process.env,
-    KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    AUTHOR_HASH_KEY: 'test-key-0123456789',
-    KAFKA_GROUP_ID: `${id}-group`,
-    KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    SURGEWATCH_PIPELINES_DIR: pipelinesDir,
-    SURGEWATCH_TOPICS_DIR: topicsDir,
-    SURGEWATCH_ROLE: 'worker',
-    LOG_LEVEL: 'info',
-  };
+  const env = workerEnv(id, { SURGEWATCH_PIPELINES_DIR: pipelinesDir, SURGEWATCH_TOPICS_DIR: topicsDir, LOG_LEVEL: 'info' });
 
   function startWorker(): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], { cwd: resolve('.'), env, stdio: ['ignore', 'pipe', 'pipe'] });

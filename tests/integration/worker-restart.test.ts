@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
-import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
 
 /** A worker process killed with SIGKILL in the middle of a stream loses nothing and counts nothing twice. */
 describe('worker restart in the middle of a stream', () => {
@@ -20,19 +20,7 @@ describe('worker restart in the middle of a stream', () => {
   const TOTAL = 24_000;
   const t0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
-  const env = {
-    ...process.env,
-    KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    AUTHOR_HASH_KEY: 'test-key-0123456789',
-    KAFKA_GROUP_ID: `${id}-group`,
-    KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    SURGEWATCH_PIPELINES_DIR: dir,
-    SURGEWATCH_ROLE: 'worker',
-    LOG_LEVEL: 'warn',
-  };
+  const env = workerEnv(id, { SURGEWATCH_PIPELINES_DIR: dir, LOG_LEVEL: 'warn' });
 
   function startWorker(): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], { cwd: resolve('.'), env, stdio: ['ignore', 'ignore', 'pipe'] });
