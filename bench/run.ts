@@ -42,7 +42,7 @@ console.log(`surgewatch bench: ${N} signals (${(bytes / N).toFixed(0)} B avg), p
   const wm = { maxEventMs: -Infinity };
   const start = performance.now();
   let hits = 0;
-  for (let i = 0; i < N; i += BATCH) hits += processRecords(records.slice(i, i + BATCH), runtime, { authorHashKey: 'k'.repeat(16), watermark: wm }).totals.hits ?? 0;
+  for (let i = 0; i < N; i += BATCH) hits += (await processRecords(records.slice(i, i + BATCH), runtime, { authorHashKey: 'k'.repeat(16), watermark: wm })).totals.hits ?? 0;
   report('decode+validate+normalize+lexicon', performance.now() - start, `  (${((hits / N) * 100).toFixed(1)}% hit)`);
 }
 

@@ -28,6 +28,12 @@ export const envSchema = z
     SURGEWATCH_PIPELINES_DIR: z.string().min(1).default('pipelines'),
     SURGEWATCH_TOPICS_DIR: z.string().min(1).default('config/topics'),
     SURGEWATCH_SAMPLE_STREAM: z.enum(['on', 'off']).default('on'),
+    /** The embedding models pipelines may name. */
+    SURGEWATCH_MODELS_FILE: z.string().min(1).default('models/manifest.yaml'),
+    /** Overrides every pipeline's semantic.mode (e.g. off as a kill switch). */
+    SURGEWATCH_SEMANTIC_MODE: z.enum(['off', 'all', 'candidates']).optional(),
+    /** Embedding worker threads per model; 0 = one per core but one. */
+    SURGEWATCH_EMBED_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     /** Key for hashing author ids; authors are never stored raw. Required in service mode. */
     AUTHOR_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../shared/errors.js';
 import { envSchema, type Env } from './env-schema.js';
+import { DEFAULT_MODEL, modelManifestSchema, type ModelSpec } from './model-schema.js';
 import { pipelineSchema, type PipelineConfig } from './pipeline-schema.js';
 import { topicDefinitionSchema, type TopicDefinition } from './topic-schema.js';
 
@@ -21,6 +22,8 @@ export interface AppConfig {
   topicReferences: TopicReferences[];
   /** Key for hashing author ids (a fixed development key in embedded mode). */
   authorHashKey: string;
+  /** Embedding models by id: the manifest's, plus use-lite, which is always available. */
+  models: ReadonlyMap<string, ModelSpec>;
 }
 
 const EMBEDDED_AUTHOR_KEY = 'surgewatch-embedded-mode-only';
@@ -129,6 +132,35 @@ export function loadTopics(topicsDir: string, references: readonly TopicReferenc
 }
 
 /**
+ * Reads models/manifest.yaml (a missing file is fine: use-lite is built in). Local model paths
+ * are resolved against the manifest's folder.
+ */
+export function loadModels(file: string): { models: Map<string, ModelSpec>; problems: ConfigProblem[] } {
+  const models = new Map<string, ModelSpec>([[DEFAULT_MODEL.id, DEFAULT_MODEL]]);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { models, problems: [] };
+    return { models, problems: [{ source: file, path: '', message: `cannot read: ${(err as Error).message}` }] };
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    return { models, problems: [{ source: file, path: '', message: `cannot parse: ${(err as Error).message.split('\n')[0]}` }] };
+  }
+  const parsed = modelManifestSchema.safeParse(data);
+  if (!parsed.success) return { models, problems: zodProblems(file, parsed.error) };
+  const problems: ConfigProblem[] = [];
+  parsed.data.models.forEach((m, i) => {
+    if (models.has(m.id) && m.id !== DEFAULT_MODEL.id) problems.push({ source: file, path: `models.${i}.id`, message: `duplicate model id "${m.id}"` });
+    models.set(m.id, m.path ? { ...m, path: resolve(dirname(file), m.path) } : m);
+  });
+  return { models, problems };
+}
+
+/**
  * Loads env, pipeline files and topic files; throws one ConfigError that lists every problem.
  */
 export function loadConfig(options: { env?: Record<string, string | undefined>; cwd?: string } = {}): AppConfig {
@@ -151,16 +183,27 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
   ]);
   problems.push(...topics.problems);
 
+  const models = loadModels(dirOf(env?.SURGEWATCH_MODELS_FILE ?? 'models/manifest.yaml'));
+  problems.push(...models.problems);
+  const semanticOverride = env?.SURGEWATCH_SEMANTIC_MODE;
+  const pipelineConfigs = pipelines.items.map(({ file, value }) => {
+    if (semanticOverride) value.semantic.mode = semanticOverride;
+    if (value.semantic.mode !== 'off' && !models.models.has(value.semantic.model))
+      problems.push({ source: file, path: 'semantic.model', message: `unknown model "${value.semantic.model}" (known: ${[...models.models.keys()].join(', ')})` });
+    return value;
+  });
+
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   const mode: Mode = env.KAFKA_BROKERS && env.REDIS_URL ? 'service' : 'embedded';
   return {
     mode,
     env,
-    pipelines: pipelines.items.map((p) => p.value),
+    pipelines: pipelineConfigs,
     topics: topics.topics,
     topicsDir,
     topicReferences: pipelines.items.map(({ file, value }) => ({ source: file, topics: value.topics })),
     authorHashKey: env.AUTHOR_HASH_KEY ?? EMBEDDED_AUTHOR_KEY,
+    models: models.models,
   };
 }
 

@@ -50,6 +50,45 @@ const alertsSchema = z.strictObject({
   sampleSize: z.number().int().min(0).max(50).default(5),
 });
 
+export const semanticModes = ['off', 'all', 'candidates'] as const;
+export type SemanticMode = (typeof semanticModes)[number];
+
+const semanticSchema = z
+  .strictObject({
+    /**
+     * off: lexicon only; all: every signal is embedded; candidates: only signals with a lexicon
+     * match (hit or near miss), a cue word shared with a topic's exemplars or terms, or in the
+     * random sample.
+     */
+    mode: z.enum(semanticModes).default('candidates'),
+    /** A model id from models/manifest.yaml. */
+    model: z.string().min(1).default('use-lite'),
+    /** When the model cannot load: false stops the start; true runs lexicon-only, reported as degraded. */
+    optional: z.boolean().default(false),
+    /** Per-topic score: the best exemplar's cosine, or the mean of the best topK. */
+    aggregate: z.enum(['max', 'top-k-mean']).default('max'),
+    topK: z.number().int().min(1).max(50).default(3),
+    /** Similarity at or above which a topic is a semantic hit (topics may set their own). */
+    threshold: z.number().gt(0).max(1).default(0.6),
+    /**
+     * A lexicon near miss (score above 0, below the topic's lexicon threshold) is a hit when the
+     * similarity reaches this share of the semantic threshold: the two weak signals agree.
+     */
+    assist: z.number().gt(0).max(1).default(0.85),
+    /** candidates mode: share of other signals embedded anyway (chosen by id, so replays repeat). */
+    sampleRate: z.number().min(0).max(1).default(0.02),
+    /** candidates mode: a signal sharing an uncommon word with a topic's exemplars or terms is a candidate. */
+    cueWords: z.boolean().default(true),
+    /** Texts per inference call, and how long a partial batch waits for more. */
+    batchSize: z.number().int().min(1).max(512).default(32),
+    batchWaitMs: z.number().int().min(0).max(10_000).default(5),
+    /** Cached vectors, keyed by the normalized text (viral content repeats). */
+    cacheSize: z.number().int().min(0).max(1_000_000).default(20_000),
+  })
+  .superRefine((s, ctx) => {
+    if (s.aggregate === 'max' && s.topK !== 3) ctx.addIssue({ code: 'custom', path: ['topK'], message: 'applies only with aggregate: top-k-mean' });
+  });
+
 /** A declarative pipeline: where signals come from, what is scored, counted and detected. */
 export const pipelineSchema = z.strictObject({
   id: slug,
@@ -60,9 +99,11 @@ export const pipelineSchema = z.strictObject({
   windows: windowsSchema.prefault({}),
   detect: detectSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  semantic: semanticSchema.prefault({}),
 });
 
 export type PipelineInput = z.input<typeof pipelineSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type WindowsConfig = PipelineConfig['windows'];
 export type DetectConfig = PipelineConfig['detect'];
+export type SemanticConfig = PipelineConfig['semantic'];

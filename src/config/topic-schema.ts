@@ -57,6 +57,8 @@ export const topicDefinitionSchema = z.strictObject({
     .strictObject({
       /** A signal is a hit when the sum of its distinct matched terms' weights reaches this. */
       lexicon: z.number().positive().max(100).default(1),
+      /** Similarity to the nearest exemplar(s) that makes a semantic hit; unset = the pipeline's. */
+      semantic: z.number().gt(0).max(1).optional(),
     })
     .prefault({}),
 });

@@ -1,5 +1,7 @@
 import type { TopicDefinition } from '../config/topic-schema.js';
+import type { SemanticConfig } from '../config/pipeline-schema.js';
 import type { Lexicon, LexiconInput, LexiconMatch } from './lexicon.js';
+import type { SemanticMatch } from './semantic.js';
 
 /** Why a topic scored: one entry per distinct term found. */
 export interface ScoreReason {
@@ -14,15 +16,63 @@ export interface ScoreReason {
   normalizations: LexiconMatch['normalizations'];
 }
 
+/** Why a topic scored semantically: the nearest exemplar and how close the signal came. */
+export interface SemanticReason {
+  kind: 'semantic';
+  exemplar: string;
+  similarity: number;
+  threshold: number;
+}
+
 export interface TopicScore {
   topic: string;
+  /** The lexicon score: the sum of the distinct matched terms' weights. */
   score: number;
   hit: boolean;
-  why: ScoreReason[];
+  why: (ScoreReason | SemanticReason)[];
+  /** Present when the signal was embedded and the topic has exemplars. */
+  semantic?: { similarity: number; exemplar: string; threshold: number };
+  /** What made the hit: the lexicon, the semantic score, or both weak signals together. */
+  hitBy?: 'lexicon' | 'semantic' | 'lexicon+semantic';
+}
+
+/** The matched terms of a score (what windows count as top terms). */
+export function matchedTerms(score: TopicScore): string[] {
+  return score.why.flatMap((w) => (w.kind === 'term' ? [w.term] : []));
+}
+
+/**
+ * Joins lexicon scores with semantic matches. A topic is a hit when its lexicon score reaches
+ * its lexicon threshold, when its similarity reaches its semantic threshold, or when a lexicon
+ * near miss (score above 0) comes with a similarity of at least `assist` x the threshold.
+ * Topics appear when they have a lexicon score or a similarity within that assist band.
+ */
+export function combineScores(lexicon: readonly TopicScore[], semantic: readonly SemanticMatch[], config: Pick<SemanticConfig, 'assist'>): TopicScore[] {
+  const byTopic = new Map<string, TopicScore>(lexicon.map((s) => [s.topic, { ...s, hitBy: s.hit ? 'lexicon' : undefined }]));
+  for (const m of semantic) {
+    const near = m.similarity >= m.threshold * config.assist;
+    const prev = byTopic.get(m.topic);
+    if (!prev && !near) continue;
+    const entry: TopicScore = prev ?? { topic: m.topic, score: 0, hit: false, why: [] };
+    entry.semantic = { similarity: m.similarity, exemplar: m.exemplar, threshold: m.threshold };
+    if (near) entry.why = [...entry.why, { kind: 'semantic', exemplar: m.exemplar, similarity: m.similarity, threshold: m.threshold }];
+    if (!entry.hit) {
+      if (m.similarity >= m.threshold) entry.hitBy = 'semantic';
+      else if (near && entry.score > 0) entry.hitBy = 'lexicon+semantic';
+      entry.hit = entry.hitBy !== undefined;
+    }
+    byTopic.set(m.topic, entry);
+  }
+  return [...byTopic.values()]
+    .map((s) => (s.hitBy === undefined ? (({ hitBy: _, ...rest }) => rest)(s) : s))
+    .sort((a, b) => Number(b.hit) - Number(a.hit) || (b.semantic?.similarity ?? 0) + b.score - ((a.semantic?.similarity ?? 0) + a.score) || a.topic.localeCompare(b.topic));
 }
 
 /** Scores a signal against every topic of a lexicon; only topics with a non-zero score appear. */
-export function scoreSignal(lexicon: Lexicon, topics: ReadonlyMap<string, TopicDefinition>, input: LexiconInput): TopicScore[] {
+/** A lexicon-only score: every reason is a matched term. */
+export type LexiconScore = Omit<TopicScore, 'why'> & { why: ScoreReason[] };
+
+export function scoreSignal(lexicon: Lexicon, topics: ReadonlyMap<string, TopicDefinition>, input: LexiconInput): LexiconScore[] {
   const byTopic = new Map<string, Map<string, ScoreReason>>();
   for (const m of lexicon.match(input)) {
     let terms = byTopic.get(m.topic);
@@ -32,7 +82,7 @@ export function scoreSignal(lexicon: Lexicon, topics: ReadonlyMap<string, TopicD
     if (!prev || m.normalizations.length < prev.normalizations.length)
       terms.set(m.term, { kind: 'term', term: m.term, mode: m.mode, weight: m.weight, position: m.position, source: m.source, normalizations: m.normalizations });
   }
-  const scores: TopicScore[] = [];
+  const scores: LexiconScore[] = [];
   for (const [topic, terms] of byTopic) {
     const why = [...terms.values()];
     const score = Math.round(why.reduce((s, r) => s + r.weight, 0) * 1000) / 1000;

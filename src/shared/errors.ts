@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
   | 'CLOSED'
+  | 'MODEL_UNAVAILABLE'
   | 'INTERNAL';
 
 export class SurgewatchError extends Error {

@@ -53,7 +53,7 @@ export class BatchApplier {
         this.applied.set(partitionKey, prev);
         return;
       }
-      const out = processRecords(fresh, this.runtime, {
+      const out = await processRecords(fresh, this.runtime, {
         authorHashKey: this.opts.authorHashKey,
         watermark: this.watermark,
         ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),

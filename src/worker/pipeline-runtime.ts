@@ -4,6 +4,8 @@ import { topicsOf } from '../config/load.js';
 import { createThresholdDetector, type Detector } from '../detect/detector.js';
 import { listSetVersion, type ListSetRef } from '../lists/list-set.js';
 import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
+import type { SemanticIndex } from '../scoring/semantic.js';
+import type { SemanticScorer } from '../scoring/semantic-scorer.js';
 import { SurgewatchError } from '../shared/errors.js';
 import type { WindowLayout } from '../windows/window-store.js';
 
@@ -13,6 +15,8 @@ export interface PipelineLists {
   readonly set: ListSetRef;
   readonly topics: ReadonlyMap<string, TopicDefinition>;
   readonly lexicon: Lexicon;
+  /** The topics' exemplar vectors; absent when semantic scoring is off or the model is unavailable. */
+  readonly semantic?: SemanticIndex | undefined;
 }
 
 /** A pipeline with its compiled lists and detector: everything a batch or tick needs. */
@@ -28,6 +32,8 @@ export interface PipelineRuntime {
   readonly lexicon: Lexicon;
   detector: Detector;
   layout: WindowLayout;
+  /** Semantic scoring, attached once the embedding model is up (absent: lexicon only). */
+  semantic?: SemanticScorer;
 }
 
 /** Topic ids a pipeline names that a set of definitions lacks. */

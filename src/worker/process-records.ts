@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/signal.js';
-import { scoreSignal, type TopicScore } from '../scoring/score.js';
+import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.js';
 import { bucketStart, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
@@ -33,6 +33,8 @@ export interface ProcessOptions {
   /** Signals stamped further ahead of this are dead-lettered; undefined disables the check. */
   nowMs?: number;
   maxFutureMs?: number;
+  /** Called every few seconds while the embedding model works (Kafka heartbeats). */
+  keepAlive?: () => Promise<void>;
 }
 
 const DEFAULT_MAX_FUTURE_MS = 10 * 60_000;
@@ -70,15 +72,16 @@ export function seriesFor(topic: string, signal: Signal, dimensions: readonly st
   return out;
 }
 
-export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal, lists: PipelineLists = runtime.lists): TopicScore[] {
+export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal, lists: PipelineLists = runtime.lists): LexiconScore[] {
   return scoreSignal(lists.lexicon, lists.topics, { text: signal.text, hashtags: signal.hashtags, lang: signal.lang });
 }
 
 /**
  * Decodes, validates, scores and buckets the records of one partition batch. Pure apart from
- * advancing the watermark. Bad records become dead letters; the batch always completes.
+ * advancing the watermark (and the embedding cache). Bad records become dead letters; the batch
+ * always completes, lexicon-only if the embedding model fails.
  */
-export function processRecords(records: readonly RawRecord[], runtime: PipelineRuntime, opts: ProcessOptions): ProcessedRecords {
+export async function processRecords(records: readonly RawRecord[], runtime: PipelineRuntime, opts: ProcessOptions): Promise<ProcessedRecords> {
   const { bucketMs } = runtime.layout;
   // One list version for the whole batch, even if new lists are swapped in meanwhile.
   const lists = runtime.lists;
@@ -86,7 +89,9 @@ export function processRecords(records: readonly RawRecord[], runtime: PipelineR
   const maxFutureMs = opts.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
   const signals: CountedSignal[] = [];
   const deadLetters: DeadLetter[] = [];
-  const totals = { signals: 0, hits: 0, dead_letters: 0, late: 0, duplicates: 0, truncated: 0 };
+  const totals: Record<string, number> = { signals: 0, hits: 0, dead_letters: 0, late: 0, duplicates: 0, truncated: 0 };
+  const accepted: Signal[] = [];
+  const lexicon: LexiconScore[][] = [];
   const seen = new Set<string>();
 
   for (const record of records) {
@@ -101,29 +106,44 @@ export function processRecords(records: readonly RawRecord[], runtime: PipelineR
       continue;
     }
     if (seen.has(signal.id)) {
-      totals.duplicates++;
+      totals.duplicates!++;
       continue;
     }
     seen.add(signal.id);
     if (signal.tsMs < opts.watermark.maxEventMs - latenessSec * 1000) {
-      totals.late++;
+      totals.late!++;
       continue;
     }
     if (signal.tsMs > opts.watermark.maxEventMs) opts.watermark.maxEventMs = signal.tsMs;
-    totals.signals++;
-    if (signal.truncated) totals.truncated++;
+    totals.signals!++;
+    if (signal.truncated) totals.truncated!++;
 
-    const hits = scoreForRuntime(runtime, signal, lists).filter((s) => s.hit);
-    if (hits.length === 0) continue;
-    totals.hits++;
+    accepted.push(signal);
+    lexicon.push(scoreForRuntime(runtime, signal, lists));
+  }
+
+  const semantic = runtime.semantic;
+  const scored = semantic
+    ? await semantic.score(accepted.map((signal, i) => ({ signal, lexicon: lexicon[i]! })), lists.semantic, opts.keepAlive)
+    : { scores: lexicon, embedded: 0, failed: false };
+  if (semantic) {
+    totals.semantic_embedded = scored.embedded;
+    if (scored.failed) totals.semantic_failed = accepted.length;
+  }
+
+  accepted.forEach((signal, i) => {
+    const hits = scored.scores[i]!.filter((s) => s.hit);
+    if (hits.length === 0) return;
+    totals.hits!++;
+    if (hits.some((h) => h.hitBy === 'semantic' || h.hitBy === 'lexicon+semantic')) totals.semantic_hits = (totals.semantic_hits ?? 0) + 1;
     const bucket = bucketStart(signal.tsMs, bucketMs);
     const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
     for (const h of hits) {
-      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series: seriesFor(h.topic, signal, dimensions), terms: h.why.map((w) => w.term) };
+      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series: seriesFor(h.topic, signal, dimensions), terms: matchedTerms(h) };
       if (authorHash) counted.authorHash = authorHash;
       signals.push(counted);
     }
-  }
+  });
   totals.dead_letters = deadLetters.length;
   return { signals, deadLetters, totals };
 }

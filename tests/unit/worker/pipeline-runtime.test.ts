@@ -19,29 +19,29 @@ const signal = (text: string, tsMs = T0): RawRecord => ({
   offset: String(offset++),
   value: Buffer.from(JSON.stringify({ id: `s${offset}`, ts: tsMs, text, surface: 'post', author: `a${offset}` })),
 });
-const hits = (rt: PipelineRuntime, records: RawRecord[]) =>
-  processRecords(records, rt, { authorHashKey: 'unit-test-author-hash-key', watermark: { maxEventMs: -Infinity } }).totals.hits;
+const hits = async (rt: PipelineRuntime, records: RawRecord[]) =>
+  (await processRecords(records, rt, { authorHashKey: 'unit-test-author-hash-key', watermark: { maxEventMs: -Infinity } })).totals.hits;
 
 /** The fixture topics with one more self-harm term. */
 const withNewTerm = (): TopicDefinition[] => testTopics.map((t) => (t.id === 'self-harm' ? { ...t, terms: [...t.terms, NEW_TERM] } : t));
 
 describe('swapLists', () => {
-  it('makes the next batch score with the new lists', () => {
+  it('makes the next batch score with the new lists', async () => {
     const rt = testRuntime({ topics: ['self-harm'] });
     const before = rt.lists;
-    expect(hits(rt, [signal(`my ${NEW_TERM} is ready`)])).toBe(0);
+    expect(await hits(rt, [signal(`my ${NEW_TERM} is ready`)])).toBe(0);
 
     const previous = swapLists(rt, withNewTerm(), { version: 'v-next', revision: 2 });
     expect(previous).toBe(before);
     expect(rt.lists.set).toEqual({ version: 'v-next', revision: 2 });
-    expect(hits(rt, [signal(`my ${NEW_TERM} is ready`), signal('i want to kill myself')])).toBe(2);
+    expect(await hits(rt, [signal(`my ${NEW_TERM} is ready`), signal('i want to kill myself')])).toBe(2);
     // The shorthands follow the swap.
     expect(rt.lexicon).toBe(rt.lists.lexicon);
     expect(rt.topics).toBe(rt.lists.topics);
     expect(rt.lexicon.version).not.toBe(before.lexicon.version);
   });
 
-  it('leaves a batch in progress on the lists it started with', () => {
+  it('leaves a batch in progress on the lists it started with', async () => {
     const rt = testRuntime({ topics: ['self-harm'] });
     const inProgress = rt.lists;
     swapLists(rt, withNewTerm());
@@ -50,7 +50,7 @@ describe('swapLists', () => {
     expect(rt.lists.lexicon.match({ text: `my ${NEW_TERM}`, hashtags: [] }).map((m) => m.term)).toEqual([NEW_TERM]);
   });
 
-  it('refuses lists that lack a topic the pipeline names, and keeps the old ones', () => {
+  it('refuses lists that lack a topic the pipeline names, and keeps the old ones', async () => {
     const rt = testRuntime({ topics: ['self-harm', 'scams-fraud'] });
     const before = rt.lists;
     const err = (() => {
@@ -64,14 +64,14 @@ describe('swapLists', () => {
     expect((err as MissingTopicsError).missing).toEqual(['scams-fraud']);
     expect((err as MissingTopicsError).code).toBe('CONFIG_INVALID');
     expect(rt.lists).toBe(before);
-    expect(hits(rt, [signal('guaranteed returns, act now')])).toBe(1);
+    expect(await hits(rt, [signal('guaranteed returns, act now')])).toBe(1);
   });
 
-  it('lets a pipeline on "all" topics drop a topic', () => {
+  it('lets a pipeline on "all" topics drop a topic', async () => {
     const rt = testRuntime({ topics: 'all' });
     swapLists(rt, testTopics.filter((t) => t.id !== 'scams-fraud'));
     expect([...rt.topics.keys()]).toEqual(['self-harm']);
-    expect(hits(rt, [signal('guaranteed returns, act now')])).toBe(0);
+    expect(await hits(rt, [signal('guaranteed returns, act now')])).toBe(0);
   });
 
   it('makes detection raise alerts on the new lists, carrying their version', async () => {
@@ -90,7 +90,7 @@ describe('swapLists', () => {
 
     swapLists(rt, withNewTerm());
     const records = Array.from({ length: 20 }, (_, i) => signal(`the ${NEW_TERM} again`, T0 - 30_000 + i * 1000));
-    const out = processRecords(records, rt, { authorHashKey: 'unit-test-author-hash-key', watermark: { maxEventMs: -Infinity } });
+    const out = await processRecords(records, rt, { authorHashKey: 'unit-test-author-hash-key', watermark: { maxEventMs: -Infinity } });
     expect(out.totals.hits).toBe(20);
     await windows.applyBatch({
       pipeline: rt.config.id,

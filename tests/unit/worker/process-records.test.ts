@@ -36,8 +36,8 @@ describe('processRecords: bad records', () => {
   ];
   const batch = [good[0]!, bad[0]!.record, bad[1]!.record, good[1]!, ...bad.slice(2).map((b) => b.record), good[2]!];
 
-  it('dead-letters each bad record with its code and reason, and counts every good one', () => {
-    const out = processRecords(batch, testRuntime(), opts());
+  it('dead-letters each bad record with its code and reason, and counts every good one', async () => {
+    const out = await processRecords(batch, testRuntime(), opts());
 
     expect(out.deadLetters.map((d) => d.record.offset)).toEqual(bad.map((b) => b.record.offset));
     out.deadLetters.forEach((d, i) => {
@@ -50,32 +50,32 @@ describe('processRecords: bad records', () => {
     expect(out.signals.map((s) => s.id)).toEqual(['hit', 'tag-only']);
   });
 
-  it('completes the batch in any order', () => {
-    fc.assert(
-      fc.property(fc.shuffledSubarray(batch, { minLength: batch.length }), (shuffled) => {
-        const out = processRecords(shuffled, testRuntime(), opts());
+  it('completes the batch in any order', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.shuffledSubarray(batch, { minLength: batch.length }), async (shuffled) => {
+        const out = await processRecords(shuffled, testRuntime(), opts());
         expect(out.totals).toMatchObject({ signals: 3, hits: 2, dead_letters: bad.length });
         expect(out.signals.map((s) => s.id).sort()).toEqual(['hit', 'tag-only']);
       }),
     );
   });
 
-  it('never throws, whatever the bytes', () => {
+  it('never throws, whatever the bytes', async () => {
     const runtime = testRuntime();
-    fc.assert(
-      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null')))), (values) => {
-        const out = processRecords(values.map((v) => raw(v)), runtime, opts({ nowMs: T0 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null')))), async (values) => {
+        const out = await processRecords(values.map((v) => raw(v)), runtime, opts({ nowMs: T0 }));
         expect(out.deadLetters.length + out.totals.signals! + out.totals.late! + out.totals.duplicates!).toBe(values.length);
       }),
     );
   });
 
-  it('dead-letters a signal stamped more than 10 min in the future when nowMs is given', () => {
+  it('dead-letters a signal stamped more than 10 min in the future when nowMs is given', async () => {
     const records = [
       sig({ id: 'future', ts: T0 + 10 * 60_000 + 1, text: 'kill myself' }),
       sig({ id: 'soon', ts: T0 + 9 * 60_000, text: 'kill myself' }),
     ];
-    const out = processRecords(records, testRuntime(), opts({ nowMs: T0 }));
+    const out = await processRecords(records, testRuntime(), opts({ nowMs: T0 }));
     expect(out.deadLetters).toHaveLength(1);
     expect(out.deadLetters[0]).toMatchObject({ code: 'future', record: records[0] });
     expect(out.deadLetters[0]!.reason).toMatch(/future/);
@@ -83,56 +83,56 @@ describe('processRecords: bad records', () => {
     expect(out.totals).toMatchObject({ signals: 1, dead_letters: 1 });
   });
 
-  it('does not check future times when nowMs is not given (replays)', () => {
-    const out = processRecords([sig({ ts: T0 + 86_400_000, text: 'kill myself' })], testRuntime(), opts());
+  it('does not check future times when nowMs is not given (replays)', async () => {
+    const out = await processRecords([sig({ ts: T0 + 86_400_000, text: 'kill myself' })], testRuntime(), opts());
     expect(out.deadLetters).toEqual([]);
     expect(out.totals.signals).toBe(1);
   });
 });
 
 describe('processRecords: counting', () => {
-  it('counts a duplicate id within a batch once', () => {
+  it('counts a duplicate id within a batch once', async () => {
     const records = [
       sig({ id: 'dup', text: 'kill myself' }),
       sig({ id: 'other', text: 'kill myself' }),
       sig({ id: 'dup', text: 'kill myself, again' }),
       sig({ id: 'dup', text: 'lovely weather' }),
     ];
-    const out = processRecords(records, testRuntime(), opts());
+    const out = await processRecords(records, testRuntime(), opts());
     expect(out.signals.map((s) => s.id)).toEqual(['dup', 'other']);
     expect(out.totals).toMatchObject({ signals: 2, hits: 2, duplicates: 2 });
   });
 
-  it('counts a signal older than watermark - latenessSec as late, not as a signal', () => {
+  it('counts a signal older than watermark - latenessSec as late, not as a signal', async () => {
     const runtime = testRuntime({ windows: { latenessSec: 600 } });
     const watermark = { maxEventMs: T0 };
     const records = [
       sig({ id: 'late', ts: T0 - 600_000 - 1, text: 'kill myself' }),
       sig({ id: 'just-in-time', ts: T0 - 600_000, text: 'kill myself' }),
     ];
-    const out = processRecords(records, runtime, opts({ watermark }));
+    const out = await processRecords(records, runtime, opts({ watermark }));
     expect(out.totals).toMatchObject({ signals: 1, late: 1, hits: 1 });
     expect(out.signals.map((s) => s.id)).toEqual(['just-in-time']);
     expect(out.deadLetters).toEqual([]);
     expect(watermark.maxEventMs).toBe(T0);
   });
 
-  it('advances the watermark within a batch and across batches', () => {
+  it('advances the watermark within a batch and across batches', async () => {
     const runtime = testRuntime({ windows: { latenessSec: 60 } });
     const watermark = { maxEventMs: -Infinity };
-    const first = processRecords(
+    const first = await processRecords(
       [sig({ id: 'new', ts: T0, text: 'kill myself' }), sig({ id: 'old', ts: T0 - 61_000, text: 'kill myself' })],
       runtime,
       opts({ watermark }),
     );
     expect(first.totals).toMatchObject({ signals: 1, late: 1 });
     expect(watermark.maxEventMs).toBe(T0);
-    const second = processRecords([sig({ id: 'older', ts: T0 - 120_000, text: 'kill myself' })], runtime, opts({ watermark }));
+    const second = await processRecords([sig({ id: 'older', ts: T0 - 120_000, text: 'kill myself' })], runtime, opts({ watermark }));
     expect(second.totals).toMatchObject({ signals: 0, late: 1 });
   });
 
-  it('buckets a hit by event time and lists the series, terms and author hash', () => {
-    const out = processRecords(
+  it('buckets a hit by event time and lists the series, terms and author hash', async () => {
+    const out = await processRecords(
       [sig({ id: 'a', ts: T0, text: 'goodbye forever, I want to die', region: 'us-tx', lang: 'en-GB', hashtags: ['wanttodie'], author: 'alice' })],
       testRuntime(),
       opts(),
@@ -151,25 +151,25 @@ describe('processRecords: counting', () => {
     expect(s!.authorHash).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
-  it('counts only the dimensions the pipeline names', () => {
-    const out = processRecords([sig({ text: 'kill myself', region: 'US-TX', lang: 'en' })], testRuntime({ windows: { dimensions: ['surface'] } }), opts());
+  it('counts only the dimensions the pipeline names', async () => {
+    const out = await processRecords([sig({ text: 'kill myself', region: 'US-TX', lang: 'en' })], testRuntime({ windows: { dimensions: ['surface'] } }), opts());
     expect(out.signals[0]!.series).toEqual(['self-harm', 'self-harm|surface=post']);
   });
 
-  it('emits one counted entry per topic hit, and counts the signal as one hit', () => {
-    const out = processRecords([sig({ id: 'both', text: 'crypto giveaway, guaranteed returns, or I kill myself' })], testRuntime(), opts());
+  it('emits one counted entry per topic hit, and counts the signal as one hit', async () => {
+    const out = await processRecords([sig({ id: 'both', text: 'crypto giveaway, guaranteed returns, or I kill myself' })], testRuntime(), opts());
     expect(out.signals.map((s) => s.series[0]).sort()).toEqual(['scams-fraud', 'self-harm']);
     expect(out.totals).toMatchObject({ signals: 1, hits: 1 });
   });
 
-  it('does not count a signal below the topic threshold as a hit', () => {
-    const out = processRecords([sig({ text: 'goodbye forever' })], testRuntime(), opts());
+  it('does not count a signal below the topic threshold as a hit', async () => {
+    const out = await processRecords([sig({ text: 'goodbye forever' })], testRuntime(), opts());
     expect(out.signals).toEqual([]);
     expect(out.totals).toMatchObject({ signals: 1, hits: 0 });
   });
 
-  it('counts truncated signals', () => {
-    const out = processRecords([sig({ text: 'kill myself '.repeat(1_000) })], testRuntime(), opts());
+  it('counts truncated signals', async () => {
+    const out = await processRecords([sig({ text: 'kill myself '.repeat(1_000) })], testRuntime(), opts());
     expect(out.totals).toMatchObject({ signals: 1, hits: 1, truncated: 1 });
   });
 });
@@ -177,29 +177,29 @@ describe('processRecords: counting', () => {
 describe('processRecords: author privacy', () => {
   const author = 'raw-author-7f3c9e@example.org';
 
-  it('never outputs a raw author id', () => {
+  it('never outputs a raw author id', async () => {
     const records = [
       sig({ id: 'a1', text: 'kill myself', author }),
       sig({ id: 'a2', text: 'crypto giveaway guaranteed returns', author, region: 'US-CA' }),
       sig({ id: 'a3', text: 'lovely weather', author }),
     ];
-    const out = processRecords(records, testRuntime(), opts());
+    const out = await processRecords(records, testRuntime(), opts());
     expect(out.signals.length).toBeGreaterThan(0);
     expect(JSON.stringify(out)).not.toContain(author);
     expect(JSON.stringify(out)).not.toContain('7f3c9e');
     for (const s of out.signals) expect(s.authorHash).toBeDefined();
   });
 
-  it('hashes the same author to the same value under one key, and differently under another key', () => {
-    const run = (key: string, who: string) =>
-      processRecords([sig({ text: 'kill myself', author: who })], testRuntime(), opts({ authorHashKey: key })).signals[0]!.authorHash;
-    expect(run(KEY, author)).toBe(run(KEY, author));
-    expect(run(KEY, author)).not.toBe(run(KEY, 'someone-else'));
-    expect(run(KEY, author)).not.toBe(run('another-secret-key-1234', author));
+  it('hashes the same author to the same value under one key, and differently under another key', async () => {
+    const run = async (key: string, who: string) =>
+      (await processRecords([sig({ text: 'kill myself', author: who })], testRuntime(), opts({ authorHashKey: key }))).signals[0]!.authorHash;
+    expect(await run(KEY, author)).toBe(await run(KEY, author));
+    expect(await run(KEY, author)).not.toBe(await run(KEY, 'someone-else'));
+    expect(await run(KEY, author)).not.toBe(await run('another-secret-key-1234', author));
   });
 
-  it('leaves authorHash out when the signal has no author', () => {
-    const out = processRecords([sig({ text: 'kill myself' })], testRuntime(), opts());
+  it('leaves authorHash out when the signal has no author', async () => {
+    const out = await processRecords([sig({ text: 'kill myself' })], testRuntime(), opts());
     expect(out.signals[0]).not.toHaveProperty('authorHash');
   });
 });
@@ -221,7 +221,7 @@ describe('seriesFor', () => {
     expect(seriesFor('t', signal(fields), all)).toEqual(series);
   });
 
-  it('gives only the topic series when no dimension is configured', () => {
+  it('gives only the topic series when no dimension is configured', async () => {
     expect(seriesFor('t', signal({ region: 'US-TX', lang: 'en' }), [])).toEqual(['t']);
   });
 });

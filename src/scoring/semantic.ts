@@ -1,0 +1,108 @@
+import type { SemanticConfig } from '../config/pipeline-schema.js';
+import type { TopicDefinition } from '../config/topic-schema.js';
+import { termObject } from '../config/topic-schema.js';
+import { normalizeText } from '../normalize/text.js';
+import { englishWordCosts } from './dictionary.js';
+import { dot, type Embedder } from './embedder.js';
+
+/** A topic's exemplar sentences and their vectors, for one list version. */
+export interface TopicExemplars {
+  topic: string;
+  /** Similarity that makes a semantic hit for this topic. */
+  threshold: number;
+  exemplars: readonly string[];
+  vectors: readonly Float32Array[];
+}
+
+/** The exemplar vectors of one list version under one model; rebuilt on every list change. */
+export interface SemanticIndex {
+  model: string;
+  topics: readonly TopicExemplars[];
+  /** Uncommon words of the topics' exemplars and terms: sharing one makes a signal a candidate. */
+  cues: ReadonlySet<string>;
+}
+
+/** The nearest exemplar of one topic for one text. */
+export interface SemanticMatch {
+  topic: string;
+  /** Cosine similarity (max, or mean of the top k), rounded to 3 decimals. */
+  similarity: number;
+  /** The nearest exemplar, which explains the score. */
+  exemplar: string;
+  threshold: number;
+}
+
+/** Words this common say nothing about a topic: "I", "want", "to", "tomorrow". */
+const COMMON_WORD_COST = 3 + Math.log(301);
+let commonWords: ReadonlySet<string> | undefined;
+function isCommon(word: string): boolean {
+  commonWords ??= new Set([...englishWordCosts()].filter(([, cost]) => cost < COMMON_WORD_COST).map(([w]) => w));
+  return commonWords.has(word);
+}
+
+/** Normalized word keys of a text that can serve as cue words (3+ letters, not common). */
+function cueKeys(text: string): string[] {
+  return normalizeText(text)
+    .tokens.map((t) => t.key)
+    .filter((k) => k.length >= 3 && !k.startsWith('@') && !isCommon(k));
+}
+
+/** Embeds every topic's exemplars; topics without exemplars take no part in semantic scoring. */
+export async function buildSemanticIndex(embedder: Embedder, topics: Iterable<TopicDefinition>, config: SemanticConfig): Promise<SemanticIndex> {
+  const withExemplars = [...topics].filter((t) => t.exemplars.length > 0);
+  const vectors = await embedder.embed(withExemplars.flatMap((t) => t.exemplars));
+  const cues = new Set<string>();
+  let at = 0;
+  const out: TopicExemplars[] = withExemplars.map((t) => {
+    const v = vectors.slice(at, (at += t.exemplars.length));
+    for (const text of [...t.exemplars, ...t.terms.map((e) => termObject(e).term)]) for (const k of cueKeys(text)) cues.add(k);
+    return { topic: t.id, threshold: t.thresholds.semantic ?? config.threshold, exemplars: t.exemplars, vectors: v };
+  });
+  return { model: embedder.model, topics: out, cues };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Per topic: the similarity of a text's vector to its nearest exemplar(s). */
+export function nearestExemplars(index: SemanticIndex, vector: Float32Array, config: Pick<SemanticConfig, 'aggregate' | 'topK'>): SemanticMatch[] {
+  return index.topics.map((t) => {
+    const sims = t.vectors.map((v) => dot(v, vector));
+    let best = 0;
+    for (let i = 1; i < sims.length; i++) if (sims[i]! > sims[best]!) best = i;
+    let similarity = sims[best]!;
+    if (config.aggregate === 'top-k-mean') {
+      const top = [...sims].sort((a, b) => b - a).slice(0, config.topK);
+      similarity = top.reduce((s, x) => s + x, 0) / top.length;
+    }
+    return { topic: t.topic, similarity: round3(similarity), exemplar: t.exemplars[best]!, threshold: t.threshold };
+  });
+}
+
+/** FNV-1a over the id: the same signal is always in (or out of) the sample, run after run. */
+function sampled(id: string, rate: number): boolean {
+  if (rate <= 0) return false;
+  if (rate >= 1) return true;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 0x1_0000_0000 < rate;
+}
+
+export type CandidateReason = 'lexicon' | 'cue_word' | 'sample';
+
+/**
+ * Why a signal is worth embedding in candidates mode, or undefined when it is not: a lexicon
+ * match on any topic (a hit or a near miss), an uncommon word shared with a topic's exemplars
+ * or terms, or the random sample.
+ */
+export function candidateReason(
+  signal: { id: string; text: string },
+  lexiconMatched: boolean,
+  index: SemanticIndex,
+  config: Pick<SemanticConfig, 'cueWords' | 'sampleRate'>,
+): CandidateReason | undefined {
+  if (lexiconMatched) return 'lexicon';
+  if (config.cueWords && index.cues.size > 0 && signal.text.length > 0) {
+    for (const t of normalizeText(signal.text).tokens) if (index.cues.has(t.key)) return 'cue_word';
+  }
+  return sampled(signal.id, config.sampleRate) ? 'sample' : undefined;
+}
