@@ -27,6 +27,7 @@ import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js
 import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
 import { SampleStreamSource } from './worker/sample-stream.js';
 import type { DeadLetterSink, SignalSource } from './worker/source.js';
+import { indexLists, semanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
 
 /** What tests may replace when building a context. */
 export interface ContextOverrides {
@@ -52,6 +53,8 @@ export class AppContext {
   /** Keeps this process's pipelines on the list set in force (worker roles only). */
   listSync: ListSync | undefined;
   topicWatcher: TopicWatcher | undefined;
+  /** Embedding pools and caches (worker roles with semantic scoring on). */
+  semantic: SemanticSetup | undefined;
   private readonly abort = new AbortController();
   private readonly closers: (() => Promise<unknown>)[] = [];
   private redis: Redis | undefined;
@@ -165,7 +168,15 @@ export class AppContext {
         };
         this.closers.push(() => (connected ? admin.disconnect() : Promise.resolve()));
       }
-      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger });
+      const semanticRuntimes = this.role === 'api' ? [] : this.runtimes.filter((r) => r.config.semantic.mode !== 'off');
+      if (semanticRuntimes.length > 0) {
+        checks.semantic = async () => {
+          const degraded = semanticRuntimes.filter((r) => r.semantic?.state !== 'ok');
+          if (degraded.length === 0) return;
+          return { degraded: degraded.map((r) => `${r.config.id}: ${r.semantic?.reason ?? 'model not loaded yet'}`).join('; ') };
+        };
+      }
+      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger, metrics: () => semanticMetrics(this.runtimes, this.semantic) });
     }
   }
 
@@ -204,7 +215,16 @@ export class AppContext {
         await admin.disconnect();
       }
     }
-    // Lists before consumers: the first batch already runs the version in force.
+    if (this.role !== 'api') {
+      // The model before the lists, the lists before the consumers: the first batch already
+      // runs the version in force, with its exemplars embedded.
+      this.semantic = await setupSemantic(this.runtimes, {
+        models: this.config.models,
+        workers: this.config.env.SURGEWATCH_EMBED_WORKERS,
+        logger: this.logger.child({ component: 'semantic' }),
+      });
+      await indexLists(this.runtimes);
+    }
     await this.listSync?.start(this.config.topics);
     this.topicWatcher?.start();
     if (this.api) {
@@ -244,6 +264,7 @@ export class AppContext {
     await step('publisher', () => this.publisher.close());
     await step('dead letters', () => this.deadLetters.close());
     await step('producer', async () => this.producer?.close());
+    await step('embedders', async () => this.semantic?.close());
     await step('windows', () => this.windows.close());
     await step('alerts', () => this.alerts.close());
     await step('lists', () => this.lists.close());

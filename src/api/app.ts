@@ -6,8 +6,11 @@ import { decodeCursor } from '../alerts/alert-store.js';
 import type { Logger } from '../shared/logger.js';
 import { SurgewatchError } from '../shared/errors.js';
 
-/** A dependency's readiness, as /readyz reports it. */
-export type ReadinessCheck = () => Promise<void>;
+/**
+ * A dependency's readiness, as /readyz reports it: throws when not ready, returns
+ * `{ degraded }` when working with reduced function (e.g. lexicon-only without the model).
+ */
+export type ReadinessCheck = () => Promise<void | { degraded: string }>;
 
 export interface ApiDeps {
   alerts: AlertStore;
@@ -15,6 +18,8 @@ export interface ApiDeps {
   checks: Record<string, ReadinessCheck>;
   mode: 'embedded' | 'service';
   logger: Logger;
+  /** Prometheus text exposition for GET /metrics. */
+  metrics?: () => string;
 }
 
 class BadRequestError extends SurgewatchError {
@@ -54,10 +59,10 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   throw new BadRequestError(`invalid ${where}: ${msg}`);
 }
 
-async function timed(check: ReadinessCheck, ms: number): Promise<void> {
+async function timed(check: ReadinessCheck, ms: number): Promise<void | { degraded: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
   } finally {
     clearTimeout(timer);
   }
@@ -89,16 +94,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const results = await Promise.all(
       Object.entries(deps.checks).map(async ([name, check]) => {
         try {
-          await timed(check, 2000);
-          return [name, { ok: true }] as const;
+          const r = await timed(check, 2000);
+          return [name, r ? { ok: true, degraded: r.degraded } : { ok: true }] as const;
         } catch (err) {
           return [name, { ok: false, error: (err as Error).message }] as const;
         }
       }),
     );
     const ready = results.every(([, r]) => r.ok);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', mode: deps.mode, checks: Object.fromEntries(results) });
+    // Degraded still answers 200: the service works (lexicon-only), but someone should look.
+    const status = !ready ? 'not_ready' : results.some(([, r]) => 'degraded' in r) ? 'degraded' : 'ready';
+    return reply.status(ready ? 200 : 503).send({ status, mode: deps.mode, checks: Object.fromEntries(results) });
   });
+
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics?.() ?? ''));
 
   app.get('/v1/alerts', async (request) => {
     const q = parse(listQuerySchema, request.query, 'query');

@@ -4,14 +4,22 @@ import { loadConfig, readProcessEnv } from '../config/load.js';
 import { ConfigError } from '../shared/errors.js';
 import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
 import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
+import { calibrateCommand } from '../cli/calibrate.js';
+import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
+import { EmbedderError } from '../scoring/embedder.js';
 
 const USAGE = `usage: surgewatch <command> [options]
 
 commands:
-  score <signals.jsonl> [--pipeline ID]
-      One JSON line per signal: {"id","topics":[{"topic","score","hit","why":[...]}]}.
-  replay <signals.jsonl> [--out alerts.jsonl] [--pipeline ID]
+  score <signals.jsonl> [--pipeline ID] [--semantic off|all|candidates]
+      One JSON line per signal: {"id","topics":[{"topic","score","hit","why":[...],
+      "semantic":{"similarity","exemplar","threshold"},"hitBy"}]}.
+  replay <signals.jsonl> [--out alerts.jsonl] [--pipeline ID] [--semantic MODE]
       Run the pipeline over a file on event time; write every alert version as a JSON line.
+  calibrate <labeled.jsonl> [--pipeline ID] [--min-precision 0.9]
+      Lines {"text","topic"} (topic id or "benign"). Per topic: precision and recall of the
+      semantic score over a threshold sweep, and a proposed thresholds.semantic (the lowest
+      reaching the target precision, else the best F1). JSON lines on stdout, a table on stderr.
   lists lint [--topics DIR] [--corpus FILE...] [--json] [--severity error|warning|info]
       Check the topic lists: invalid files and entries, duplicate and shadowed terms, terms
       listed in two topics, exclusions that never apply, and terms that match the benign
@@ -32,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       corpus: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       severity: { type: 'string' },
+      semantic: { type: 'string' },
+      'min-precision': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,7 +56,13 @@ async function main(argv: string[]): Promise<number> {
   // The command line always runs on in-process stores, whatever the environment says.
   const config = loadConfig();
   const io = { stdout: process.stdout, stderr: process.stderr };
-  const opts = { ...(values.pipeline && { pipeline: values.pipeline }), ...(values.out && { out: values.out }) };
+  if (values.semantic !== undefined && !semanticModes.includes(values.semantic as SemanticMode))
+    throw new UsageError(`--semantic must be one of ${semanticModes.join(', ')}`);
+  const opts = {
+    ...(values.pipeline && { pipeline: values.pipeline }),
+    ...(values.out && { out: values.out }),
+    ...(values.semantic && { semantic: values.semantic as SemanticMode }),
+  };
   switch (command) {
     case 'score': {
       const r = await scoreCommand(config, file, opts, io);
@@ -56,6 +72,12 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const r = await replayCommand(config, file, opts, io);
       process.stderr.write(`replayed ${r.signals} signals (${r.deadLetters} bad lines): ${r.alerts} alerts, ${r.events} alert versions\n`);
+      return 0;
+    }
+    case 'calibrate': {
+      const minPrecision = values['min-precision'] === undefined ? undefined : Number(values['min-precision']);
+      if (minPrecision !== undefined && !(minPrecision > 0 && minPrecision <= 1)) throw new UsageError('--min-precision must be a number in (0, 1]');
+      await calibrateCommand(config, file, { ...opts, ...(minPrecision !== undefined && { minPrecision }) }, io);
       return 0;
     }
     default:
@@ -90,7 +112,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof EmbedderError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`surgewatch: ${(err as Error).message}\n`);
       if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
       process.exitCode = 2;

@@ -14,6 +14,10 @@ import { MemoryDeadLetterSink } from '../worker/local-sinks.js';
 import { buildPipelineRuntime, type PipelineRuntime } from '../worker/pipeline-runtime.js';
 import { scoreForRuntime, type RawRecord } from '../worker/process-records.js';
 import { readLines } from './lines.js';
+import type { SemanticMode } from '../config/pipeline-schema.js';
+import type { Logger } from '../shared/logger.js';
+import { indexLists, setupSemantic, type SemanticSetup } from '../worker/semantic-setup.js';
+import type { Signal } from '../ingest/signal.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -28,6 +32,21 @@ export function pickRuntime(config: AppConfig, pipelineId: string | undefined): 
   return buildPipelineRuntime(p, config.topics);
 }
 
+/**
+ * A pipeline's runtime with its semantic scoring started (when its mode is not off) and the
+ * exemplars embedded. Close the setup when done.
+ */
+export async function startRuntime(
+  config: AppConfig,
+  opts: { pipeline?: string; semantic?: SemanticMode; logger?: Logger },
+): Promise<{ rt: PipelineRuntime; setup: SemanticSetup }> {
+  const rt = pickRuntime(config, opts.pipeline);
+  if (opts.semantic) rt.config.semantic.mode = opts.semantic;
+  const setup = await setupSemantic([rt], { models: config.models, workers: config.env.SURGEWATCH_EMBED_WORKERS, logger: opts.logger ?? silentLogger });
+  await indexLists([rt]);
+  return { rt, setup };
+}
+
 async function write(out: NodeJS.WritableStream, line: string): Promise<void> {
   if (!out.write(line)) await once(out, 'drain');
 }
@@ -36,20 +55,40 @@ async function write(out: NodeJS.WritableStream, line: string): Promise<void> {
  * `surgewatch score <signals.jsonl>`: one JSON line per valid input signal with per-topic
  * scores and why; a bad line is reported on stderr with its line number and skipped.
  */
-export async function scoreCommand(config: AppConfig, file: string, opts: { pipeline?: string }, io: Io): Promise<{ scored: number; bad: number }> {
-  const rt = pickRuntime(config, opts.pipeline);
+export async function scoreCommand(
+  config: AppConfig,
+  file: string,
+  opts: { pipeline?: string; semantic?: SemanticMode },
+  io: Io,
+): Promise<{ scored: number; bad: number }> {
+  const { rt, setup } = await startRuntime(config, opts);
   let scored = 0;
   let bad = 0;
-  for await (const { line, bytes } of readLines(file, signalLimits.maxRecordBytes)) {
-    const d = decodeSignal(bytes);
-    if (!d.ok) {
-      bad++;
-      await write(io.stderr, `${JSON.stringify({ line, error: d.code, reason: d.reason })}\n`);
-      continue;
+  let pending: Signal[] = [];
+  // Signals are scored in groups, so that the model sees batches.
+  const flush = async () => {
+    const items = pending.map((signal) => ({ signal, lexicon: scoreForRuntime(rt, signal) }));
+    pending = [];
+    const scores = rt.semantic ? (await rt.semantic.score(items, rt.lists.semantic)).scores : items.map((i) => i.lexicon);
+    for (const [i, { signal }] of items.entries()) {
+      await write(io.stdout, `${JSON.stringify({ id: signal.id, topics: scores[i], ...(signal.truncated && { truncated: true }) })}\n`);
+      scored++;
     }
-    const topics = scoreForRuntime(rt, d.signal);
-    await write(io.stdout, `${JSON.stringify({ id: d.signal.id, topics, ...(d.signal.truncated && { truncated: true }) })}\n`);
-    scored++;
+  };
+  try {
+    for await (const { line, bytes } of readLines(file, signalLimits.maxRecordBytes)) {
+      const d = decodeSignal(bytes);
+      if (!d.ok) {
+        bad++;
+        await write(io.stderr, `${JSON.stringify({ line, error: d.code, reason: d.reason })}\n`);
+        continue;
+      }
+      pending.push(d.signal);
+      if (pending.length >= 256) await flush();
+    }
+    await flush();
+  } finally {
+    await setup.close();
   }
   return { scored, bad };
 }
@@ -62,10 +101,24 @@ export async function scoreCommand(config: AppConfig, file: string, opts: { pipe
 export async function replayCommand(
   config: AppConfig,
   file: string,
-  opts: { pipeline?: string; out?: string },
+  opts: { pipeline?: string; out?: string; semantic?: SemanticMode },
   io: Io,
 ): Promise<{ signals: number; deadLetters: number; alerts: number; events: number }> {
-  const rt = pickRuntime(config, opts.pipeline);
+  const { rt, setup } = await startRuntime(config, opts);
+  try {
+    return await replayRun(config, rt, file, opts, io);
+  } finally {
+    await setup.close();
+  }
+}
+
+async function replayRun(
+  config: AppConfig,
+  rt: PipelineRuntime,
+  file: string,
+  opts: { out?: string },
+  io: Io,
+): Promise<{ signals: number; deadLetters: number; alerts: number; events: number }> {
   const clock = new ManualClock(0);
   const windows = new MemoryWindowStore();
   const alerts = new MemoryAlertStore();

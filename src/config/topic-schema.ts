@@ -53,6 +53,11 @@ export const topicDefinitionSchema = z.strictObject({
   exclusions: z.array(exclusionEntry).max(10_000).default([]),
   /** Example sentences for semantic scoring. */
   exemplars: z.array(z.string().min(1).max(1000)).max(1000).default([]),
+  /**
+   * Benign sentences that look like the exemplars ("I don't want to wake up early"): a signal
+   * nearer to one of these than to every exemplar is not a semantic hit.
+   */
+  counterExemplars: z.array(z.string().min(1).max(1000)).max(1000).default([]),
   thresholds: z
     .strictObject({
       /** A signal is a hit when the sum of its distinct matched terms' weights reaches this. */

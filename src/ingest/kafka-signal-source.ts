@@ -63,7 +63,7 @@ export class KafkaSignalSource implements SignalSource {
           if (!isRunning() || isStale()) return;
           const chunk = messages.slice(i, i + chunkSize);
           const records = chunk.map((m) => ({ offset: m.offset, value: m.value }));
-          await handler({ topic: batch.topic, partition: batch.partition, records });
+          await handler({ topic: batch.topic, partition: batch.partition, records, heartbeat });
           const last = chunk[chunk.length - 1]!.offset;
           resolveOffset(last);
           await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);

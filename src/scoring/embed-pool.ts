@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ModelSpec } from '../config/model-schema.js';
@@ -32,8 +31,9 @@ interface Slot {
 function spawn(init: WorkerInit): Worker {
   const url = new URL(import.meta.url.endsWith('.ts') ? './embed-worker.ts' : './embed-worker.js', import.meta.url);
   if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: init });
-  const tsx = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(new URL(`file://${tsx}`).href)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
+  // import.meta.resolve gives the ESM entry; where a test runner lacks it, resolve from the cwd.
+  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { eval: true, workerData: init });
 }
 

@@ -22,6 +22,8 @@ export interface SemanticReason {
   exemplar: string;
   similarity: number;
   threshold: number;
+  /** A benign look-alike at least as near: it vetoes the semantic hit. */
+  counterExemplar?: { exemplar: string; similarity: number };
 }
 
 export interface TopicScore {
@@ -31,7 +33,7 @@ export interface TopicScore {
   hit: boolean;
   why: (ScoreReason | SemanticReason)[];
   /** Present when the signal was embedded and the topic has exemplars. */
-  semantic?: { similarity: number; exemplar: string; threshold: number };
+  semantic?: { similarity: number; exemplar: string; threshold: number; counterExemplar?: { exemplar: string; similarity: number } };
   /** What made the hit: the lexicon, the semantic score, or both weak signals together. */
   hitBy?: 'lexicon' | 'semantic' | 'lexicon+semantic';
 }
@@ -44,7 +46,8 @@ export function matchedTerms(score: TopicScore): string[] {
 /**
  * Joins lexicon scores with semantic matches. A topic is a hit when its lexicon score reaches
  * its lexicon threshold, when its similarity reaches its semantic threshold, or when a lexicon
- * near miss (score above 0) comes with a similarity of at least `assist` x the threshold.
+ * near miss (score above 0) comes with a similarity of at least `assist` x the threshold. A
+ * counter-exemplar at least as near as the nearest exemplar vetoes both semantic routes.
  * Topics appear when they have a lexicon score or a similarity within that assist band.
  */
 export function combineScores(lexicon: readonly TopicScore[], semantic: readonly SemanticMatch[], config: Pick<SemanticConfig, 'assist'>): TopicScore[] {
@@ -54,9 +57,10 @@ export function combineScores(lexicon: readonly TopicScore[], semantic: readonly
     const prev = byTopic.get(m.topic);
     if (!prev && !near) continue;
     const entry: TopicScore = prev ?? { topic: m.topic, score: 0, hit: false, why: [] };
-    entry.semantic = { similarity: m.similarity, exemplar: m.exemplar, threshold: m.threshold };
-    if (near) entry.why = [...entry.why, { kind: 'semantic', exemplar: m.exemplar, similarity: m.similarity, threshold: m.threshold }];
-    if (!entry.hit) {
+    const reason = { similarity: m.similarity, exemplar: m.exemplar, threshold: m.threshold, ...(m.counter && { counterExemplar: m.counter }) };
+    entry.semantic = reason;
+    if (near) entry.why = [...entry.why, { kind: 'semantic', ...reason }];
+    if (!entry.hit && !m.counter) {
       if (m.similarity >= m.threshold) entry.hitBy = 'semantic';
       else if (near && entry.score > 0) entry.hitBy = 'lexicon+semantic';
       entry.hit = entry.hitBy !== undefined;

@@ -12,6 +12,8 @@ export interface TopicExemplars {
   threshold: number;
   exemplars: readonly string[];
   vectors: readonly Float32Array[];
+  counterExemplars: readonly string[];
+  counterVectors: readonly Float32Array[];
 }
 
 /** The exemplar vectors of one list version under one model; rebuilt on every list change. */
@@ -30,6 +32,8 @@ export interface SemanticMatch {
   /** The nearest exemplar, which explains the score. */
   exemplar: string;
   threshold: number;
+  /** The nearest counter-exemplar when it is at least as near as the exemplar(s): no semantic hit. */
+  counter?: { exemplar: string; similarity: number };
 }
 
 /** Words this common say nothing about a topic: "I", "want", "to", "tomorrow". */
@@ -50,13 +54,21 @@ function cueKeys(text: string): string[] {
 /** Embeds every topic's exemplars; topics without exemplars take no part in semantic scoring. */
 export async function buildSemanticIndex(embedder: Embedder, topics: Iterable<TopicDefinition>, config: SemanticConfig): Promise<SemanticIndex> {
   const withExemplars = [...topics].filter((t) => t.exemplars.length > 0);
-  const vectors = await embedder.embed(withExemplars.flatMap((t) => t.exemplars));
+  const vectors = await embedder.embed(withExemplars.flatMap((t) => [...t.exemplars, ...t.counterExemplars]));
   const cues = new Set<string>();
   let at = 0;
   const out: TopicExemplars[] = withExemplars.map((t) => {
     const v = vectors.slice(at, (at += t.exemplars.length));
+    const counter = vectors.slice(at, (at += t.counterExemplars.length));
     for (const text of [...t.exemplars, ...t.terms.map((e) => termObject(e).term)]) for (const k of cueKeys(text)) cues.add(k);
-    return { topic: t.id, threshold: t.thresholds.semantic ?? config.threshold, exemplars: t.exemplars, vectors: v };
+    return {
+      topic: t.id,
+      threshold: t.thresholds.semantic ?? config.threshold,
+      exemplars: t.exemplars,
+      vectors: v,
+      counterExemplars: t.counterExemplars,
+      counterVectors: counter,
+    };
   });
   return { model: embedder.model, topics: out, cues };
 }
@@ -74,7 +86,15 @@ export function nearestExemplars(index: SemanticIndex, vector: Float32Array, con
       const top = [...sims].sort((a, b) => b - a).slice(0, config.topK);
       similarity = top.reduce((s, x) => s + x, 0) / top.length;
     }
-    return { topic: t.topic, similarity: round3(similarity), exemplar: t.exemplars[best]!, threshold: t.threshold };
+    const match: SemanticMatch = { topic: t.topic, similarity: round3(similarity), exemplar: t.exemplars[best]!, threshold: t.threshold };
+    let counter = -1;
+    let counterSim = -Infinity;
+    t.counterVectors.forEach((v, i) => {
+      const s = dot(v, vector);
+      if (s > counterSim) [counter, counterSim] = [i, s];
+    });
+    if (counter >= 0 && counterSim >= sims[best]!) match.counter = { exemplar: t.counterExemplars[counter]!, similarity: round3(counterSim) };
+    return match;
   });
 }
 

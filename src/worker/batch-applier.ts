@@ -56,6 +56,7 @@ export class BatchApplier {
       const out = await processRecords(fresh, this.runtime, {
         authorHashKey: this.opts.authorHashKey,
         watermark: this.watermark,
+        ...(batch.heartbeat && { keepAlive: batch.heartbeat }),
         ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),
       });
       // Dead letters go out before the counts: if we die in between, they are re-sent (a

@@ -138,6 +138,15 @@ export class ListSync {
       return;
     }
 
+    // Exemplars are embedded before the swap, so the new version arrives with its vectors.
+    if (set.version !== this.active?.ref.version) {
+      compiled = await Promise.all(
+        compiled.map(async (lists, i) => {
+          const scorer = runtimes[i]!.semantic;
+          return scorer ? { ...lists, semantic: await scorer.index(lists.topics.values()) } : lists;
+        }),
+      );
+    }
     // No await between these assignments: no batch or tick sees one pipeline swapped and another not.
     runtimes.forEach((rt, i) => (rt.lists = compiled[i]!));
     const previous = this.active?.ref;

@@ -5,6 +5,8 @@ export interface SourceBatch {
   topic: string;
   partition: number;
   records: RawRecord[];
+  /** Keeps the consumer's group membership while a long batch is worked on (Kafka). */
+  heartbeat?: () => Promise<void>;
 }
 
 /**
