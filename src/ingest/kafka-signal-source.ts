@@ -30,7 +30,7 @@ export class KafkaSignalSource implements SignalSource {
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
       sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: 3000,
+      heartbeatInterval: Math.min(3000, Math.floor((settings.sessionTimeoutMs ?? 30_000) / 3)),
       maxBytesPerPartition: 1024 * 1024,
       // A crash while closing (e.g. a fetch cut by disconnect) must not restart the consumer.
       retry: { retries: 10, restartOnFailure: async () => !this.closing },
