@@ -26,10 +26,10 @@ export interface Io {
 
 export class UsageError extends Error {}
 
-export function pickRuntime(config: AppConfig, pipelineId: string | undefined): PipelineRuntime {
+export function pickRuntime(config: AppConfig, pipelineId: string | undefined, semantic?: SemanticMode): PipelineRuntime {
   const p = pipelineId ? config.pipelines.find((x) => x.id === pipelineId) : config.pipelines[0];
   if (!p) throw new UsageError(`unknown pipeline "${pipelineId}" (have: ${config.pipelines.map((x) => x.id).join(', ')})`);
-  return buildPipelineRuntime(p, config.topics);
+  return buildPipelineRuntime(semantic ? { ...p, semantic: { ...p.semantic, mode: semantic } } : p, config.topics);
 }
 
 /**
@@ -40,8 +40,7 @@ export async function startRuntime(
   config: AppConfig,
   opts: { pipeline?: string; semantic?: SemanticMode; logger?: Logger },
 ): Promise<{ rt: PipelineRuntime; setup: SemanticSetup }> {
-  const rt = pickRuntime(config, opts.pipeline);
-  if (opts.semantic) rt.config.semantic.mode = opts.semantic;
+  const rt = pickRuntime(config, opts.pipeline, opts.semantic);
   const setup = await setupSemantic([rt], { models: config.models, workers: config.env.SURGEWATCH_EMBED_WORKERS, logger: opts.logger ?? silentLogger });
   await indexLists([rt]);
   return { rt, setup };

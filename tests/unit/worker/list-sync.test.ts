@@ -8,6 +8,8 @@ import { ListSync } from '../../../src/worker/list-sync.js';
 import type { PipelineRuntime } from '../../../src/worker/pipeline-runtime.js';
 import { testRuntime, testTopics } from '../../_util/fixtures.js';
 import { waitFor } from '../../_util/services.js';
+import type { Embedder } from '../../../src/scoring/embedder.js';
+import { SemanticScorer } from '../../../src/scoring/semantic-scorer.js';
 
 const NEW_TERM = 'moonlit exit plan';
 const withNewTerm = (): TopicDefinition[] => testTopics.map((t) => (t.id === 'self-harm' ? { ...t, terms: [...t.terms, NEW_TERM] } : t));
@@ -108,5 +110,27 @@ describe('ListSync over a shared channel', () => {
     await b.sync.start(testTopics);
     await a.sync.close();
     expect((await channel.activeWorkers()).map((w) => w.workerId)).toEqual([b.sync.workerId]);
+  });
+
+  it('embeds the exemplars of new lists before swapping them in', async () => {
+    channel = new MemoryListChannel({ clock });
+    const embedded: string[] = [];
+    // A stand-in model: what matters here is which texts are embedded, and when.
+    const embedder: Embedder = {
+      model: 'stand-in',
+      dim: 2,
+      embed: async (texts) => (embedded.push(...texts), texts.map((t) => Float32Array.from([t.length, 1]))),
+      close: async () => {},
+    };
+    const a = workerProcess(['self-harm']);
+    a.runtime.semantic = new SemanticScorer(a.runtime.config.semantic, embedder, silentLogger);
+    await a.sync.start(testTopics);
+    const exemplar = 'the moon is calling me to leave for good';
+    const next = testTopics.map((t) => (t.id === 'self-harm' ? { ...t, exemplars: [exemplar], counterExemplars: ['the moon is pretty tonight'] } : t));
+    await a.sync.publishTopics(next);
+    await waitFor(async () => (a.runtime.lists.set.revision === 2 ? true : undefined), 5000, 'the swap');
+    const index = a.runtime.lists.semantic!;
+    expect(index.topics.map((t) => [t.topic, t.exemplars, t.counterExemplars, t.vectors.length])).toEqual([['self-harm', [exemplar], ['the moon is pretty tonight'], 1]]);
+    expect(embedded).toEqual([exemplar, 'the moon is pretty tonight']);
   });
 });

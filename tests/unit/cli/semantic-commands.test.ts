@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { calibrateCommand, type TopicCalibration } from '../../../src/cli/calibrate.js';
+import { scoreCommand, UsageError } from '../../../src/cli/commands.js';
+import { loadConfig } from '../../../src/config/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'surgewatch-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const config = loadConfig({ env: {} });
+
+function captureIo() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c.toString()));
+  stderr.on('data', (c: Buffer) => err.push(c.toString()));
+  const lines = (chunks: string[]) => chunks.join('').split('\n').filter(Boolean);
+  return { io: { stdout, stderr }, out: () => lines(out), err: () => lines(err) };
+}
+
+describe('surgewatch score with semantic scoring', () => {
+  it('adds the nearest exemplar and similarity, and marks hits the lexicon alone would miss', async () => {
+    const file = join(dir, 'signals.jsonl');
+    writeFileSync(
+      file,
+      [
+        { id: 'para', ts: '2026-11-01T00:00:00Z', text: "honestly I don't want to wake up tomorrow", surface: 'post' },
+        { id: 'term', ts: '2026-11-01T00:00:00Z', text: 'I want to kill myself', surface: 'post' },
+        { id: 'pizza', ts: '2026-11-01T00:00:00Z', text: 'best pizza in town', surface: 'post' },
+      ]
+        .map((s) => JSON.stringify(s))
+        .join('\n') + '\n{"broken"\n',
+    );
+    const c = captureIo();
+    expect(await scoreCommand(config, file, { semantic: 'all' }, c.io)).toEqual({ scored: 3, bad: 1 });
+    const byId = new Map(c.out().map((l) => JSON.parse(l) as { id: string; topics: { topic: string; hit: boolean; hitBy?: string; score: number; semantic?: { exemplar: string } }[] }).map((r) => [r.id, r.topics]));
+    expect(byId.get('para')!.find((t) => t.topic === 'self-harm')).toMatchObject({ hit: true, hitBy: 'semantic', score: 0, semantic: { exemplar: "I don't want to wake up tomorrow" } });
+    expect(byId.get('term')!.find((t) => t.topic === 'self-harm')).toMatchObject({ hit: true, hitBy: 'lexicon' });
+    expect(byId.get('pizza')!.filter((t) => t.hit)).toEqual([]);
+    expect(c.err()).toEqual([expect.stringContaining('"line":4')]);
+  });
+
+  it('with --semantic off gives the lexicon-only output', async () => {
+    const file = join(dir, 'off.jsonl');
+    writeFileSync(file, `${JSON.stringify({ id: 'para', ts: '2026-11-01T00:00:00Z', text: "honestly I don't want to wake up tomorrow", surface: 'post' })}\n`);
+    const c = captureIo();
+    await scoreCommand(config, file, { semantic: 'off' }, c.io);
+    expect(JSON.parse(c.out()[0]!)).toEqual({ id: 'para', topics: [] });
+  });
+});
+
+describe('surgewatch calibrate', () => {
+  it('reports a precision/recall sweep per topic and proposes a threshold that reaches the target where it can', async () => {
+    const c = captureIo();
+    const r = await calibrateCommand(config, 'config/corpus/labeled-semantic.jsonl', { minPrecision: 0.9 }, c.io);
+    expect(r.bad).toBe(0);
+    const rows = c.out().map((l) => JSON.parse(l) as TopicCalibration);
+    expect(rows.map((x) => x.topic).sort()).toEqual(config.topics.map((t) => t.id).sort());
+    for (const row of rows) {
+      expect(row.sweep[0]!.threshold).toBe(0.3);
+      expect(row.sweep.at(-1)!.threshold).toBe(0.95);
+      // Raising the threshold never raises recall.
+      for (let i = 1; i < row.sweep.length; i++) expect(row.sweep[i]!.recall).toBeLessThanOrEqual(row.sweep[i - 1]!.recall);
+      const proposed = row.sweep.find((p) => p.threshold === row.proposed_threshold)!;
+      expect(row.semantic).toEqual({ precision: proposed.precision, recall: proposed.recall });
+      if (row.basis === 'target_precision') expect(proposed.precision).toBeGreaterThanOrEqual(0.9);
+      // Lexicon + semantic never catches less than semantic alone.
+      expect(row.combined.recall).toBeGreaterThanOrEqual(row.semantic.recall);
+    }
+    expect(rows.filter((x) => x.basis === 'target_precision').length).toBeGreaterThanOrEqual(6);
+    expect(c.err()[0]).toMatch(/calibrated on 82 lines \(0 bad\), target precision 0.9/);
+  });
+
+  it('reports bad lines with their number and reason, and keeps the good ones', async () => {
+    const file = join(dir, 'labeled.jsonl');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ text: 'I want it all to end tonight', topic: 'self-harm' }),
+        JSON.stringify({ text: 'nice day', topic: 'no-such-topic' }),
+        '{not json',
+        JSON.stringify({ text: 42, topic: 'benign' }),
+        JSON.stringify({ text: 'what a lovely morning', topic: 'benign' }),
+      ].join('\n'),
+    );
+    const c = captureIo();
+    const r = await calibrateCommand(config, file, {}, c.io);
+    expect(r).toMatchObject({ lines: 2, bad: 3 });
+    const errors = c.err().filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { line: number; error: string });
+    expect(errors.map((e) => e.line)).toEqual([2, 3, 4]);
+    expect(errors[0]!.error).toMatch(/unknown topic "no-such-topic"/);
+    expect(errors[1]!.error).toMatch(/not JSON/);
+    expect(errors[2]!.error).toMatch(/text: /);
+    expect(r.topics.map((t) => t.topic)).toEqual(['self-harm']);
+  });
+
+  it('refuses an empty sweep range', async () => {
+    await expect(calibrateCommand(config, 'config/corpus/labeled-semantic.jsonl', { from: 0.9, to: 0.5 }, captureIo().io)).rejects.toThrow(UsageError);
+  });
+});
