@@ -15,10 +15,11 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-# The build must emit the entry point and the Lua scripts loaded next to the compiled JS.
+# The build must emit the entry point, the embedding worker and the Lua scripts loaded next to the compiled JS.
 RUN npm run build \
  && test -f dist/bin/surgewatch.js \
- && test -f dist/windows/lua/apply-batch.lua
+ && test -f dist/windows/lua/apply-batch.lua \
+ && test -f dist/scoring/embed-worker.js
 
 # ---- deps: production dependencies only -------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
@@ -36,6 +37,9 @@ COPY package.json ./
 COPY --from=build /app/dist ./dist
 COPY pipelines ./pipelines
 COPY config ./config
+# The model manifest only: weights of the offline default come with node_modules; mount others
+# (transformers.js models) at models/cache.
+COPY models/manifest.yaml ./models/manifest.yaml
 # Files stay root-owned (read-only for the app); the process runs as the image's "node" user.
 USER node
 EXPOSE 8080
