@@ -15,6 +15,16 @@ export interface Embedder {
   close(): Promise<void>;
 }
 
+/** A loaded model, running in the thread that loaded it. */
+export interface Backend {
+  readonly dim: number;
+  /** Where inference runs, for logs, e.g. "tfjs-wasm" or "onnxruntime-node". */
+  readonly runtime: string;
+  /** One unit vector per text (texts are already normalized by embeddingText). */
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  close?(): Promise<void>;
+}
+
 /** The model cannot be loaded or run: missing files, corrupt weights, a crashed worker. */
 export class EmbedderError extends SurgewatchError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -6,8 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModel, AutoTokenizer, env, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
 import type { ModelSpec } from '../../config/model-schema.js';
-import { EmbedderError, normalizeVector } from '../embedder.js';
-import type { Backend } from './backend.js';
+import { EmbedderError, normalizeVector, type Backend } from '../embedder.js';
 
 export async function loadTransformers(spec: ModelSpec, cacheDir: string): Promise<Backend> {
   env.allowRemoteModels = spec.allowRemote;

@@ -5,8 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ModelSpec } from '../../config/model-schema.js';
-import { EmbedderError, normalizeVector } from '../embedder.js';
-import type { Backend } from './backend.js';
+import { EmbedderError, normalizeVector, type Backend } from '../embedder.js';
 
 /** The parts of TensorFlow.js used here (its published types need packages not installed). */
 interface Tensor {
