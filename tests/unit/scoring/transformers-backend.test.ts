@@ -118,6 +118,21 @@ describe('EmbedPool', () => {
     expect((err as Error).message).toMatch(/model "tiny" cannot load/);
   });
 
+  it('replaces a worker that dies: its batch fails with a clear error, later batches succeed', async () => {
+    const pool = await EmbedPool.start(model(), { workers: 1, cacheDir: root, logger: silentLogger });
+    try {
+      // Kill the only worker while it holds a batch, as an out-of-memory kill would.
+      const worker = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker;
+      const pending = pool.embed(Array.from({ length: 5000 }, (_, i) => `alpha beta gamma ${i}`));
+      await worker.terminate();
+      await expect(pending).rejects.toThrow(/embedding worker exited .*model "tiny"/);
+      close((await pool.embed(['beta']))[0]!, [0, 1, 0, 0]);
+      expect(pool.size).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects work after close', async () => {
     const pool = await EmbedPool.start(model(), { workers: 1, cacheDir: root, logger: silentLogger });
     await pool.close();
