@@ -80,7 +80,7 @@ const semanticSchema = z
     /** candidates mode: a signal sharing an uncommon word with a topic's exemplars or terms is a candidate. */
     cueWords: z.boolean().default(true),
     /** Texts per inference call, and how long a partial batch waits for more. */
-    batchSize: z.number().int().min(1).max(512).default(32),
+    batchSize: z.number().int().min(1).max(512).default(8),
     batchWaitMs: z.number().int().min(0).max(10_000).default(5),
     /** Cached vectors, keyed by the normalized text (viral content repeats). */
     cacheSize: z.number().int().min(0).max(1_000_000).default(20_000),

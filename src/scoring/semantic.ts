@@ -37,11 +37,15 @@ export interface SemanticMatch {
 }
 
 /** Words this common say nothing about a topic: "I", "want", "to", "tomorrow". */
-const COMMON_WORD_COST = 3 + Math.log(301);
-let commonWords: ReadonlySet<string> | undefined;
-function isCommon(word: string): boolean {
-  commonWords ??= new Set([...englishWordCosts()].filter(([, cost]) => cost < COMMON_WORD_COST).map(([w]) => w));
-  return commonWords.has(word);
+export const COMMON_WORDS = 1000;
+const COMMON_WORD_COST = 3 + Math.log(COMMON_WORDS + 1);
+let commonKeys: ReadonlySet<string> | undefined;
+/** Compared as normalized keys ("good" and "will" fold to "god" and "wil"), as signal tokens are. */
+function isCommon(key: string): boolean {
+  commonKeys ??= new Set(
+    [...englishWordCosts()].filter(([, cost]) => cost < COMMON_WORD_COST).flatMap(([w]) => normalizeText(w).tokens.map((t) => t.key)),
+  );
+  return commonKeys.has(key);
 }
 
 /** Normalized word keys of a text that can serve as cue words (3+ letters, not common). */

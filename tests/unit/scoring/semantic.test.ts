@@ -124,6 +124,15 @@ describe('combined decision and candidates (small lists)', () => {
     expect(candidateReason({ id: 'c', text: 'best pizza in town' }, false, index, { cueWords: false, sampleRate: 1 })).toBe('sample');
   });
 
+  it('never takes a common word as a cue, whatever its spelling folds to', () => {
+    // Keys fold repeated letters ("good" -> "god", "will" -> "wil"): common words must be compared as keys too.
+    const index = rt.lists.semantic!;
+    const cfg = { cueWords: true, sampleRate: 0 };
+    for (const text of ['good', 'will', 'school', 'need', 'message', 'all', 'want'])
+      expect(candidateReason({ id: text, text }, false, index, cfg), text).toBeUndefined();
+    expect(candidateReason({ id: 'p', text: 'pills' }, false, index, cfg)).toBe('cue_word');
+  });
+
   it('samples by id: the same signals every run, close to the configured share', () => {
     const index = small.lists.semantic!;
     const pick = () => Array.from({ length: 10_000 }, (_, i) => candidateReason({ id: `sig-${i}`, text: 'best pizza in town' }, false, index, { cueWords: false, sampleRate: 0.05 }));
