@@ -79,6 +79,12 @@ const semanticSchema = z
     sampleRate: z.number().min(0).max(1).default(0.02),
     /** candidates mode: a signal sharing an uncommon word with a topic's exemplars or terms is a candidate. */
     cueWords: z.boolean().default(true),
+    /**
+     * Signals embedded per second at most (0 = no limit), saved up for 10 s at most. Beyond it,
+     * candidates are scored lexicon-only, samples and cue words first, so that a stream larger
+     * than the model can follow is not delayed: the consumer never lags behind the model.
+     */
+    maxPerSec: z.number().min(0).max(1_000_000).default(0),
     /** Texts per inference call, and how long a partial batch waits for more. */
     batchSize: z.number().int().min(1).max(512).default(8),
     batchWaitMs: z.number().int().min(0).max(10_000).default(5),

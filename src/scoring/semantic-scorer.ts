@@ -12,6 +12,8 @@ export interface SemanticStats {
   candidates: Record<CandidateReason | 'all', number>;
   /** Signals not embedded in candidates mode. */
   skipped: number;
+  /** Candidates not embedded because the pipeline's maxPerSec budget was spent (lowest priority first). */
+  shed: number;
   /** Topic hits only the semantic score (alone or with a lexicon near miss) produced. */
   semanticHits: number;
   /** Batches scored lexicon-only because the model failed. */
@@ -32,6 +34,10 @@ export interface BatchScores {
 }
 
 const KEEP_ALIVE_MS = 2000;
+/** The maxPerSec budget can be saved up for this many seconds. */
+const BURST_SEC = 10;
+/** Which candidates keep their place when the budget is short: lexicon matches first. */
+const PRIORITY: Record<CandidateReason | 'all', number> = { lexicon: 0, all: 1, cue_word: 1, sample: 2 };
 
 /**
  * A pipeline's semantic scoring: picks the signals to embed, embeds them through the shared
@@ -42,14 +48,20 @@ const KEEP_ALIVE_MS = 2000;
 export class SemanticScorer {
   state: SemanticState;
   reason: string | undefined;
-  readonly stats: SemanticStats = { candidates: { all: 0, lexicon: 0, cue_word: 0, sample: 0 }, skipped: 0, semanticHits: 0, failedBatches: 0 };
+  readonly stats: SemanticStats = { candidates: { all: 0, lexicon: 0, cue_word: 0, sample: 0 }, skipped: 0, shed: 0, semanticHits: 0, failedBatches: 0 };
+  private tokens: number;
+  private refilledAt: number;
 
   constructor(
     readonly config: SemanticConfig,
     readonly embedder: Embedder | undefined,
     private readonly logger: Logger,
     unavailable?: string,
+    /** Monotonic milliseconds, for the maxPerSec budget. */
+    private readonly now: () => number = () => performance.now(),
   ) {
+    this.tokens = config.maxPerSec * BURST_SEC;
+    this.refilledAt = now();
     this.state = embedder ? 'ok' : 'degraded';
     this.reason = embedder ? undefined : (unavailable ?? 'no embedding model');
   }
@@ -74,15 +86,18 @@ export class SemanticScorer {
   async score(items: readonly ScoreItem[], index: SemanticIndex | undefined, keepAlive?: () => Promise<void>): Promise<BatchScores> {
     const scores: TopicScore[][] = items.map((i) => i.lexicon);
     if (!this.embedder || !index || index.topics.length === 0) return { scores, embedded: 0, failed: false };
-    const chosen: number[] = [];
+    const picked: { i: number; reason: CandidateReason | 'all' }[] = [];
     items.forEach((item, i) => {
       const reason = this.config.mode === 'all' ? 'all' : candidateReason(item.signal, item.lexicon.length > 0, index, this.config);
       if (reason === undefined) this.stats.skipped++;
-      else {
-        this.stats.candidates[reason]++;
-        chosen.push(i);
-      }
+      else picked.push({ i, reason });
     });
+    const chosen: number[] = [];
+    for (const p of this.withinBudget(picked)) {
+      this.stats.candidates[p.reason]++;
+      chosen.push(p.i);
+    }
+    chosen.sort((a, b) => a - b);
     if (chosen.length === 0) return { scores, embedded: 0, failed: false };
 
     let timer: NodeJS.Timeout | undefined;
@@ -106,6 +121,21 @@ export class SemanticScorer {
       scores[itemIndex] = combined;
     });
     return { scores, embedded: chosen.length, failed: false };
+  }
+
+  /** Keeps the candidates the budget allows, highest priority first; counts the rest as shed. */
+  private withinBudget<T extends { reason: CandidateReason | 'all' }>(picked: T[]): T[] {
+    const perSec = this.config.maxPerSec;
+    if (perSec <= 0) return picked;
+    const t = this.now();
+    this.tokens = Math.min(perSec * BURST_SEC, this.tokens + ((t - this.refilledAt) / 1000) * perSec);
+    this.refilledAt = t;
+    const n = Math.min(picked.length, Math.floor(this.tokens));
+    this.tokens -= n;
+    if (n === picked.length) return picked;
+    const kept = [...picked].sort((a, b) => PRIORITY[a.reason] - PRIORITY[b.reason]).slice(0, n);
+    this.stats.shed += picked.length - n;
+    return kept;
   }
 
   private degrade(reason: string): void {

@@ -106,6 +106,7 @@ export function semanticMetrics(runtimes: readonly PipelineRuntime[], setup: Sem
     lines.push(`surgewatch_semantic_up{pipeline="${p}",model="${label(s.config.model)}",mode="${s.config.mode}"} ${s.state === 'ok' ? 1 : 0}`);
     for (const [reason, n] of Object.entries(s.stats.candidates)) counters.push(`surgewatch_semantic_candidates_total{pipeline="${p}",reason="${reason}"} ${n}`);
     counters.push(`surgewatch_semantic_skipped_total{pipeline="${p}"} ${s.stats.skipped}`);
+    counters.push(`surgewatch_semantic_shed_total{pipeline="${p}"} ${s.stats.shed}`);
     counters.push(`surgewatch_semantic_hits_total{pipeline="${p}"} ${s.stats.semanticHits}`);
     counters.push(`surgewatch_semantic_failed_batches_total{pipeline="${p}"} ${s.stats.failedBatches}`);
   }

@@ -10,7 +10,7 @@ import { createRng } from '../../src/worker/sample-stream.js';
 import { processRecords } from '../../src/worker/process-records.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
-import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
 
 /** A logger whose JSON lines the test can read. */
 function capturingLogger() {
@@ -69,19 +69,8 @@ describe('semantic scoring does not block the process (real Kafka and Redis)', (
     );
     const config = loadConfig({
       cwd: resolve('.'),
-      env: {
-        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        REDIS_URL,
-        REDIS_KEY_PREFIX: id,
-        AUTHOR_HASH_KEY: 'test-key-0123456789',
-        KAFKA_GROUP_ID: `${id}-group`,
-        KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
-        // The broker's smallest session timeout; the embedding batch below takes longer.
-        KAFKA_SESSION_TIMEOUT_MS: '6000',
-        SURGEWATCH_PIPELINES_DIR: dir,
-        SURGEWATCH_EMBED_WORKERS: '1',
-        HTTP_HOST: '127.0.0.1',
-      },
+      // The broker's smallest session timeout (6 s, workerEnv's): the embedding batch below takes longer.
+      env: workerEnv(id, { SURGEWATCH_ROLE: 'all', SURGEWATCH_PIPELINES_DIR: dir, SURGEWATCH_EMBED_WORKERS: '1', HTTP_HOST: '127.0.0.1' }),
     });
     await createTopic(kafka, signalsTopic, 1);
     const messages = posts.map((text, i) => ({ key: `k${i}`, value: JSON.stringify({ id: `p${i}`, ts: now - 5000, text, surface: 'post' }) }));

@@ -133,6 +133,23 @@ describe('combined decision and candidates (small lists)', () => {
     expect(candidateReason({ id: 'p', text: 'pills' }, false, index, cfg)).toBe('cue_word');
   });
 
+  it('beyond maxPerSec, keeps lexicon matches and sheds cue-word candidates, and the budget refills with time', async () => {
+    let now = 0;
+    const scorer = new SemanticScorer({ ...small.config.semantic, maxPerSec: 0.1 }, small.semantic!.embedder, silentLogger, undefined, () => now);
+    const texts = ['will I wake tomorrow', 'goodbye forever my friends', 'wake me at noon'];
+    const items = () => texts.map((t) => ({ signal: signal(t), lexicon: scoreForRuntime(small, signal(t)) }));
+    // A budget of 0.1/s saves up 1 signal over 10 s: the lexicon match gets it.
+    const first = await scorer.score(items(), small.lists.semantic);
+    expect(first.embedded).toBe(1);
+    expect(first.scores[1]!.find((s) => s.topic === 'self-harm')!.semantic).toBeDefined();
+    expect(first.scores[0]!.every((s) => s.semantic === undefined)).toBe(true);
+    expect(scorer.stats).toMatchObject({ shed: 2, candidates: { lexicon: 1, cue_word: 0 } });
+    now += 5_000;
+    expect((await scorer.score(items(), small.lists.semantic)).embedded).toBe(0);
+    now += 10_000;
+    expect((await scorer.score(items(), small.lists.semantic)).embedded).toBe(1);
+  });
+
   it('samples by id: the same signals every run, close to the configured share', () => {
     const index = small.lists.semantic!;
     const pick = () => Array.from({ length: 10_000 }, (_, i) => candidateReason({ id: `sig-${i}`, text: 'best pizza in town' }, false, index, { cueWords: false, sampleRate: 0.05 }));
