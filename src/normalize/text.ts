@@ -150,7 +150,8 @@ function latinDominant(tokens: readonly Token[]): boolean {
     if (/[a-z]/.test(t.key)) latin++;
     else if (LETTER.test(t.key)) other++;
   }
-  return latin >= other;
+  // With no Latin word at all (e.g. a lone Telugu zero) there is nothing to be Latin-dominant about.
+  return latin > 0 && latin >= other;
 }
 
 /** Tokens of a text, evasion-folded, with spaced single letters joined. */

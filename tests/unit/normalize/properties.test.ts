@@ -145,6 +145,11 @@ describe('matchKey on words with evasions', () => {
     );
   });
 
+  it('is idempotent on inputs the properties once found', () => {
+    // A symbol beside a non-Latin digit look-alike: the key must not fold on the second pass.
+    for (const text of ['$౦', '$౦ ౦', '@੦']) expect(matchKey(matchKey(text)), text).toBe(matchKey(text));
+  });
+
   it('is idempotent', () => {
     fc.assert(
       fc.property(wordsText, (words) => {
