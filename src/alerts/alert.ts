@@ -9,6 +9,10 @@ export interface AlertFigures {
   expected: number;
   ratio: number;
   z: number;
+  /** P(count >= observed) under the series' baseline. */
+  p: number;
+  /** The p-value adjusted for every series tested in the tick (Benjamini-Hochberg). */
+  q: number;
 }
 
 /** An alert as stored, published and served (snake_case: it is a wire format). */
@@ -22,7 +26,12 @@ export interface Alert {
   dimension: string;
   series: string;
   status: AlertStatus;
+  /** The topic's tier, raised one step each time the volume doubles over the opening window's. */
   severity: SeverityTier;
+  /** The topic's tier, before any escalation. */
+  base_severity: SeverityTier;
+  /** Volume high but from few accounts: distinct authors at most `coordinatedShare` of the signals. */
+  coordinated: boolean;
   opened_at: string;
   updated_at: string;
   resolved_at: string | null;
@@ -34,6 +43,8 @@ export interface Alert {
   sample_signal_ids: string[];
   summary: string;
   list_version: string;
+  /** The observed count of the window that opened the alert (escalation is relative to it). */
+  opened_observed: number;
   /** Consecutive significant ticks while open; quiet ticks count towards resolution. */
   significant_ticks: number;
   quiet_ticks: number;

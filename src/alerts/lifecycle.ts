@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DetectConfig } from '../config/pipeline-schema.js';
-import type { TopicDefinition } from '../config/topic-schema.js';
+import type { SeverityTier, TopicDefinition } from '../config/topic-schema.js';
 import type { Decision } from '../detect/detector.js';
 import type { WindowDetails } from '../windows/window-store.js';
 import { parseSeries, type Alert, type AlertEventType } from './alert.js';
@@ -16,7 +16,16 @@ export interface TickContext {
   currentSec: number;
   baselineSec: number;
   bucketSec: number;
-  cfg: Pick<DetectConfig, 'resolveAfterTicks'>;
+  cfg: Pick<DetectConfig, 'resolveAfterTicks' | 'coordinatedShare'>;
+}
+
+const TIERS_UP: readonly SeverityTier[] = ['low', 'medium', 'high', 'critical'];
+
+/** The topic's tier raised one step per doubling of the peak over the opening window. */
+export function escalatedSeverity(base: SeverityTier, openedObserved: number, peakObserved: number): SeverityTier {
+  const doublings = openedObserved > 0 ? Math.floor(Math.log2(peakObserved / openedObserved)) : 0;
+  const at = TIERS_UP.indexOf(base);
+  return TIERS_UP[Math.min(TIERS_UP.length - 1, at + Math.max(0, doublings))]!;
 }
 
 export interface LifecycleInput {
@@ -42,7 +51,9 @@ export function alertId(pipeline: string, series: string, openedAtMs: number): s
 }
 
 /** One-paragraph text a policy lead can read in ten seconds. */
-export function summarize(a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status'>): string {
+export function summarize(
+  a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status' | 'coordinated' | 'severity' | 'base_severity'>,
+): string {
   const where = a.dimension === 'all' ? 'across the platform' : `in ${a.dimension.replace('=', ' ')}`;
   const w = a.window;
   const terms = a.top_terms.slice(0, 3).map((t) => t.term);
@@ -52,6 +63,8 @@ export function summarize(a: Pick<Alert, 'topic_name' | 'dimension' | 'window' |
     `from ${a.distinct_authors} distinct account${a.distinct_authors === 1 ? '' : 's'}.`,
   ];
   if (terms.length > 0) parts.push(`Top terms: ${terms.join(', ')}.`);
+  if (a.coordinated) parts.push(`Likely coordinated: few accounts produce most of the volume.`);
+  if (a.severity !== a.base_severity) parts.push(`Escalated from ${a.base_severity} to ${a.severity} as volume grew.`);
   if (a.status === 'resolved') parts.push('Volume is back near its baseline.');
   return parts.join(' ');
 }
@@ -61,7 +74,8 @@ export function summarize(a: Pick<Alert, 'topic_name' | 'dimension' | 'window' |
  * cooldown), update while significant (keeping the peak), resolve after enough quiet ticks.
  */
 export function stepAlert({ open, inCooldown, decision, details, ctx }: LifecycleInput): LifecycleStep | undefined {
-  const figures = { observed: decision.observed, expected: decision.expected, ratio: decision.ratio, z: decision.z };
+  const figures = { observed: decision.observed, expected: decision.expected, ratio: decision.ratio, z: decision.z, p: decision.p, q: decision.q };
+  const coordinated = (authors: number, observed: number) => observed > 0 && authors <= ctx.cfg.coordinatedShare * observed;
   const window = { ...figures, start: iso(ctx.windowStartMs), end: iso(ctx.windowEndMs), seconds: ctx.currentSec };
 
   if (!open) {
@@ -77,6 +91,8 @@ export function stepAlert({ open, inCooldown, decision, details, ctx }: Lifecycl
       series: ctx.series,
       status: 'open',
       severity: ctx.topic.severity,
+      base_severity: ctx.topic.severity,
+      coordinated: coordinated(details.distinctAuthors, decision.observed),
       opened_at: iso(ctx.nowMs),
       updated_at: iso(ctx.nowMs),
       resolved_at: null,
@@ -92,6 +108,7 @@ export function stepAlert({ open, inCooldown, decision, details, ctx }: Lifecycl
       sample_signal_ids: details.sampleIds,
       summary: '',
       list_version: ctx.listVersion,
+      opened_observed: decision.observed,
       significant_ticks: 1,
       quiet_ticks: 0,
     };
@@ -100,12 +117,15 @@ export function stepAlert({ open, inCooldown, decision, details, ctx }: Lifecycl
   }
 
   if (decision.significant && details) {
+    const peak = decision.observed > open.peak.observed ? { ...figures, at: iso(ctx.nowMs) } : open.peak;
     const alert: Alert = {
       ...open,
       status: open.status === 'acknowledged' ? 'acknowledged' : 'open',
       updated_at: iso(ctx.nowMs),
       window,
-      peak: decision.observed > open.peak.observed ? { ...figures, at: iso(ctx.nowMs) } : open.peak,
+      peak,
+      severity: escalatedSeverity(open.base_severity, open.opened_observed, peak.observed),
+      coordinated: coordinated(details.distinctAuthors, decision.observed),
       distinct_authors: details.distinctAuthors,
       top_terms: details.topTerms,
       sample_signal_ids: details.sampleIds,

@@ -24,24 +24,48 @@ const windowsSchema = z
       ctx.addIssue({ code: 'custom', path: ['retentionSec'], message: 'must be at least currentSec + baselineSec' });
   });
 
+/** Guards that a severity tier may set stricter or looser than the pipeline's. */
+const tierGuardsSchema = z.strictObject({
+  minCount: z.number().int().min(1).optional(),
+  minRatio: z.number().min(1).optional(),
+  minAuthors: z.number().int().min(0).optional(),
+  fdr: z.number().gt(0).max(0.5).optional(),
+});
+
 const detectSchema = z.strictObject({
   tickSec: z.number().min(0.1).max(3600).default(5),
   /** Minimum observed count in the current window before anything can fire. */
   minCount: z.number().int().min(1).default(10),
   /** Minimum observed / expected ratio. */
   minRatio: z.number().min(1).default(3),
-  /** Minimum z score of the observed count against the Poisson-floored baseline. */
-  zThreshold: z.number().min(0).default(4),
-  /** Expected counts below this are raised to it before computing z (no alert on 0 vs 0). */
+  /** Minimum z score of the observed count against the baseline's (floored) variance. */
+  zThreshold: z.number().min(0).default(3),
+  /** Minimum distinct authors in the current window (a few accounts posting a lot is not a trend). */
+  minAuthors: z.number().int().min(0).default(3),
+  /** Expected counts below this are raised to it before testing (no alert on 0 vs 0). */
   minExpected: z.number().min(0.1).default(1),
+  /** Half-life of the exponentially weighted baseline mean and variance. */
+  halfLifeSec: z.number().min(1).max(30 * 86_400).default(900),
+  /** False-discovery rate across all series tested in a tick (Benjamini-Hochberg). */
+  fdr: z.number().gt(0).max(0.5).default(0.001),
+  /** Consecutive significant ticks before an alert opens... */
+  openAfterTicks: z.number().int().min(1).max(100).default(2),
+  /** ...unless one tick is this improbable under the baseline (p-value). */
+  strongP: z.number().gt(0).max(0.5).default(1e-9),
   /** Share of baseline buckets that must lie after the series' first data (cold start guard). */
   minBaselineCoverage: z.number().min(0).max(1).default(0.5),
+  /** Distinct authors / observed at or below this marks an alert as coordinated. */
+  coordinatedShare: z.number().min(0).max(1).default(0.2),
   /** Consecutive quiet ticks before an open alert resolves (hysteresis). */
   resolveAfterTicks: z.number().int().min(1).default(6),
   /** After resolving, the same series does not re-open for this long. */
   cooldownSec: z.number().int().min(0).default(300),
   /** Live series tested per tick at most (memory and tick time stay bounded). */
   maxSeries: z.number().int().min(1).default(10_000),
+  /** Per severity tier, guards stricter or looser than the ones above. */
+  tiers: z
+    .strictObject({ critical: tierGuardsSchema.optional(), high: tierGuardsSchema.optional(), medium: tierGuardsSchema.optional(), low: tierGuardsSchema.optional() })
+    .default({ critical: { minCount: 5, minRatio: 2 }, low: { minCount: 20, minRatio: 4 } }),
 });
 
 const alertsSchema = z.strictObject({

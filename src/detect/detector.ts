@@ -1,4 +1,6 @@
 import type { DetectConfig } from '../config/pipeline-schema.js';
+import type { SeverityTier } from '../config/topic-schema.js';
+import { benjaminiHochberg, ewma, negBinomialUpperTail } from './stats.js';
 
 /** A series' counts around one tick, in event time. */
 export interface SeriesWindowInput {
@@ -12,62 +14,137 @@ export interface SeriesWindowInput {
   firstSeenMs: number;
 }
 
-export type DecisionReason = 'significant' | 'cold_start' | 'below_min_count' | 'below_min_ratio' | 'below_z';
-
-/** What a detector concluded for one series at one tick, with the figures behind it. */
-export interface Decision {
-  significant: boolean;
-  reason: DecisionReason;
+/** One series' figures at one tick, before the tick-wide multiple-testing correction. */
+export interface Evaluation {
   observed: number;
+  /** Baseline (EWMA) mean per bucket x current buckets. */
   expected: number;
+  /** observed / max(expected, minExpected). */
   ratio: number;
+  /** (observed - expected) / sqrt(variance), the variance floored at Poisson's. */
   z: number;
   /** Share of baseline buckets after the series' first data. */
   coverage: number;
+  /** P(count >= observed) under the baseline: negative binomial when the baseline is overdispersed, else Poisson. */
+  p: number;
 }
 
-/** Decides whether a series' current window is a spike against its baseline. Pure. */
+export type DecisionReason = 'significant' | 'cold_start' | 'below_min_count' | 'below_min_ratio' | 'below_z' | 'not_significant' | 'below_min_authors';
+
+/** What the detector concluded for one series at one tick, with the figures behind it. */
+export interface Decision extends Evaluation {
+  significant: boolean;
+  reason: DecisionReason;
+  /** Benjamini-Hochberg adjusted p-value among the series tested in the tick (1 when not tested). */
+  q: number;
+  /** So improbable that one tick is enough to open an alert. */
+  strong: boolean;
+}
+
+/** The guards that apply to one series (its topic's tier). */
+export interface Guards {
+  minCount: number;
+  minRatio: number;
+  zThreshold: number;
+  minAuthors: number;
+  fdr: number;
+}
+
+export function guardsFor(cfg: DetectConfig, tier: SeverityTier): Guards {
+  const t = cfg.tiers[tier] ?? {};
+  return {
+    minCount: t.minCount ?? cfg.minCount,
+    minRatio: t.minRatio ?? cfg.minRatio,
+    zThreshold: cfg.zThreshold,
+    minAuthors: t.minAuthors ?? cfg.minAuthors,
+    fdr: t.fdr ?? cfg.fdr,
+  };
+}
+
+/**
+ * Tests each live series' current window against its own learned baseline, then controls the
+ * false-discovery rate across all series of a tick. Pure.
+ */
 export interface Detector {
-  evaluate(input: SeriesWindowInput): Decision;
+  evaluate(input: SeriesWindowInput): Evaluation;
+  /** Decides a whole tick: guards per series, Benjamini-Hochberg per false-discovery rate. */
+  decide(evaluations: readonly Evaluation[], guards: readonly Guards[]): Decision[];
 }
 
 const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
 
 /**
- * First rule: expected = baseline mean per bucket x current buckets; fires when the observed
- * count clears a minimum, a ratio and a z score against a Poisson variance with a floor.
+ * Baseline: an exponentially weighted mean and variance per bucket over the baseline buckets
+ * after the series' first data (half-life `halfLifeSec`), floored so that an empty baseline
+ * still expects `minExpected` and the variance is never below Poisson's. Test: the upper tail
+ * of the current window's count, negative binomial when the baseline varies more than Poisson.
  */
-export function createThresholdDetector(cfg: DetectConfig): Detector {
+export function createDetector(cfg: DetectConfig): Detector {
   return {
     evaluate(input) {
       const baselineBuckets = input.counts.length - input.currentBuckets;
-      const baseline = input.counts.slice(0, baselineBuckets);
-      const current = input.counts.slice(baselineBuckets);
-      const observed = current.reduce((s, n) => s + n, 0);
+      const firstIdx = Math.min(baselineBuckets, Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs)));
+      const covered = input.counts.slice(firstIdx, baselineBuckets);
+      const coverage = baselineBuckets === 0 ? 0 : covered.length / baselineBuckets;
+      let observed = 0;
+      for (let i = baselineBuckets; i < input.counts.length; i++) observed += input.counts[i]!;
 
-      // Only the part of the baseline after the series first appeared is real history.
-      const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
-      const coveredBuckets = Math.max(0, baselineBuckets - firstIdx);
-      const coverage = baselineBuckets === 0 ? 0 : coveredBuckets / baselineBuckets;
-      const baselineSum = baseline.reduce((s, n) => s + n, 0);
-      const meanPerBucket = coveredBuckets > 0 ? baselineSum / coveredBuckets : 0;
-      const expected = meanPerBucket * input.currentBuckets;
+      const halfLifeBuckets = (cfg.halfLifeSec * 1000) / input.bucketMs;
+      const base = ewma(covered, halfLifeBuckets);
+      const expected = base.mean * input.currentBuckets;
       const floored = Math.max(expected, cfg.minExpected);
-      const ratio = observed / floored;
-      const z = (observed - expected) / Math.sqrt(floored);
+      // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
+      const variance = Math.max(base.variance * input.currentBuckets, floored);
+      const p = negBinomialUpperTail(observed, floored, variance);
+      return {
+        observed,
+        expected: round(expected),
+        ratio: round(observed / floored),
+        z: round((observed - expected) / Math.sqrt(variance)),
+        coverage: round(coverage),
+        p,
+      };
+    },
 
-      const figures = { observed, expected: round(expected), ratio: round(ratio), z: round(z), coverage: round(coverage) };
-      const reason: DecisionReason =
-        coverage < cfg.minBaselineCoverage
-          ? 'cold_start'
-          : observed < cfg.minCount
-            ? 'below_min_count'
-            : ratio < cfg.minRatio
-              ? 'below_min_ratio'
-              : z < cfg.zThreshold
-                ? 'below_z'
-                : 'significant';
-      return { significant: reason === 'significant', reason, ...figures };
+    decide(evaluations, guards) {
+      const decisions: Decision[] = evaluations.map((e, i) => {
+        const g = guards[i]!;
+        const reason: DecisionReason | undefined =
+          e.coverage < cfg.minBaselineCoverage
+            ? 'cold_start'
+            : e.observed < g.minCount
+              ? 'below_min_count'
+              : e.ratio < g.minRatio
+                ? 'below_min_ratio'
+                : e.z < g.zThreshold
+                  ? 'below_z'
+                  : undefined;
+        return { ...e, significant: false, reason: reason ?? 'not_significant', q: 1, strong: false };
+      });
+      // Every series with enough history is a hypothesis of the tick, guarded or not: the
+      // guards must not shrink the family the rate is controlled over.
+      const families = new Map<number, number[]>();
+      decisions.forEach((d, i) => {
+        if (d.reason === 'cold_start') return;
+        const fdr = guards[i]!.fdr;
+        families.set(fdr, [...(families.get(fdr) ?? []), i]);
+      });
+      for (const [fdr, members] of families) {
+        const { discovery, adjusted } = benjaminiHochberg(
+          members.map((i) => decisions[i]!.p),
+          fdr,
+        );
+        members.forEach((i, k) => {
+          const d = decisions[i]!;
+          d.q = adjusted[k]!;
+          if (d.reason === 'not_significant' && discovery[k]) {
+            d.significant = true;
+            d.reason = 'significant';
+            d.strong = d.p <= cfg.strongP;
+          }
+        });
+      }
+      return decisions;
     },
   };
 }

@@ -6,6 +6,8 @@ import { stepAlert } from '../alerts/lifecycle.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Lease } from '../windows/lease.js';
+import type { TopicDefinition } from '../config/topic-schema.js';
+import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
 import { bucketStart, type WindowStore } from '../windows/window-store.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 
@@ -39,6 +41,7 @@ export class DetectionTicker {
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<string>();
   private stopped = false;
+  private readonly streaks = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: TickerOptions) {}
 
@@ -96,54 +99,79 @@ export class DetectionTicker {
     const all = [...firstSeen.keys()];
     report.series = all.length;
 
+    // Pass 1: every live series' figures. Pass 2: the tick's decision (false-discovery rate
+    // across all of them). Pass 3: the lifecycle of the series that are or were alerting.
+    const tested: { series: string; topic: TopicDefinition }[] = [];
+    const evaluations: Evaluation[] = [];
+    const guards: Guards[] = [];
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const counts = await this.opts.windows.readCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
       for (const series of chunk) {
         const topic = lists.topics.get(parseSeries(series).topic);
         if (!topic) continue; // a topic removed from the lists: its series age out
-        const decision = rt.detector.evaluate({
-          counts: counts.get(series)!,
-          currentBuckets,
-          bucketMs,
-          fromBucketMs: fromBucket,
-          firstSeenMs: firstSeen.get(series)!,
-        });
-        const existing = open.get(series);
-        if (!existing && !decision.significant) continue;
-        const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
-        const details =
-          decision.significant && !inCooldown
-            ? await this.opts.windows.readDetails(pipeline, series, windowStart, toBucket, bucketMs, { topTerms: TOP_TERMS, samples: rt.config.alerts.sampleSize })
-            : undefined;
-        const step = stepAlert({
-          open: existing,
-          inCooldown,
-          decision,
-          details,
-          ctx: {
-            pipeline,
-            series,
-            topic,
-            listVersion: lists.set.version,
-            nowMs,
-            windowStartMs: windowStart,
-            windowEndMs: toBucket + bucketMs,
-            currentSec: w.currentSec,
-            baselineSec: w.baselineSec,
-            bucketSec: w.bucketSec,
-            cfg,
-          },
-        });
-        if (!step) continue;
-        await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec);
-        if (step.event) report.events.push({ type: step.event, alert: step.alert });
+        tested.push({ series, topic });
+        guards.push(guardsFor(cfg, topic.severity));
+        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: firstSeen.get(series)! }));
       }
     }
+    const decisions = rt.detector.decide(evaluations, guards);
+    const streaks = this.streaksOf(pipeline);
+
+    for (const [i, { series, topic }] of tested.entries()) {
+      let decision = decisions[i]!;
+      const existing = open.get(series);
+      const streak = decision.significant ? (streaks.get(series) ?? 0) + 1 : 0;
+      if (streak > 0) streaks.set(series, streak);
+      else streaks.delete(series);
+      if (!existing && !decision.significant) continue;
+      // A new alert needs k significant ticks in a row, or one very strong one.
+      if (!existing && streak < cfg.openAfterTicks && !decision.strong) continue;
+      const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
+      const details =
+        decision.significant && !inCooldown
+          ? await this.opts.windows.readDetails(pipeline, series, windowStart, toBucket, bucketMs, { topTerms: TOP_TERMS, samples: rt.config.alerts.sampleSize })
+          : undefined;
+      if (details && details.distinctAuthors < guards[i]!.minAuthors) decision = { ...decision, significant: false, reason: 'below_min_authors' };
+      const step = stepAlert({
+        open: existing,
+        inCooldown,
+        decision,
+        details,
+        ctx: {
+          pipeline,
+          series,
+          topic,
+          listVersion: lists.set.version,
+          nowMs,
+          windowStartMs: windowStart,
+          windowEndMs: toBucket + bucketMs,
+          currentSec: w.currentSec,
+          baselineSec: w.baselineSec,
+          bucketSec: w.bucketSec,
+          cfg,
+        },
+      });
+      if (!step) continue;
+      await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec);
+      if (step.event) report.events.push({ type: step.event, alert: step.alert });
+    }
+    // Series that left the live set lose their streak.
+    for (const series of streaks.keys()) if (!firstSeen.has(series)) streaks.delete(series);
     // Events go out after every save of the tick, so a slow broker never holds detection back.
     for (const event of report.events) await this.publish(rt, event);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
     return report;
+  }
+
+  /**
+   * Consecutive significant ticks per series, kept by the lease holder: a new holder starts
+   * from zero, which delays an opening by at most openAfterTicks ticks.
+   */
+  private streaksOf(pipeline: string): Map<string, number> {
+    let m = this.streaks.get(pipeline);
+    if (!m) this.streaks.set(pipeline, (m = new Map()));
+    return m;
   }
 
   private async publish(rt: PipelineRuntime, event: { type: AlertEventType; alert: Alert }): Promise<void> {

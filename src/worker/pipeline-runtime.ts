@@ -1,7 +1,7 @@
 import type { PipelineConfig } from '../config/pipeline-schema.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { topicsOf } from '../config/load.js';
-import { createThresholdDetector, type Detector } from '../detect/detector.js';
+import { createDetector, type Detector } from '../detect/detector.js';
 import { listSetVersion, type ListSetRef } from '../lists/list-set.js';
 import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
 import type { SemanticIndex } from '../scoring/semantic.js';
@@ -88,7 +88,7 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
     get lexicon() {
       return this.lists.lexicon;
     },
-    detector: createThresholdDetector(config.detect),
+    detector: createDetector(config.detect),
     layout: {
       bucketMs: w.bucketSec * 1000,
       retentionSec: w.retentionSec,

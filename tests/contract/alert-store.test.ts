@@ -25,7 +25,7 @@ interface AlertSpec {
 /** A valid alert as the lifecycle would write it. */
 function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0, updatedMs = openedMs, status = 'open' }: AlertSpec = {}): Alert {
   const { topic, dimension } = parseSeries(series);
-  const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4 };
+  const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4 , p: 1e-12, q: 1e-10};
   const alert: Alert = {
     id: alertId(pipeline, series, openedMs),
     kind: 'spike',
@@ -36,6 +36,8 @@ function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0
     series,
     status,
     severity: 'critical',
+    base_severity: 'critical',
+    coordinated: false,
     opened_at: iso(openedMs),
     updated_at: iso(updatedMs),
     resolved_at: status === 'resolved' ? iso(updatedMs) : null,
@@ -47,6 +49,7 @@ function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0
     sample_signal_ids: ['s1', 's2'],
     summary: '',
     list_version: 'v1',
+    opened_observed: figures.observed,
     significant_ticks: 1,
     quiet_ticks: 0,
   };

@@ -1,9 +1,11 @@
-import { describe, it, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pipelineSchema, type DetectConfig } from '../../../src/config/pipeline-schema.js';
-import { createThresholdDetector, type SeriesWindowInput } from '../../../src/detect/detector.js';
+import { createDetector, guardsFor, type Decision, type SeriesWindowInput } from '../../../src/detect/detector.js';
+import { createRng } from '../../../src/worker/sample-stream.js';
 
 const defaults = pipelineSchema.parse({ id: 't' }).detect;
-const detector = (overrides: Partial<DetectConfig> = {}) => createThresholdDetector({ ...defaults, ...overrides });
+const detector = (overrides: Partial<DetectConfig> = {}) => createDetector({ ...defaults, ...overrides });
+const high = guardsFor(defaults, 'high');
 
 const BUCKET_MS = 10_000;
 const T0 = Date.UTC(2026, 4, 1, 12, 0, 0);
@@ -12,121 +14,126 @@ const CURRENT_BUCKETS = 6; // 1 min
 
 /** Baseline then current buckets; the series first had data at baseline bucket `firstSeenIdx`. */
 function series(baseline: number[], current: number[], firstSeenIdx = 0): SeriesWindowInput {
-  return {
-    counts: [...baseline, ...current],
-    currentBuckets: current.length,
-    bucketMs: BUCKET_MS,
-    fromBucketMs: T0,
-    firstSeenMs: T0 + firstSeenIdx * BUCKET_MS,
-  };
+  return { counts: [...baseline, ...current], currentBuckets: current.length, bucketMs: BUCKET_MS, fromBucketMs: T0, firstSeenMs: T0 + firstSeenIdx * BUCKET_MS };
 }
 
 const repeat = (n: number, value: number) => Array.from({ length: n }, () => value);
 // Poisson-like counts around a mean of 4 per bucket (sum 24 per 6 buckets).
 const steady = Array.from({ length: BASELINE_BUCKETS }, (_, i) => [3, 5, 4, 6, 2, 4][i % 6]!);
 
-describe('createThresholdDetector', () => {
+/** One series decided alone (a tick of one), with the guards of a "high" topic unless given. */
+function decide(input: SeriesWindowInput, cfg: Partial<DetectConfig> = {}, tier: 'critical' | 'high' | 'medium' | 'low' = 'high'): Decision {
+  const d = detector(cfg);
+  return d.decide([d.evaluate(input)], [guardsFor({ ...defaults, ...cfg }, tier)])[0]!;
+}
+
+describe('detector: figures', () => {
   it('uses the documented defaults', () => {
-    expect(defaults).toMatchObject({ minCount: 10, minRatio: 3, zThreshold: 4, minExpected: 1, minBaselineCoverage: 0.5 });
+    expect(defaults).toMatchObject({ minCount: 10, minRatio: 3, zThreshold: 3, minAuthors: 3, minExpected: 1, halfLifeSec: 900, fdr: 0.001, openAfterTicks: 2 });
+    expect(guardsFor(defaults, 'critical')).toMatchObject({ minCount: 5, minRatio: 2 });
+    expect(guardsFor(defaults, 'low')).toMatchObject({ minCount: 20, minRatio: 4 });
+    expect(high).toMatchObject({ minCount: 10, minRatio: 3, minAuthors: 3 });
   });
 
-  it('does not alert on 0 vs 0, even with a minimum count of 1', () => {
-    const d = detector({ minCount: 1 }).evaluate(series(repeat(BASELINE_BUCKETS, 0), repeat(CURRENT_BUCKETS, 0)));
-    expect(d).toEqual({ significant: false, reason: 'below_min_count', observed: 0, expected: 0, ratio: 0, z: 0, coverage: 1 });
-  });
-
-  it('does not alert on a single signal against an empty baseline', () => {
-    const d = detector({ minCount: 1 }).evaluate(series(repeat(BASELINE_BUCKETS, 0), [0, 0, 0, 0, 0, 1]));
-    expect(d.significant).toBe(false);
-    // Expected 0 is floored to minExpected 1: the ratio is 1, not infinite.
-    expect(d).toMatchObject({ reason: 'below_min_ratio', observed: 1, expected: 0, ratio: 1 });
-  });
-
-  it('reports a 5x surge over a steady baseline as significant, with its figures', () => {
-    const d = detector().evaluate(series(steady, repeat(CURRENT_BUCKETS, 20)));
-    expect(d.significant).toBe(true);
-    expect(d.reason).toBe('significant');
-    expect(d.observed).toBe(120);
-    expect(d.expected).toBe(24);
-    expect(d.ratio).toBe(5);
-    expect(d.z).toBeCloseTo(96 / Math.sqrt(24), 3);
-    expect(d.coverage).toBe(1);
+  it('reports a 5x surge over a steady baseline as significant and very improbable', () => {
+    const d = decide(series(steady, repeat(CURRENT_BUCKETS, 20)));
+    expect(d).toMatchObject({ significant: true, reason: 'significant', observed: 120, coverage: 1 });
+    expect(d.expected).toBeCloseTo(24, 1);
+    expect(d.ratio).toBeCloseTo(5, 1);
+    expect(d.p).toBeLessThan(1e-20);
+    expect(d.strong).toBe(true);
   });
 
   it('does not alert on the steady baseline itself', () => {
-    const d = detector().evaluate(series(steady, [3, 5, 4, 6, 2, 4]));
-    expect(d).toMatchObject({ significant: false, reason: 'below_min_ratio', observed: 24, expected: 24, ratio: 1, z: 0 });
+    const d = decide(series(steady, [3, 5, 4, 6, 2, 4]));
+    expect(d).toMatchObject({ significant: false, observed: 24 });
+    expect(d.ratio).toBeCloseTo(1, 2);
+    expect(d.p).toBeGreaterThan(0.3);
+  });
+
+  it('weighs recent buckets more: a baseline that rose lately expects more', () => {
+    const rising = [...repeat(150, 1), ...repeat(30, 6)];
+    // The flat mean is 1.83 per bucket (11 per window); weighted, the recent level counts more.
+    expect(detector().evaluate(series(rising, repeat(CURRENT_BUCKETS, 6))).expected).toBeGreaterThan(13);
+    // With a 100 s half-life the baseline has nearly caught up with the new level (36).
+    expect(detector({ halfLifeSec: 100 }).evaluate(series(rising, repeat(CURRENT_BUCKETS, 6))).expected).toBeGreaterThan(30);
+  });
+
+  it('uses the baseline variance: a bursty baseline makes the same count less surprising', () => {
+    const bursty = Array.from({ length: BASELINE_BUCKETS }, (_, i) => (i % 6 === 0 ? 24 : 0)); // same mean of 4
+    const calm = decide(series(steady, repeat(CURRENT_BUCKETS, 12)));
+    const wild = decide(series(bursty, repeat(CURRENT_BUCKETS, 12)));
+    expect(wild.expected).toBeCloseTo(calm.expected, 0);
+    expect(wild.p).toBeGreaterThan(calm.p * 100);
+    expect(wild.z).toBeLessThan(calm.z);
+  });
+});
+
+describe('detector: what must not alert', () => {
+  it('0 vs 0, even with a minimum count of 1', () => {
+    const d = decide(series(repeat(BASELINE_BUCKETS, 0), repeat(CURRENT_BUCKETS, 0)), { minCount: 1 });
+    expect(d).toMatchObject({ significant: false, observed: 0, expected: 0, ratio: 0, p: 1 });
+  });
+
+  it('a single signal of a never-seen series against an empty baseline', () => {
+    const d = decide(series(repeat(BASELINE_BUCKETS, 0), [0, 0, 0, 0, 0, 1]), { minCount: 1, minRatio: 1, zThreshold: 0 });
+    // Expected 0 is floored to minExpected 1: one signal is what a floor of 1 predicts.
+    expect(d).toMatchObject({ significant: false, reason: 'not_significant', observed: 1, expected: 0, ratio: 1 });
   });
 
   it.each([
-    {
-      name: 'series first seen two thirds into the baseline',
-      input: series([...repeat(120, 0), ...repeat(60, 1)], repeat(CURRENT_BUCKETS, 50), 120),
-      coverage: 0.333,
-    },
+    { name: 'series first seen two thirds into the baseline', input: series([...repeat(120, 0), ...repeat(60, 1)], repeat(CURRENT_BUCKETS, 50), 120), coverage: 0.333 },
     { name: 'series first seen in the current window', input: series(repeat(BASELINE_BUCKETS, 0), repeat(CURRENT_BUCKETS, 50), BASELINE_BUCKETS + 2), coverage: 0 },
-  ])('holds back on cold start: $name', ({ input, coverage }) => {
-    const d = detector().evaluate(input);
-    expect(d.significant).toBe(false);
-    expect(d.reason).toBe('cold_start');
-    expect(d.coverage).toBe(coverage);
-    expect(d.observed).toBe(300);
+  ])('cold start: $name', ({ input, coverage }) => {
+    const d = decide(input);
+    expect(d).toMatchObject({ significant: false, reason: 'cold_start', coverage, observed: 300 });
   });
 
-  it('decides once coverage reaches minBaselineCoverage', () => {
-    const d = detector().evaluate(series([...repeat(90, 0), ...repeat(90, 1)], repeat(CURRENT_BUCKETS, 50), 90));
-    expect(d.coverage).toBe(0.5);
-    expect(d.reason).toBe('significant');
-  });
-
-  it('computes expected only over the baseline buckets after the series was first seen', () => {
-    // 60 empty buckets before the series existed, then 2 per bucket: expected is 2 x 6, not (240 / 180) x 6.
-    const d = detector().evaluate(series([...repeat(60, 0), ...repeat(120, 2)], repeat(CURRENT_BUCKETS, 2), 60));
-    expect(d.expected).toBe(12);
-    expect(d.coverage).toBe(0.667);
-    expect(d.ratio).toBe(1);
+  it('decides once coverage reaches minBaselineCoverage, over the covered part only', () => {
+    const d = decide(series([...repeat(90, 0), ...repeat(90, 1)], repeat(CURRENT_BUCKETS, 50), 90));
+    expect(d).toMatchObject({ coverage: 0.5, expected: 6, reason: 'significant' });
   });
 
   it.each([
-    {
-      name: 'below minCount',
-      cfg: {},
-      input: series(repeat(BASELINE_BUCKETS, 0), [1, 2, 1, 2, 1, 2], 0),
-      reason: 'below_min_count',
-      figures: { observed: 9, expected: 0 },
-    },
-    {
-      name: 'below minRatio (a 2x rise)',
-      cfg: {},
-      input: series(steady, repeat(CURRENT_BUCKETS, 8)),
-      reason: 'below_min_ratio',
-      figures: { observed: 48, expected: 24, ratio: 2 },
-    },
-    {
-      name: 'below the z threshold',
-      cfg: { minCount: 1 },
-      input: series(repeat(BASELINE_BUCKETS, 0), [0, 0, 1, 0, 1, 1]),
-      reason: 'below_z',
-      figures: { observed: 3, expected: 0, ratio: 3, z: 3 },
-    },
-    {
-      name: 'a 5x surge under a stricter minRatio',
-      cfg: { minRatio: 6 },
-      input: series(steady, repeat(CURRENT_BUCKETS, 20)),
-      reason: 'below_min_ratio',
-      figures: { observed: 120, ratio: 5 },
-    },
-    {
-      name: 'a 5x surge under a stricter minCount',
-      cfg: { minCount: 200 },
-      input: series(steady, repeat(CURRENT_BUCKETS, 20)),
-      reason: 'below_min_count',
-      figures: { observed: 120 },
-    },
-  ])('does not alert $name', ({ cfg, input, reason, figures }) => {
-    const d = detector(cfg).evaluate(input);
-    expect(d.significant).toBe(false);
-    expect(d.reason).toBe(reason);
-    expect(d).toMatchObject(figures);
+    { name: 'below minCount', cfg: {}, input: series(repeat(BASELINE_BUCKETS, 0), [1, 2, 1, 2, 1, 2]), reason: 'below_min_count' },
+    { name: 'below minRatio (a 2x rise)', cfg: {}, input: series(steady, repeat(CURRENT_BUCKETS, 8)), reason: 'below_min_ratio' },
+    { name: 'a 5x surge under a stricter minRatio', cfg: { minRatio: 6 }, input: series(steady, repeat(CURRENT_BUCKETS, 20)), reason: 'below_min_ratio' },
+    { name: 'a 5x surge under a stricter minCount', cfg: { minCount: 200 }, input: series(steady, repeat(CURRENT_BUCKETS, 20)), reason: 'below_min_count' },
+  ])('$name', ({ cfg, input, reason }) => {
+    expect(decide(input, cfg)).toMatchObject({ significant: false, reason });
+  });
+
+  it('applies the tier guards: a count a critical topic alerts on is too small for a low one', () => {
+    const input = series(repeat(BASELINE_BUCKETS, 1), repeat(CURRENT_BUCKETS, 3)); // 18 vs 6
+    expect(decide(input, {}, 'critical').significant).toBe(true);
+    expect(decide(input, {}, 'low')).toMatchObject({ significant: false, reason: 'below_min_count' });
+  });
+});
+
+describe('detector: false-discovery rate across a tick', () => {
+  it('keeps chance fluctuations among thousands of quiet series from alerting, and still finds the real surges', () => {
+    const rng = createRng(42);
+    const poisson = (mean: number) => {
+      // Knuth's method: fine for small means.
+      let k = 0;
+      let p = 1;
+      const l = Math.exp(-mean);
+      do {
+        k++;
+        p *= rng();
+      } while (p > l);
+      return k - 1;
+    };
+    const d = detector({ minCount: 1, minRatio: 1, zThreshold: 0 });
+    const inputs = Array.from({ length: 5000 }, () => series(Array.from({ length: BASELINE_BUCKETS }, () => poisson(2)), Array.from({ length: CURRENT_BUCKETS }, () => poisson(2))));
+    // Three real surges among them.
+    for (const i of [10, 2000, 4999]) inputs[i] = series(Array.from({ length: BASELINE_BUCKETS }, () => poisson(2)), Array.from({ length: CURRENT_BUCKETS }, () => poisson(10)));
+    const evals = inputs.map((x) => d.evaluate(x));
+    const g = guardsFor({ ...defaults, minCount: 1, minRatio: 1, zThreshold: 0 }, 'high');
+    const decisions = d.decide(evals, evals.map(() => g));
+    const unadjusted = evals.filter((e) => e.p <= 0.001).length;
+    expect(unadjusted).toBeGreaterThan(3); // without the correction, chance alone would alert
+    expect(decisions.flatMap((x, i) => (x.significant ? [i] : []))).toEqual([10, 2000, 4999]);
+    for (const x of decisions) expect(x.q).toBeGreaterThanOrEqual(x.p);
   });
 });

@@ -1,0 +1,109 @@
+/** Count-model tail probabilities and multiple-testing control. Pure. */
+
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7). */
+export function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const y = x - 1;
+  let a = LANCZOS[0]!;
+  const t = y + 7.5;
+  for (let i = 1; i < 9; i++) a += LANCZOS[i]! / (y + i);
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+const MAX_TERMS = 1_000_000;
+
+/**
+ * Sums a discrete distribution's upper tail P(X >= k) from its log pmf and the ratio of
+ * successive terms. Below the mean the complement is summed (it is not tiny there); above it,
+ * terms shrink fast and the sum stops once they no longer matter.
+ */
+function upperTail(k: number, mean: number, logPmf: (j: number) => number, ratio: (j: number) => number): number {
+  if (k <= 0) return 1;
+  if (k <= mean) {
+    let cdf = 0;
+    let term = Math.exp(logPmf(0));
+    for (let j = 0; j < k; j++) {
+      cdf += term;
+      term *= ratio(j);
+    }
+    return Math.min(1, Math.max(0, 1 - cdf));
+  }
+  let term = Math.exp(logPmf(k));
+  let sum = 0;
+  for (let j = k; j < k + MAX_TERMS && term > 0; j++) {
+    sum += term;
+    if (term < sum * 1e-16) break;
+    term *= ratio(j);
+  }
+  return Math.min(1, sum);
+}
+
+/** P(X >= k) for X ~ Poisson(lambda). */
+export function poissonUpperTail(k: number, lambda: number): number {
+  if (lambda <= 0) return k <= 0 ? 1 : 0;
+  return upperTail(
+    Math.ceil(k),
+    lambda,
+    (j) => j * Math.log(lambda) - lambda - logGamma(j + 1),
+    (j) => lambda / (j + 1),
+  );
+}
+
+/**
+ * P(X >= k) for a negative binomial with the given mean and variance (variance > mean: counts
+ * that vary more than Poisson, as bursty human activity does). Falls back to Poisson otherwise.
+ */
+export function negBinomialUpperTail(k: number, mean: number, variance: number): number {
+  if (mean <= 0) return k <= 0 ? 1 : 0;
+  if (variance <= mean * 1.000001) return poissonUpperTail(k, mean);
+  const p = mean / variance;
+  const r = (mean * mean) / (variance - mean);
+  const logQ = Math.log1p(-p);
+  return upperTail(
+    Math.ceil(k),
+    mean,
+    (j) => logGamma(j + r) - logGamma(r) - logGamma(j + 1) + r * Math.log(p) + j * logQ,
+    (j) => ((j + r) / (j + 1)) * (1 - p),
+  );
+}
+
+/**
+ * Benjamini-Hochberg: which of m hypotheses are discoveries at false-discovery rate q, and each
+ * one's adjusted p-value (q-value). NaN p-values are never discoveries.
+ */
+export function benjaminiHochberg(pValues: readonly number[], q: number): { discovery: boolean[]; adjusted: number[] } {
+  const m = pValues.length;
+  const order = pValues.map((p, i) => [Number.isNaN(p) ? 1 : p, i] as const).sort((a, b) => a[0] - b[0]);
+  const adjusted = new Array<number>(m).fill(1);
+  let running = 1;
+  for (let rank = m; rank >= 1; rank--) {
+    const [p, i] = order[rank - 1]!;
+    running = Math.min(running, (p * m) / rank);
+    adjusted[i] = running;
+  }
+  const discovery = adjusted.map((a, i) => a <= q && !Number.isNaN(pValues[i]!));
+  return { discovery, adjusted };
+}
+
+/** Exponentially weighted mean and variance of a series, newest last; weight halves every halfLife steps. */
+export function ewma(values: readonly number[], halfLife: number): { mean: number; variance: number; weight: number } {
+  if (values.length === 0) return { mean: 0, variance: 0, weight: 0 };
+  const decay = halfLife > 0 ? Math.pow(0.5, 1 / halfLife) : 0;
+  let w = 1;
+  let sw = 0;
+  let sx = 0;
+  for (let i = values.length - 1; i >= 0; i--, w *= decay) {
+    sw += w;
+    sx += w * values[i]!;
+  }
+  const mean = sx / sw;
+  let sv = 0;
+  w = 1;
+  for (let i = values.length - 1; i >= 0; i--, w *= decay) sv += w * (values[i]! - mean) ** 2;
+  return { mean, variance: sv / sw, weight: sw };
+}

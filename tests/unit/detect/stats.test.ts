@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { benjaminiHochberg, ewma, logGamma, negBinomialUpperTail, poissonUpperTail } from '../../../src/detect/stats.js';
+
+describe('count tails', () => {
+  it('logGamma matches factorials', () => {
+    expect(logGamma(1)).toBeCloseTo(0, 10);
+    expect(logGamma(11)).toBeCloseTo(Math.log(3_628_800), 8);
+    expect(logGamma(0.5)).toBeCloseTo(Math.log(Math.sqrt(Math.PI)), 8);
+  });
+
+  it('poissonUpperTail matches closed forms and known values', () => {
+    expect(poissonUpperTail(0, 3)).toBe(1);
+    expect(poissonUpperTail(1, 1)).toBeCloseTo(1 - Math.exp(-1), 12);
+    expect(poissonUpperTail(10, 2)).toBeCloseTo(4.6498e-5, 8);
+    // Far in the tail it stays accurate instead of rounding to 0 or going negative.
+    const far = poissonUpperTail(120, 24);
+    expect(far).toBeGreaterThan(0);
+    expect(far).toBeLessThan(1e-30);
+  });
+
+  it('negBinomialUpperTail is Poisson without overdispersion and heavier-tailed with it', () => {
+    expect(negBinomialUpperTail(10, 2, 2)).toBeCloseTo(poissonUpperTail(10, 2), 12);
+    // mean 4, variance 8: r = 4, p = 0.5, so P(X >= 1) = 1 - 0.5^4.
+    expect(negBinomialUpperTail(1, 4, 8)).toBeCloseTo(1 - 0.5 ** 4, 10);
+    expect(negBinomialUpperTail(20, 4, 16)).toBeGreaterThan(poissonUpperTail(20, 4) * 1000);
+    for (let k = 1; k < 40; k++) expect(negBinomialUpperTail(k + 1, 4, 16)).toBeLessThanOrEqual(negBinomialUpperTail(k, 4, 16));
+  });
+});
+
+describe('benjaminiHochberg', () => {
+  it('finds the discoveries of the textbook step-up rule', () => {
+    expect(benjaminiHochberg([0.01, 0.04, 0.03, 0.005], 0.05).discovery).toEqual([true, true, true, true]);
+    expect(benjaminiHochberg([0.01, 0.02, 0.2], 0.05).discovery).toEqual([true, true, false]);
+    expect(benjaminiHochberg([0.2, 0.3], 0.05).discovery).toEqual([false, false]);
+  });
+
+  it('adjusts p-values monotonically and never below the raw ones', () => {
+    const p = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205];
+    const { adjusted } = benjaminiHochberg(p, 0.05);
+    adjusted.forEach((a, i) => expect(a).toBeGreaterThanOrEqual(p[i]!));
+    for (let i = 1; i < adjusted.length; i++) expect(adjusted[i]).toBeGreaterThanOrEqual(adjusted[i - 1]!);
+    expect(adjusted[0]).toBeCloseTo(0.008, 10);
+  });
+});
+
+describe('ewma', () => {
+  it('is the plain mean with an infinite half-life, and follows recent values with a short one', () => {
+    expect(ewma([1, 2, 3, 4], 1e12).mean).toBeCloseTo(2.5, 6);
+    expect(ewma([1, 1, 1, 10], 0.01).mean).toBeCloseTo(10, 3);
+    expect(ewma([5, 5, 5], 3)).toMatchObject({ mean: 5, variance: 0 });
+  });
+});
