@@ -231,3 +231,34 @@ describe('stepAlert: resolution', () => {
     expect(alert.status).toBe('resolved');
   });
 });
+
+describe('stepAlert: escalation and coordination', () => {
+  const medium = (decision: Decision, tick: number, open?: Alert, d: WindowDetails = details) =>
+    stepAlert({ open, inCooldown: false, decision, details: d, ctx: ctx(tick, { series: 'scams', topic: { id: 'scams', name: 'Scams', severity: 'medium' } }) })!;
+
+  it('raises severity one tier each time the volume doubles over the opening window, up to critical', () => {
+    const a0 = medium(surge(100, 20), 0).alert;
+    expect(a0).toMatchObject({ severity: 'medium', base_severity: 'medium', opened_observed: 100 });
+    const a1 = medium(surge(190, 20), 1, a0).alert;
+    expect(a1.severity).toBe('medium');
+    const a2 = medium(surge(210, 20), 2, a1).alert;
+    expect(a2.severity).toBe('high');
+    expect(a2.summary).toContain('Escalated from medium to high');
+    const a3 = medium(surge(900, 20), 3, a2).alert;
+    expect(a3.severity).toBe('critical');
+    // Volume falling back does not lower it: the peak decides.
+    expect(medium(surge(120, 20), 4, a3).alert.severity).toBe('critical');
+  });
+
+  it('flags volume from few accounts as coordinated, and says so', () => {
+    const few: WindowDetails = { ...details, distinctAuthors: 4 };
+    const a = medium(surge(100, 20), 0, undefined, few).alert;
+    expect(a.coordinated).toBe(true);
+    expect(a.summary).toContain('Likely coordinated');
+    expect(medium(surge(100, 20), 0).alert.coordinated).toBe(false); // 37 accounts for 100 signals
+  });
+
+  it('carries the p-value and its adjustment for the tick', () => {
+    expect(opened().window).toMatchObject({ p: 1e-20, q: 1e-18 });
+  });
+});
