@@ -32,6 +32,11 @@ export interface LifecycleInput {
   open: Alert | undefined;
   inCooldown: boolean;
   decision: Decision;
+  /**
+   * Not significant, but still clearly above the baseline (hysteresis): an open alert neither
+   * updates nor counts the tick towards resolving.
+   */
+  elevated?: boolean;
   /** Read only for significant ticks (they are what an alert shows). */
   details: WindowDetails | undefined;
   ctx: TickContext;
@@ -73,7 +78,7 @@ export function summarize(
  * Pure alert lifecycle for one series at one tick: open on a significant tick (unless in
  * cooldown), update while significant (keeping the peak), resolve after enough quiet ticks.
  */
-export function stepAlert({ open, inCooldown, decision, details, ctx }: LifecycleInput): LifecycleStep | undefined {
+export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }: LifecycleInput): LifecycleStep | undefined {
   const figures = { observed: decision.observed, expected: decision.expected, ratio: decision.ratio, z: decision.z, p: decision.p, q: decision.q };
   const coordinated = (authors: number, observed: number) => observed > 0 && authors <= ctx.cfg.coordinatedShare * observed;
   const window = { ...figures, start: iso(ctx.windowStartMs), end: iso(ctx.windowEndMs), seconds: ctx.currentSec };
@@ -137,6 +142,7 @@ export function stepAlert({ open, inCooldown, decision, details, ctx }: Lifecycl
     return { alert, event: 'updated' };
   }
 
+  if (elevated) return open.quiet_ticks === 0 ? undefined : { alert: { ...open, quiet_ticks: 0 }, event: undefined };
   const quiet = open.quiet_ticks + 1;
   if (quiet >= ctx.cfg.resolveAfterTicks) {
     const alert: Alert = { ...open, status: 'resolved', updated_at: iso(ctx.nowMs), resolved_at: iso(ctx.nowMs), window, quiet_ticks: quiet };

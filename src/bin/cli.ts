@@ -14,8 +14,10 @@ commands:
   score <signals.jsonl> [--pipeline ID] [--semantic off|all|candidates]
       One JSON line per signal: {"id","topics":[{"topic","score","hit","why":[...],
       "semantic":{"similarity","exemplar","threshold"},"hitBy"}]}.
-  replay <signals.jsonl> [--out alerts.jsonl] [--pipeline ID] [--semantic MODE]
+  replay <signals.jsonl> [--out alerts.jsonl] [--truth truth.json] [--pipeline ID] [--semantic MODE]
       Run the pipeline over a file on event time; write every alert version as a JSON line.
+      With --truth (injected surges: {"surges":[{"topic","dimension","start","end"}]}), print
+      per-surge detection delay, recall, precision and false alerts per simulated day.
   calibrate <labeled.jsonl> [--pipeline ID] [--min-precision 0.9]
       Lines {"text","topic"} (topic id or "benign"). Per topic: precision and recall of the
       semantic score over a threshold sweep, and a proposed thresholds.semantic (the lowest
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       severity: { type: 'string' },
       semantic: { type: 'string' },
       'min-precision': { type: 'string' },
+      truth: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replay': {
-      const r = await replayCommand(config, file, opts, io);
+      const r = await replayCommand(config, file, { ...opts, ...(values.truth && { truth: values.truth }), progress: process.stderr.isTTY === true }, io);
       process.stderr.write(`replayed ${r.signals} signals (${r.deadLetters} bad lines): ${r.alerts} alerts, ${r.events} alert versions\n`);
       return 0;
     }

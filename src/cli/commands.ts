@@ -14,6 +14,9 @@ import { MemoryDeadLetterSink } from '../worker/local-sinks.js';
 import { buildPipelineRuntime, type PipelineRuntime } from '../worker/pipeline-runtime.js';
 import { scoreForRuntime, type RawRecord } from '../worker/process-records.js';
 import { readLines } from './lines.js';
+import { readFile, stat } from 'node:fs/promises';
+import type { Alert } from '../alerts/alert.js';
+import { evaluateTruth, formatTruthReport, truthSchema, type TruthInput, type TruthReport } from './truth.js';
 import type { SemanticMode } from '../config/pipeline-schema.js';
 import type { Logger } from '../shared/logger.js';
 import { indexLists, setupSemantic, type SemanticSetup } from '../worker/semantic-setup.js';
@@ -44,6 +47,36 @@ export async function startRuntime(
   const setup = await setupSemantic([rt], { models: config.models, workers: config.env.SURGEWATCH_EMBED_WORKERS, logger: opts.logger ?? silentLogger });
   await indexLists([rt]);
   return { rt, setup };
+}
+
+/** A one-line progress bar on a terminal: share of the file read, lines and lines per second. */
+function progressBar(err: NodeJS.WritableStream, totalBytes: number) {
+  const started = performance.now();
+  let bytes = 0;
+  let lines = 0;
+  let shownAt = 0;
+  const show = () => {
+    const share = totalBytes > 0 ? Math.min(1, bytes / totalBytes) : 1;
+    const width = 30;
+    const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
+    const rate = Math.round(lines / Math.max(0.001, (performance.now() - started) / 1000));
+    err.write(`\rreplay [${bar}] ${(share * 100).toFixed(0).padStart(3)}%  ${lines.toLocaleString('en')} lines  ${rate.toLocaleString('en')}/s `);
+  };
+  return {
+    advance(n: number) {
+      bytes += n;
+      lines++;
+      const now = performance.now();
+      if (now - shownAt > 250) {
+        shownAt = now;
+        show();
+      }
+    },
+    done() {
+      show();
+      err.write('\n');
+    },
+  };
 }
 
 async function write(out: NodeJS.WritableStream, line: string): Promise<void> {
@@ -97,15 +130,43 @@ export async function scoreCommand(
  * event time with in-memory stores; detection ticks fire as event time passes each tick
  * boundary. Every alert version is written as one JSON line (same id across versions).
  */
+export interface ReplayResult {
+  signals: number;
+  deadLetters: number;
+  alerts: number;
+  events: number;
+  /** With a truth file: per-surge detection, recall, precision and false alerts per day. */
+  truth?: TruthReport;
+}
+
 export async function replayCommand(
   config: AppConfig,
   file: string,
-  opts: { pipeline?: string; out?: string; semantic?: SemanticMode },
+  opts: { pipeline?: string; out?: string; semantic?: SemanticMode; truth?: string; progress?: boolean },
   io: Io,
-): Promise<{ signals: number; deadLetters: number; alerts: number; events: number }> {
+): Promise<ReplayResult> {
+  // A bad truth file is reported before the (possibly long) replay starts.
+  let truth: TruthInput | undefined;
+  if (opts.truth) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(opts.truth, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`--truth ${opts.truth}: ${(err as Error).message}`);
+    }
+    const parsed = truthSchema.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`--truth ${opts.truth}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`);
+    truth = parsed.data;
+  }
   const { rt, setup } = await startRuntime(config, opts);
   try {
-    return await replayRun(config, rt, file, opts, io);
+    const seen = new Map<string, Alert>();
+    const result: ReplayResult = await replayRun(config, rt, file, opts, io, seen);
+    if (truth) {
+      result.truth = evaluateTruth([...seen.values()], truth);
+      io.stderr.write(formatTruthReport(result.truth));
+    }
+    return result;
   } finally {
     await setup.close();
   }
@@ -115,9 +176,11 @@ async function replayRun(
   config: AppConfig,
   rt: PipelineRuntime,
   file: string,
-  opts: { out?: string },
+  opts: { out?: string; progress?: boolean },
   io: Io,
-): Promise<{ signals: number; deadLetters: number; alerts: number; events: number }> {
+  /** Every alert by id: its latest version, coordinated if any version was. */
+  seen: Map<string, Alert>,
+): Promise<ReplayResult> {
   const clock = new ManualClock(0);
   const windows = new MemoryWindowStore();
   const alerts = new MemoryAlertStore();
@@ -125,7 +188,11 @@ async function replayRun(
   const out: WriteStream | NodeJS.WritableStream = opts.out ? createWriteStream(opts.out) : io.stdout;
   const events: string[] = [];
   const publisher: AlertPublisher = {
-    publish: async (_topic, e) => void events.push(JSON.stringify({ event: e.type, ...e.alert })),
+    publish: async (_topic, e) => {
+      events.push(JSON.stringify({ event: e.type, ...e.alert }));
+      const prev = seen.get(e.alert.id);
+      seen.set(e.alert.id, { ...e.alert, coordinated: e.alert.coordinated || (prev?.coordinated ?? false) });
+    },
     close: async () => {},
   };
   const applier = new BatchApplier(rt, { store: windows, deadLetters, authorHashKey: config.authorHashKey, clock, logger: silentLogger, checkFuture: false });
@@ -151,7 +218,9 @@ async function replayRun(
     }
   };
 
+  const progress = opts.progress ? progressBar(io.stderr, (await stat(file)).size) : undefined;
   for await (const { line, bytes } of readLines(file, signalLimits.maxRecordBytes)) {
+    progress?.advance(bytes.length + 1);
     // Peek at the event time to drive ticks; the applier decodes again and owns validation.
     const d = decodeSignal(bytes);
     if (d.ok) {
@@ -166,6 +235,7 @@ async function replayRun(
   }
   await flush();
   if (nextTickMs !== undefined) await tickUntil(nextTickMs);
+  progress?.done();
   if (out !== io.stdout) {
     (out as WriteStream).end();
     await once(out, 'finish');

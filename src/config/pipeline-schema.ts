@@ -11,6 +11,11 @@ const windowsSchema = z
     bucketSec: z.number().int().min(1).max(3600).default(10),
     currentSec: z.number().int().min(1).max(86_400).default(60),
     baselineSec: z.number().int().min(60).max(7 * 86_400).default(1800),
+    /**
+     * Time left out between the baseline and the current window, so that a slow ramp does not
+     * become its own baseline before it is noticed.
+     */
+    baselineGapSec: z.number().int().min(0).max(86_400).default(300),
     /** Buckets older than this are expired by Redis TTL; must cover current + baseline. */
     retentionSec: z.number().int().min(60).max(30 * 86_400).default(7200),
     /** Signals whose event time is further behind the newest seen than this are not counted. */
@@ -20,8 +25,9 @@ const windowsSchema = z
   .superRefine((w, ctx) => {
     if (w.currentSec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['currentSec'], message: 'must be a multiple of bucketSec' });
     if (w.baselineSec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['baselineSec'], message: 'must be a multiple of bucketSec' });
-    if (w.retentionSec < w.currentSec + w.baselineSec)
-      ctx.addIssue({ code: 'custom', path: ['retentionSec'], message: 'must be at least currentSec + baselineSec' });
+    if (w.baselineGapSec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['baselineGapSec'], message: 'must be a multiple of bucketSec' });
+    if (w.retentionSec < w.currentSec + w.baselineSec + w.baselineGapSec)
+      ctx.addIssue({ code: 'custom', path: ['retentionSec'], message: 'must be at least currentSec + baselineSec + baselineGapSec' });
   });
 
 /** Guards that a severity tier may set stricter or looser than the pipeline's. */
@@ -47,16 +53,22 @@ const detectSchema = z.strictObject({
   /** Half-life of the exponentially weighted baseline mean and variance. */
   halfLifeSec: z.number().min(1).max(30 * 86_400).default(900),
   /** False-discovery rate across all series tested in a tick (Benjamini-Hochberg). */
-  fdr: z.number().gt(0).max(0.5).default(0.001),
-  /** Consecutive significant ticks before an alert opens... */
-  openAfterTicks: z.number().int().min(1).max(100).default(2),
+  fdr: z.number().gt(0).max(0.5).default(0.01),
+  /**
+   * Consecutive significant ticks before an alert opens (ticks overlap: a chance cluster of
+   * signals rarely stays significant for long)...
+   */
+  openAfterTicks: z.number().int().min(1).max(1000).default(6),
   /** ...unless one tick is this improbable under the baseline (p-value). */
   strongP: z.number().gt(0).max(0.5).default(1e-9),
   /** Share of baseline buckets that must lie after the series' first data (cold start guard). */
   minBaselineCoverage: z.number().min(0).max(1).default(0.5),
   /** Distinct authors / observed at or below this marks an alert as coordinated. */
   coordinatedShare: z.number().min(0).max(1).default(0.2),
-  /** Consecutive quiet ticks before an open alert resolves (hysteresis). */
+  /**
+   * Consecutive quiet ticks before an open alert resolves. Ticks at half the opening bars
+   * (ratio and count) are not quiet (hysteresis).
+   */
   resolveAfterTicks: z.number().int().min(1).default(6),
   /** After resolving, the same series does not re-open for this long. */
   cooldownSec: z.number().int().min(0).default(300),

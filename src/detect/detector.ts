@@ -12,6 +12,8 @@ export interface SeriesWindowInput {
   fromBucketMs: number;
   /** First bucket in which the series ever had data (cold-start guard). */
   firstSeenMs: number;
+  /** Buckets between the baseline and the current window, left out of both (default 0). */
+  gapBuckets?: number;
 }
 
 /** One series' figures at one tick, before the tick-wide multiple-testing correction. */
@@ -82,12 +84,12 @@ const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10
 export function createDetector(cfg: DetectConfig): Detector {
   return {
     evaluate(input) {
-      const baselineBuckets = input.counts.length - input.currentBuckets;
+      const baselineBuckets = input.counts.length - input.currentBuckets - (input.gapBuckets ?? 0);
       const firstIdx = Math.min(baselineBuckets, Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs)));
       const covered = input.counts.slice(firstIdx, baselineBuckets);
       const coverage = baselineBuckets === 0 ? 0 : covered.length / baselineBuckets;
       let observed = 0;
-      for (let i = baselineBuckets; i < input.counts.length; i++) observed += input.counts[i]!;
+      for (let i = input.counts.length - input.currentBuckets; i < input.counts.length; i++) observed += input.counts[i]!;
 
       const halfLifeBuckets = (cfg.halfLifeSec * 1000) / input.bucketMs;
       const base = ewma(covered, halfLifeBuckets);

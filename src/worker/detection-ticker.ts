@@ -90,7 +90,8 @@ export class DetectionTicker {
     const baselineBuckets = w.baselineSec / w.bucketSec;
     const toBucket = bucketStart(nowMs, bucketMs);
     const windowStart = toBucket - (currentBuckets - 1) * bucketMs;
-    const fromBucket = windowStart - baselineBuckets * bucketMs;
+    const gapBuckets = w.baselineGapSec / w.bucketSec;
+    const fromBucket = windowStart - (baselineBuckets + gapBuckets) * bucketMs;
 
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
     const live = await this.opts.windows.liveSeries(pipeline, fromBucket, cfg.maxSeries);
@@ -112,7 +113,7 @@ export class DetectionTicker {
         if (!topic) continue; // a topic removed from the lists: its series age out
         tested.push({ series, topic });
         guards.push(guardsFor(cfg, topic.severity));
-        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: firstSeen.get(series)! }));
+        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: firstSeen.get(series)! }));
       }
     }
     const decisions = rt.detector.decide(evaluations, guards);
@@ -133,10 +134,14 @@ export class DetectionTicker {
           ? await this.opts.windows.readDetails(pipeline, series, windowStart, toBucket, bucketMs, { topTerms: TOP_TERMS, samples: rt.config.alerts.sampleSize })
           : undefined;
       if (details && details.distinctAuthors < guards[i]!.minAuthors) decision = { ...decision, significant: false, reason: 'below_min_authors' };
+      // Hysteresis: an open alert stays open while the series is at half the opening bars.
+      const g = guards[i]!;
+      const elevated = !decision.significant && decision.ratio >= Math.max(1.5, g.minRatio / 2) && decision.observed >= g.minCount / 2;
       const step = stepAlert({
         open: existing,
         inCooldown,
         decision,
+        elevated,
         details,
         ctx: {
           pipeline,

@@ -36,7 +36,7 @@ describe('end to end on Kafka and Redis', () => {
         'id: e2e',
         `source: { topic: ${signalsTopic} }`,
         'topics: [self-harm, scams-fraud]',
-        'windows: { bucketSec: 1, currentSec: 10, baselineSec: 120, retentionSec: 600, dimensions: [region, surface] }',
+        'windows: { bucketSec: 1, currentSec: 10, baselineSec: 120, baselineGapSec: 0, retentionSec: 600, dimensions: [region, surface] }',
         'detect: { tickSec: 0.5, minCount: 10, minRatio: 3, zThreshold: 4, resolveAfterTicks: 1000 }',
         `alerts: { kafkaTopic: ${alertsTopic} }`,
       ].join('\n'),

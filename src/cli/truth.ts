@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { Alert } from '../alerts/alert.js';
+
+const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO-8601 time');
+
+/** A truth file: the surges injected into a replayed stream (what `generateStream` writes). */
+export const truthSchema = z.object({
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  surges: z
+    .array(
+      z.object({
+        topic: z.string().min(1),
+        dimension: z.string().min(1).default('all'),
+        start: isoTime,
+        end: isoTime,
+        factor: z.number().optional(),
+        shape: z.string().optional(),
+        coordinated: z.boolean().optional(),
+      }),
+    )
+    .min(1),
+});
+export type TruthInput = z.input<typeof truthSchema>;
+
+export interface SurgeResult {
+  topic: string;
+  dimension: string;
+  start: string;
+  factor?: number | undefined;
+  shape?: string | undefined;
+  detected: boolean;
+  /** Event-time seconds from the surge's start to the first alert that covers it. */
+  delay_sec: number | null;
+  alert_id: string | null;
+  /** Whether the alert flagged it as coordinated (for surges injected as coordinated). */
+  coordinated_flag: boolean | null;
+}
+
+export interface TruthReport {
+  surges: SurgeResult[];
+  recall: number;
+  /** Alerts that a surge explains, over all alerts opened. */
+  precision: number;
+  false_alerts: number;
+  false_alerts_per_day: number;
+  alerts: number;
+  days: number;
+}
+
+/** The alert's dimension covers the surge's: the same, the whole topic, or the region's country. */
+function covers(alertDimension: string, surgeDimension: string): boolean {
+  if (alertDimension === surgeDimension || alertDimension === 'all') return true;
+  const dash = surgeDimension.indexOf('-');
+  return surgeDimension.startsWith('region=') && dash > 0 && alertDimension === surgeDimension.slice(0, dash);
+}
+
+/**
+ * Scores a replay's alerts against the truth. A surge is detected by the first alert of its
+ * topic covering its dimension that opens between its start and its end plus `graceSec`. An
+ * alert is true when any surge of its topic is under way when it opens (whatever its
+ * dimension: a surge shows in several series); the others are false alerts.
+ */
+export function evaluateTruth(opened: readonly Alert[], truthInput: TruthInput, graceSec = 300): TruthReport {
+  const truth = truthSchema.parse(truthInput);
+  const spikes = opened.filter((a) => a.kind === 'spike').sort((a, b) => a.opened_at.localeCompare(b.opened_at));
+  const ms = (s: string) => Date.parse(s);
+  const during = (a: Alert, s: { start: string; end: string }) => ms(a.opened_at) >= ms(s.start) && ms(a.opened_at) <= ms(s.end) + graceSec * 1000;
+
+  const surges: SurgeResult[] = truth.surges.map((s) => {
+    const hit = spikes.find((a) => a.topic === s.topic && covers(a.dimension, s.dimension) && during(a, s));
+    // Coordination shows in the surge's own series; a wider one mixes in organic accounts.
+    const own = spikes.find((a) => a.topic === s.topic && a.dimension === s.dimension && during(a, s)) ?? hit;
+    return {
+      topic: s.topic,
+      dimension: s.dimension,
+      start: s.start,
+      factor: s.factor,
+      shape: s.shape,
+      detected: Boolean(hit),
+      delay_sec: hit ? Math.round((ms(hit.opened_at) - ms(s.start)) / 1000) : null,
+      alert_id: hit?.id ?? null,
+      coordinated_flag: own && s.coordinated ? own.coordinated : null,
+    };
+  });
+  const explained = spikes.filter((a) => truth.surges.some((s) => a.topic === s.topic && during(a, s)));
+  const from = truth.from ? ms(truth.from) : Math.min(...truth.surges.map((s) => ms(s.start)));
+  const to = truth.to ? ms(truth.to) : Math.max(...truth.surges.map((s) => ms(s.end)));
+  const days = Math.max((to - from) / 86_400_000, 1e-9);
+  const falseAlerts = spikes.length - explained.length;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    surges,
+    recall: r3(surges.filter((s) => s.detected).length / surges.length),
+    precision: spikes.length === 0 ? 1 : r3(explained.length / spikes.length),
+    false_alerts: falseAlerts,
+    false_alerts_per_day: r3(falseAlerts / days),
+    alerts: spikes.length,
+    days: r3(days),
+  };
+}
+
+/** The report as a few lines a person reads. */
+export function formatTruthReport(r: TruthReport): string {
+  const lines = [
+    `truth: ${r.surges.filter((s) => s.detected).length}/${r.surges.length} surges detected (recall ${r.recall}), precision ${r.precision}, ${r.false_alerts} false alerts (${r.false_alerts_per_day} per simulated day over ${r.days} days)`,
+    'topic                      dimension            factor  shape     detected  delay s  coordinated',
+    ...r.surges.map(
+      (s) =>
+        `${s.topic.padEnd(26)} ${s.dimension.padEnd(20)} ${String(s.factor ?? '').padStart(6)}  ${(s.shape ?? '').padEnd(8)}  ${String(s.detected).padEnd(8)}  ${String(s.delay_sec ?? '-').padStart(7)}  ${s.coordinated_flag === null ? '-' : String(s.coordinated_flag)}`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
