@@ -5,6 +5,7 @@ import { ConfigError } from '../shared/errors.js';
 import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
 import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
 import { calibrateCommand } from '../cli/calibrate.js';
+import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-series.js';
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
 import { EmbedderError } from '../scoring/embedder.js';
 
@@ -22,6 +23,11 @@ commands:
       Lines {"text","topic"} (topic id or "benign"). Per topic: precision and recall of the
       semantic score over a threshold sweep, and a proposed thresholds.semantic (the lowest
       reaching the target precision, else the best F1). JSON lines on stdout, a table on stderr.
+  detect-series <series.csv> [--out scored.csv] [--baseline ROWS] [--half-life ROWS] [--gap ROWS]
+                [--p 1e-4] [--min-ratio 2] [--min-count 1]
+      The detector over a plain timestamp,value count series: each row is tested against the
+      rows before it. Writes every row plus expected, ratio, z, p, anomaly_score (-log10 p) and
+      alert (0/1).
   lists lint [--topics DIR] [--corpus FILE...] [--json] [--severity error|warning|info]
       Check the topic lists: invalid files and entries, duplicate and shadowed terms, terms
       listed in two topics, exclusions that never apply, and terms that match the benign
@@ -45,6 +51,12 @@ async function main(argv: string[]): Promise<number> {
       semantic: { type: 'string' },
       'min-precision': { type: 'string' },
       truth: { type: 'string' },
+      baseline: { type: 'string' },
+      'half-life': { type: 'string' },
+      gap: { type: 'string' },
+      p: { type: 'string' },
+      'min-ratio': { type: 'string' },
+      'min-count': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,6 +68,27 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'lists') return listsCommand(file, extra, values);
   if (values.topics || values.corpus || values.json || values.severity) throw new UsageError(`--topics, --corpus, --json and --severity are options of "lists lint"`);
   if (!file || extra.length > 0) throw new UsageError(`${command} takes exactly one input file`);
+  if (command === 'detect-series') {
+    const num = (name: keyof typeof values, min: number, max: number, int: boolean): number | undefined => {
+      const raw = values[name];
+      if (raw === undefined) return undefined;
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${int ? 'an integer' : 'a number'} from ${min} to ${max}`);
+      return n;
+    };
+    const opts: DetectSeriesOptions = {
+      ...(values.out && { out: values.out }),
+      ...(values.baseline !== undefined && { baseline: num('baseline', 2, 100_000, true)! }),
+      ...(values['half-life'] !== undefined && { halfLife: num('half-life', 1, 100_000, false)! }),
+      ...(values.gap !== undefined && { gap: num('gap', 0, 100_000, true)! }),
+      ...(values.p !== undefined && { p: num('p', 1e-300, 0.5, false)! }),
+      ...(values['min-ratio'] !== undefined && { minRatio: num('min-ratio', 1, 1e6, false)! }),
+      ...(values['min-count'] !== undefined && { minCount: num('min-count', 0, 1e12, false)! }),
+    };
+    const r = await detectSeriesCommand(file, opts, { stdout: process.stdout, stderr: process.stderr });
+    process.stderr.write(`scored ${r.rows} rows (${r.bad} bad): ${r.alerts} flagged\n`);
+    return 0;
+  }
   // The command line always runs on in-process stores, whatever the environment says.
   const config = loadConfig();
   const io = { stdout: process.stdout, stderr: process.stderr };
