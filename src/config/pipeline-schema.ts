@@ -21,6 +21,8 @@ const windowsSchema = z
     /** Signals whose event time is further behind the newest seen than this are not counted. */
     latenessSec: z.number().int().min(0).max(86_400).default(3600),
     dimensions: z.array(z.enum(dimensionNames)).default(['region', 'surface', 'lang']),
+    /** Distinct values per dimension (regions, languages) counted per worker; later ones count as "other". */
+    maxValuesPerDimension: z.number().int().min(1).max(100_000).default(1000),
   })
   .superRefine((w, ctx) => {
     if (w.currentSec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['currentSec'], message: 'must be a multiple of bucketSec' });

@@ -8,6 +8,7 @@ import type { SemanticIndex } from '../scoring/semantic.js';
 import type { SemanticScorer } from '../scoring/semantic-scorer.js';
 import { SurgewatchError } from '../shared/errors.js';
 import type { WindowLayout } from '../windows/window-store.js';
+import { DimensionValues } from '../windows/dimension-values.js';
 
 /** A pipeline's compiled topic lists: immutable, replaced as a whole on reload. */
 export interface PipelineLists {
@@ -32,6 +33,8 @@ export interface PipelineRuntime {
   readonly lexicon: Lexicon;
   detector: Detector;
   layout: WindowLayout;
+  /** Bounds the distinct regions and languages counted (the rest count as "other"). */
+  dimensionValues: DimensionValues;
   /** Semantic scoring, attached once the embedding model is up (absent: lexicon only). */
   semantic?: SemanticScorer;
 }
@@ -89,6 +92,7 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
       return this.lists.lexicon;
     },
     detector: createDetector(config.detect),
+    dimensionValues: new DimensionValues(w.maxValuesPerDimension, w.retentionSec * 1000),
     layout: {
       bucketMs: w.bucketSec * 1000,
       retentionSec: w.retentionSec,

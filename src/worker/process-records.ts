@@ -3,6 +3,7 @@ import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/sig
 import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.js';
 import { bucketStart, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
+import { OTHER, type DimensionValues } from '../windows/dimension-values.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
 
 export interface RawRecord {
@@ -55,18 +56,20 @@ export function hashAuthor(key: string, author: string): string {
 }
 
 /** The series a hit increments: the topic, and the topic by each configured dimension. */
-export function seriesFor(topic: string, signal: Signal, dimensions: readonly string[]): string[] {
+export function seriesFor(topic: string, signal: Signal, dimensions: readonly string[], limit?: DimensionValues): string[] {
+  const admit = (dim: string, value: string) => (limit ? limit.admit(dim, value, signal.tsMs) : value);
   const out = [topic];
   for (const dim of dimensions) {
     if (dim === 'region' && signal.region) {
-      out.push(seriesId(topic, { name: 'region', value: signal.region }));
+      const region = admit('region', signal.region);
+      out.push(seriesId(topic, { name: 'region', value: region }));
       // A subdivision also counts towards its country.
       const dash = signal.region.indexOf('-');
-      if (dash > 0) out.push(seriesId(topic, { name: 'region', value: signal.region.slice(0, dash) }));
+      if (dash > 0 && region !== OTHER) out.push(seriesId(topic, { name: 'region', value: admit('region', signal.region.slice(0, dash)) }));
     } else if (dim === 'surface') {
       out.push(seriesId(topic, { name: 'surface', value: signal.surface }));
     } else if (dim === 'lang' && signal.lang) {
-      out.push(seriesId(topic, { name: 'lang', value: signal.lang.toLowerCase().split('-')[0]! }));
+      out.push(seriesId(topic, { name: 'lang', value: admit('lang', signal.lang.toLowerCase().split('-')[0]!) }));
     }
   }
   return out;
@@ -139,7 +142,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     const bucket = bucketStart(signal.tsMs, bucketMs);
     const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
     for (const h of hits) {
-      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series: seriesFor(h.topic, signal, dimensions), terms: matchedTerms(h) };
+      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series: seriesFor(h.topic, signal, dimensions, runtime.dimensionValues), terms: matchedTerms(h) };
       if (authorHash) counted.authorHash = authorHash;
       signals.push(counted);
     }

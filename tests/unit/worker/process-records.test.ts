@@ -225,3 +225,21 @@ describe('seriesFor', () => {
     expect(seriesFor('t', signal({ region: 'US-TX', lang: 'en' }), [])).toEqual(['t']);
   });
 });
+
+describe('dimension cardinality', () => {
+  it('counts regions beyond the limit as "other", and admits new ones once old ones age out', async () => {
+    const runtime = testRuntime({ windows: { dimensions: ['region'], maxValuesPerDimension: 3 } });
+    const regions = ['US', 'GB', 'DE', 'FR', 'BR'];
+    const out = await processRecords(
+      regions.map((region, i) => sig({ id: `r${i}`, text: 'kill myself', region })),
+      runtime,
+      opts(),
+    );
+    expect(out.signals.map((s) => s.series[1])).toEqual(['self-harm|region=US', 'self-harm|region=GB', 'self-harm|region=DE', 'self-harm|region=other', 'self-harm|region=other']);
+    expect(runtime.dimensionValues.overflowed).toBe(2);
+    // After the retention, the old values no longer hold their places.
+    const later = T0 + runtime.config.windows.retentionSec * 1000 + 60_000;
+    const next = await processRecords([sig({ id: 'late', ts: later, text: 'kill myself', region: 'FR' })], runtime, opts({ watermark: { maxEventMs: later } }));
+    expect(next.signals[0]!.series[1]).toBe('self-harm|region=FR');
+  });
+});
