@@ -87,7 +87,8 @@ export function isAllLookalike(s: string): boolean {
   let any = false;
   for (const ch of s) {
     if (CONFUSABLE_TO_ASCII.has(ch)) any = true;
-    else if (!/[a-z0-9]/.test(ch)) return false;
+    // Symbols and punctuation are dropped from keys later: they neither make nor break it.
+    else if (!/[a-z0-9]/.test(ch) && /[\p{L}\p{N}\p{M}]/u.test(ch)) return false;
   }
   return any;
 }

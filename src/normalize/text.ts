@@ -220,7 +220,8 @@ function joinSpacedLetters(text: string, tokens: Token[], spans: [number, number
       if (unleet !== folded) flags |= FLAG.leetspeak;
       folded = unleet.replace(NON_WORD, '');
       if (hasTripleRun(folded)) flags |= FLAG.repeated_letters;
-      out.push({ key: collapseRepeats(folded), folded, flags });
+      // A run of lone symbols ("| | $") that never became letters leaves no token.
+      if (folded.length > 0) out.push({ key: collapseRepeats(folded), folded, flags });
       i = j + 1;
     } else {
       out?.push(tokens[i]!);

@@ -146,8 +146,11 @@ describe('matchKey on words with evasions', () => {
   });
 
   it('is idempotent on inputs the properties once found', () => {
-    // A symbol beside a non-Latin digit look-alike: the key must not fold on the second pass.
-    for (const text of ['$౦', '$౦ ౦', '@੦']) expect(matchKey(matchKey(text)), text).toBe(matchKey(text));
+    // Symbols beside look-alikes, lone symbol runs: the key must not change on a second pass.
+    const found = ['$౦', '$౦ ౦', '@੦', 'A\ud800\ufff0!ᖯ', '$ᶌ\ud800A', 'A $Ỿ', 'A\ud800ʣ$', '0\ud800|\ud800\ud800|\ud800\ud800$'];
+    for (const text of found) expect(matchKey(matchKey(text)), JSON.stringify(text)).toBe(matchKey(text));
+    // A run of lone symbols leaves no empty token behind.
+    expect(matchKey('0 |\ud800| $')).toBe('0');
   });
 
   it('is idempotent', () => {
