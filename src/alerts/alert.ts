@@ -43,6 +43,8 @@ export interface Alert {
   sample_signal_ids: string[];
   summary: string;
   list_version: string;
+  /** For an emerging-term alert: the hashtag to consider adding to the topic's list. */
+  suggested_term: string | null;
   /** The observed count of the window that opened the alert (escalation is relative to it). */
   opened_observed: number;
   /** Consecutive significant ticks while open; quiet ticks count towards resolution. */

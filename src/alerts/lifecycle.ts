@@ -57,8 +57,17 @@ export function alertId(pipeline: string, series: string, openedAtMs: number): s
 
 /** One-paragraph text a policy lead can read in ten seconds. */
 export function summarize(
-  a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status' | 'coordinated' | 'severity' | 'base_severity'>,
+  a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status' | 'coordinated' | 'severity' | 'base_severity' | 'suggested_term'>,
 ): string {
+  if (a.suggested_term) {
+    const w = a.window;
+    const usual = w.expected < 0.5 ? 'it was not seen in the baseline' : `${fmt(w.ratio)}x its usual ${fmt(w.expected)}`;
+    return [
+      `Emerging term ${a.suggested_term} with ${a.topic_name}: it came with ${w.observed} matching signals in the last ${w.seconds} s (${usual}),`,
+      `from ${a.distinct_authors} distinct account${a.distinct_authors === 1 ? '' : 's'}.`,
+      a.status === 'resolved' ? 'Its use is back near its baseline.' : `Consider adding ${a.suggested_term} to the ${a.topic_name} list.`,
+    ].join(' ');
+  }
   const where = a.dimension === 'all' ? 'across the platform' : `in ${a.dimension.replace('=', ' ')}`;
   const w = a.window;
   const terms = a.top_terms.slice(0, 3).map((t) => t.term);
@@ -86,9 +95,11 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }
   if (!open) {
     if (!decision.significant || inCooldown || !details) return undefined;
     const { topic, dimension } = parseSeries(ctx.series);
+    const term = dimension.startsWith('term=') ? dimension.slice('term='.length) : null;
     const alert: Alert = {
       id: alertId(ctx.pipeline, ctx.series, ctx.nowMs),
-      kind: 'spike',
+      kind: term ? 'emerging_term' : 'spike',
+      suggested_term: term,
       pipeline: ctx.pipeline,
       topic,
       topic_name: ctx.topic.name,

@@ -21,6 +21,8 @@ const windowsSchema = z
     /** Signals whose event time is further behind the newest seen than this are not counted. */
     latenessSec: z.number().int().min(0).max(86_400).default(3600),
     dimensions: z.array(z.enum(dimensionNames)).default(['region', 'surface', 'lang']),
+    /** Count the hashtags that hits carry and their topic does not list, for emerging-term alerts. */
+    emergingTerms: z.boolean().default(true),
     /** Distinct values per dimension (regions, languages) counted per worker; later ones count as "other". */
     maxValuesPerDimension: z.number().int().min(1).max(100_000).default(1000),
   })

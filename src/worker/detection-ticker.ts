@@ -113,7 +113,11 @@ export class DetectionTicker {
         if (!topic) continue; // a topic removed from the lists: its series age out
         tested.push({ series, topic });
         guards.push(guardsFor(cfg, topic.severity));
-        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: firstSeen.get(series)! }));
+        // A co-occurring tag is judged on the topic's history: one never seen before is the
+        // point of emerging terms, so its own newness is not a cold start.
+        const { topic: topicId, dimension } = parseSeries(series);
+        const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
+        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: since }));
       }
     }
     const decisions = rt.detector.decide(evaluations, guards);

@@ -4,6 +4,7 @@ import { topicsOf } from '../config/load.js';
 import { createDetector, type Detector } from '../detect/detector.js';
 import { listSetVersion, type ListSetRef } from '../lists/list-set.js';
 import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
+import { normalizeHashtag } from '../normalize/text.js';
 import type { SemanticIndex } from '../scoring/semantic.js';
 import type { SemanticScorer } from '../scoring/semantic-scorer.js';
 import { SurgewatchError } from '../shared/errors.js';
@@ -16,6 +17,8 @@ export interface PipelineLists {
   readonly set: ListSetRef;
   readonly topics: ReadonlyMap<string, TopicDefinition>;
   readonly lexicon: Lexicon;
+  /** Each topic's listed hashtags, normalized: co-occurring tags not in here are emerging-term candidates. */
+  readonly knownTags: ReadonlyMap<string, ReadonlySet<string>>;
   /** The topics' exemplar vectors; absent when semantic scoring is off or the model is unavailable. */
   readonly semantic?: SemanticIndex | undefined;
 }
@@ -53,6 +56,7 @@ export function compilePipelineLists(config: PipelineConfig, allTopics: readonly
     set: set ?? { version: listSetVersion(allTopics), revision: 0 },
     topics: new Map(topics.map((t) => [t.id, t])),
     lexicon: compileLexicon(topics),
+    knownTags: new Map(topics.map((t) => [t.id, new Set(t.hashtags.map((h) => normalizeHashtag(h.replace(/^#/, ''))))])),
   };
 }
 

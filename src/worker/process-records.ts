@@ -3,6 +3,8 @@ import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/sig
 import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.js';
 import { bucketStart, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
+import { collapseRepeats } from '../normalize/fold.js';
+import { hashtagParts } from '../normalize/text.js';
 import { OTHER, type DimensionValues } from '../windows/dimension-values.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
 
@@ -38,6 +40,7 @@ export interface ProcessOptions {
   keepAlive?: () => Promise<void>;
 }
 
+const NO_TAGS: ReadonlySet<string> = new Set();
 const DEFAULT_MAX_FUTURE_MS = 10 * 60_000;
 
 const AUTHOR_CACHE_MAX = 100_000;
@@ -73,6 +76,28 @@ export function seriesFor(topic: string, signal: Signal, dimensions: readonly st
     }
   }
   return out;
+}
+
+const MAX_TAGS_PER_SIGNAL = 5;
+const INLINE_TAG = /#([\p{L}\p{M}\p{N}_]{2,64})/gu;
+
+/**
+ * Hashtags a hit carries that its topic does not list yet: counted as "term" series, so that
+ * one that surges (or was never seen before) becomes an emerging-term alert suggesting a list
+ * addition. Tags are folded ("#KMS_now" -> "#kmsnow") and compared with the list by their
+ * matching key; at most 5 per signal.
+ */
+export function emergingTags(signal: Signal, known: ReadonlySet<string>): string[] {
+  const raw = [...signal.hashtags, ...[...signal.text.matchAll(INLINE_TAG)].map((m) => m[1]!)];
+  const out = new Map<string, string>();
+  for (const tag of raw) {
+    // Compared by the matching key (as the lists are); shown folded but with its double letters.
+    const folded = hashtagParts(tag.replace(/^#/, '')).map((t) => t.folded).join('');
+    const key = collapseRepeats(folded);
+    if (key.length >= 2 && !known.has(key) && !out.has(key)) out.set(key, `#${folded}`);
+    if (out.size >= MAX_TAGS_PER_SIGNAL) break;
+  }
+  return [...out.values()];
 }
 
 export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal, lists: PipelineLists = runtime.lists): LexiconScore[] {
@@ -142,7 +167,14 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     const bucket = bucketStart(signal.tsMs, bucketMs);
     const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
     for (const h of hits) {
-      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series: seriesFor(h.topic, signal, dimensions, runtime.dimensionValues), terms: matchedTerms(h) };
+      const series = seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
+      if (runtime.config.windows.emergingTerms) {
+        for (const tag of emergingTags(signal, lists.knownTags.get(h.topic) ?? NO_TAGS)) {
+          // Past the cardinality bound a tag is not counted at all: "other" suggests nothing.
+          if (runtime.dimensionValues.admit('term', tag, signal.tsMs) !== OTHER) series.push(seriesId(h.topic, { name: 'term', value: tag }));
+        }
+      }
+      const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series, terms: matchedTerms(h) };
       if (authorHash) counted.authorHash = authorHash;
       signals.push(counted);
     }

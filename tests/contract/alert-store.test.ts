@@ -38,6 +38,7 @@ function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0
     severity: 'critical',
     base_severity: 'critical',
     coordinated: false,
+    suggested_term: null,
     opened_at: iso(openedMs),
     updated_at: iso(updatedMs),
     resolved_at: status === 'resolved' ? iso(updatedMs) : null,

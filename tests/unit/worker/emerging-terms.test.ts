@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../../src/alerts/alert.js';
+import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
+import { ManualClock } from '../../../src/shared/clock.js';
+import { silentLogger } from '../../../src/shared/logger.js';
+import { MemoryLease } from '../../../src/windows/lease.js';
+import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
+import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
+import { emergingTags, processRecords, type RawRecord } from '../../../src/worker/process-records.js';
+import { testRuntime } from '../../_util/fixtures.js';
+import { normalizeHashtag } from '../../../src/normalize/text.js';
+import { createRng } from '../../../src/worker/sample-stream.js';
+
+const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+
+describe('emerging terms', () => {
+  it('counts the tags a hit carries that its topic does not list, normalized, at most 5', () => {
+    const known = new Set([normalizeHashtag('wanttodie')]);
+    const signal = { id: 's', tsMs: T0, text: 'again #KMS_now and #kms_now', surface: 'post', hashtags: ['#WantToDie', 'sewerslide', '#a'], truncated: false } as never;
+    expect(emergingTags(signal, known)).toEqual(['#sewerslide', '#kmsnow']);
+  });
+
+  it('turns a new hashtag surging with a topic into an alert that suggests adding it to the list', async () => {
+    const runtime = testRuntime({ topics: ['self-harm'], windows: { dimensions: [] } });
+    const windows = new MemoryWindowStore();
+    const alerts = new MemoryAlertStore();
+    const clock = new ManualClock(T0);
+    const opened: Alert[] = [];
+    const ticker = new DetectionTicker({
+      runtimes: [runtime],
+      windows,
+      alerts,
+      publisher: { publish: async (_t, e) => void (e.type === 'opened' && opened.push(e.alert)), close: async () => {} },
+      lease: new MemoryLease(clock),
+      clock,
+      logger: silentLogger,
+    });
+    const rng = createRng(3);
+    let offset = 0;
+    const records: RawRecord[] = [];
+    const add = (tsMs: number, text: string, author: string, hashtags: string[] = []) =>
+      records.push({ offset: String(offset++), value: Buffer.from(JSON.stringify({ id: `s${offset}`, ts: tsMs, text, surface: 'post', author, hashtags })) });
+    // 50 minutes of steady self-harm talk (with a listed tag and a common one), then a new
+    // coded tag arrives with a burst from 30 accounts.
+    for (let t = T0 - 50 * 60_000; t < T0 - 60_000; t += 5_000) add(t, 'i want to kill myself', `a${Math.floor(rng() * 500)}`, rng() < 0.5 ? ['#wanttodie'] : ['#sad']);
+    for (let i = 0; i < 40; i++) add(T0 - 50_000 + i * 1_000, 'i want to kill myself #unaliveparty', `burst${i % 30}`);
+    const out = await processRecords(records, runtime, { authorHashKey: 'k'.repeat(16), watermark: { maxEventMs: -Infinity } });
+    await windows.applyBatch({ pipeline: runtime.config.id, layout: runtime.layout, position: null, signals: out.signals, totals: out.totals });
+    expect(out.signals.some((s) => s.series.includes('self-harm|term=#wanttodie'))).toBe(false);
+
+    for (let tick = 0; tick < runtime.config.detect.openAfterTicks; tick++) await ticker.tick(T0 + tick * 1000);
+    const term = opened.filter((a) => a.kind === 'emerging_term');
+    expect(term.map((a) => a.suggested_term)).toEqual(['#unaliveparty']);
+    expect(term[0]).toMatchObject({ topic: 'self-harm', dimension: 'term=#unaliveparty', window: { observed: 40 } });
+    expect(term[0]!.summary).toMatch(/Emerging term #unaliveparty with Self-harm: .*not seen in the baseline.*Consider adding #unaliveparty to the Self-harm list/);
+    // The steady tag, seen all along, is not news.
+    expect(opened.filter((a) => a.suggested_term === '#sad')).toEqual([]);
+  });
+});
