@@ -37,7 +37,8 @@ export interface Alert {
   resolved_at: string | null;
   window: AlertFigures & { start: string; end: string; seconds: number };
   peak: AlertFigures & { at: string };
-  baseline: { seconds: number; mean_per_bucket: number; bucket_seconds: number };
+  /** seasonal_factor: how much busier this hour usually is than the baseline's (1 without seasonality). */
+  baseline: { seconds: number; mean_per_bucket: number; bucket_seconds: number; seasonal_factor: number };
   distinct_authors: number;
   top_terms: { term: string; count: number }[];
   sample_signal_ids: string[];

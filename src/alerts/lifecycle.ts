@@ -118,6 +118,7 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }
         seconds: ctx.baselineSec,
         mean_per_bucket: ctx.currentSec > 0 ? Math.round((decision.expected / (ctx.currentSec / ctx.bucketSec)) * 1000) / 1000 : 0,
         bucket_seconds: ctx.bucketSec,
+        seasonal_factor: decision.seasonal,
       },
       distinct_authors: details.distinctAuthors,
       top_terms: details.topTerms,

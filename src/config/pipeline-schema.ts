@@ -67,6 +67,13 @@ const detectSchema = z.strictObject({
   strongP: z.number().gt(0).max(0.5).default(1e-9),
   /** Share of baseline buckets that must lie after the series' first data (cold start guard). */
   minBaselineCoverage: z.number().min(0).max(1).default(0.5),
+  /**
+   * Daily (hour-of-day) or weekly (hour-of-week) rhythm: the expected count is scaled by the
+   * series' usual level at this hour against its level during the baseline, learned from hourly
+   * rollups kept for seasonalHistoryDays.
+   */
+  seasonality: z.enum(['none', 'hour-of-day', 'hour-of-week']).default('none'),
+  seasonalHistoryDays: z.number().int().min(2).max(60).default(14),
   /** Distinct authors / observed at or below this marks an alert as coordinated. */
   coordinatedShare: z.number().min(0).max(1).default(0.2),
   /**

@@ -14,6 +14,8 @@ export interface SeriesWindowInput {
   firstSeenMs: number;
   /** Buckets between the baseline and the current window, left out of both (default 0). */
   gapBuckets?: number;
+  /** How much busier this hour usually is than the baseline's (seasonality; default 1). */
+  seasonal?: number;
 }
 
 /** One series' figures at one tick, before the tick-wide multiple-testing correction. */
@@ -27,6 +29,8 @@ export interface Evaluation {
   z: number;
   /** Share of baseline buckets after the series' first data. */
   coverage: number;
+  /** The seasonal factor applied to expected (1 without seasonality). */
+  seasonal: number;
   /** P(count >= observed) under the baseline: negative binomial when the baseline is overdispersed, else Poisson. */
   p: number;
 }
@@ -93,10 +97,11 @@ export function createDetector(cfg: DetectConfig): Detector {
 
       const halfLifeBuckets = (cfg.halfLifeSec * 1000) / input.bucketMs;
       const base = ewma(covered, halfLifeBuckets);
-      const expected = base.mean * input.currentBuckets;
+      const seasonal = input.seasonal ?? 1;
+      const expected = base.mean * input.currentBuckets * seasonal;
       const floored = Math.max(expected, cfg.minExpected);
       // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
-      const variance = Math.max(base.variance * input.currentBuckets, floored);
+      const variance = Math.max(base.variance * input.currentBuckets * seasonal, floored);
       const p = negBinomialUpperTail(observed, floored, variance);
       return {
         observed,
@@ -104,6 +109,7 @@ export function createDetector(cfg: DetectConfig): Detector {
         ratio: round(observed / floored),
         z: round((observed - expected) / Math.sqrt(variance)),
         coverage: round(coverage),
+        seasonal: round(seasonal),
         p,
       };
     },

@@ -14,6 +14,8 @@ export function createKeys(prefix: string, pipeline: string) {
     totals: `${base}:totals`,
     /** Hash of bucketStart -> count for one series and one chunk of buckets. */
     counts: (series: string, chunkStartMs: number) => `${base}:c:${series}:${chunkStartMs}`,
+    /** Hash of hour-of-day (0-23) -> count for one series and one UTC day. */
+    hourly: (series: string, dayStartMs: number) => `${base}:h:${series}:${dayStartMs}`,
     authors: (series: string, bucketMs: number) => `${base}:a:${series}:${bucketMs}`,
     terms: (series: string, bucketMs: number) => `${base}:t:${series}:${bucketMs}`,
     samples: (series: string, bucketMs: number) => `${base}:s:${series}:${bucketMs}`,

@@ -1,5 +1,6 @@
 import {
   bucketRange,
+  HOUR_MS,
   type ApplyResult,
   type CountBatch,
   type SeriesInfo,
@@ -16,6 +17,8 @@ interface BucketDetail {
 interface PipelineData {
   offsets: Map<string, string>;
   counts: Map<string, Map<number, number>>;
+  /** series -> hour start -> count (only when the layout keeps hourly rollups). */
+  hourly: Map<string, Map<number, number>>;
   details: Map<string, Map<number, BucketDetail>>;
   firstSeen: Map<string, number>;
   lastBucket: Map<string, number>;
@@ -41,6 +44,7 @@ export class MemoryWindowStore implements WindowStore {
       d = {
         offsets: new Map(),
         counts: new Map(),
+        hourly: new Map(),
         details: new Map(),
         firstSeen: new Map(),
         lastBucket: new Map(),
@@ -67,6 +71,12 @@ export class MemoryWindowStore implements WindowStore {
         let c = d.counts.get(series);
         if (!c) d.counts.set(series, (c = new Map()));
         c.set(s.bucketMs, (c.get(s.bucketMs) ?? 0) + 1);
+        if (batch.layout.hourlyTtlSec > 0) {
+          let h = d.hourly.get(series);
+          if (!h) d.hourly.set(series, (h = new Map()));
+          const hour = Math.floor(s.bucketMs / HOUR_MS) * HOUR_MS;
+          h.set(hour, (h.get(hour) ?? 0) + 1);
+        }
         if ((d.lastBucket.get(series) ?? -Infinity) < s.bucketMs) d.lastBucket.set(series, s.bucketMs);
         if ((d.firstSeen.get(series) ?? Infinity) > s.bucketMs) d.firstSeen.set(series, s.bucketMs);
 
@@ -86,12 +96,17 @@ export class MemoryWindowStore implements WindowStore {
     if (pos) d.offsets.set(pos.partitionKey, pos.lastOffset);
     if (++d.batchesSinceEviction >= EVICT_EVERY_BATCHES) {
       d.batchesSinceEviction = 0;
-      this.evict(d, batch.layout.retentionSec * 1000, batch.layout.detailTtlSec * 1000);
+      this.evict(d, batch.layout.retentionSec * 1000, batch.layout.detailTtlSec * 1000, batch.layout.hourlyTtlSec * 1000);
     }
     return { status: 'applied' };
   }
 
-  private evict(d: PipelineData, retentionMs: number, detailMs: number): void {
+  private evict(d: PipelineData, retentionMs: number, detailMs: number, hourlyMs: number): void {
+    const hourlyCutoff = d.newestBucketMs - hourlyMs;
+    for (const [series, h] of d.hourly) {
+      for (const hour of h.keys()) if (hour < hourlyCutoff) h.delete(hour);
+      if (h.size === 0) d.hourly.delete(series);
+    }
     const countCutoff = d.newestBucketMs - retentionMs;
     const detailCutoff = d.newestBucketMs - detailMs;
     for (const [series, c] of d.counts) {
@@ -154,6 +169,12 @@ export class MemoryWindowStore implements WindowStore {
       .sort((a, b) => b.count - a.count || a.term.localeCompare(b.term))
       .slice(0, limits.topTerms);
     return { distinctAuthors: authors.size, topTerms, sampleIds };
+  }
+
+  async readHourly(pipeline: string, series: readonly string[], fromHourMs: number, toHourMs: number): Promise<Map<string, number[]>> {
+    const d = this.data(pipeline);
+    const hours = Math.max(0, Math.floor((toHourMs - fromHourMs) / HOUR_MS) + 1);
+    return new Map(series.map((s) => [s, Array.from({ length: hours }, (_, i) => d.hourly.get(s)?.get(fromHourMs + i * HOUR_MS) ?? 0)]));
   }
 
   async totals(pipeline: string): Promise<Record<string, number>> {

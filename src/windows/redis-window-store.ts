@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Redis, Result } from 'ioredis';
 import { chunkStart, createKeys, type Keys } from './keys.js';
 import {
+  DAY_MS,
+  HOUR_MS,
   bucketRange,
   type ApplyResult,
   type CountBatch,
@@ -23,6 +25,7 @@ type Payload = {
   t: [number, string, number][];
   s: (number | string)[][];
   z: [string, number, number][];
+  h: [number, number, number][];
   tot: [string, number][];
 };
 
@@ -99,7 +102,21 @@ export class RedisWindowStore implements WindowStore {
       }
     }
 
-    const payload: Payload = { c: [], a: [], t: [], s: [], z: [], tot: [] };
+    const payload: Payload = { c: [], a: [], t: [], s: [], z: [], h: [], tot: [] };
+    if (batch.layout.hourlyTtlSec > 0) {
+      const hourly = new Map<string, number>(); // hourly key \0 hour-of-day -> n
+      for (const [ck, n] of counts) {
+        const [series, b] = ck.split('\0') as [string, string];
+        const bucket = Number(b);
+        const day = Math.floor(bucket / DAY_MS) * DAY_MS;
+        const hk = `${k.hourly(series, day)}\0${Math.floor((bucket - day) / HOUR_MS)}`;
+        hourly.set(hk, (hourly.get(hk) ?? 0) + n);
+      }
+      for (const [hk, n] of hourly) {
+        const [key, hour] = hk.split('\0') as [string, string];
+        payload.h.push([indexOf(key), Number(hour), n]);
+      }
+    }
     for (const [ck, n] of counts) {
       const [series, b] = ck.split('\0') as [string, string];
       const bucket = Number(b);
@@ -131,6 +148,7 @@ export class RedisWindowStore implements WindowStore {
       OFFSETS_TTL_SEC,
       // cjson turns empty tables into objects; the script only iterates, so either is fine.
       JSON.stringify(payload),
+      batch.layout.hourlyTtlSec,
     );
     return result[0] === 1 ? { status: 'applied' } : { status: 'conflict', currentOffset: String(result[1]) };
   }
@@ -206,6 +224,31 @@ export class RedisWindowStore implements WindowStore {
     const sampleIds: string[] = [];
     for (const [, ids] of replies.slice(2)) for (const id of ids as string[]) if (sampleIds.length < limits.samples) sampleIds.push(id);
     return { distinctAuthors, topTerms: topTerms.slice(0, limits.topTerms), sampleIds };
+  }
+
+  async readHourly(pipeline: string, series: readonly string[], fromHourMs: number, toHourMs: number): Promise<Map<string, number[]>> {
+    const k = this.keys(pipeline);
+    const hours = Math.max(0, Math.floor((toHourMs - fromHourMs) / HOUR_MS) + 1);
+    const firstDay = Math.floor(fromHourMs / DAY_MS) * DAY_MS;
+    const days: number[] = [];
+    for (let d = firstDay; d <= toHourMs; d += DAY_MS) days.push(d);
+    const pipe = this.redis.pipeline();
+    for (const s of series) for (const d of days) pipe.hgetall(k.hourly(s, d));
+    const replies = (await pipe.exec()) ?? [];
+    const out = new Map<string, number[]>();
+    series.forEach((s, i) => {
+      const row = new Array<number>(hours).fill(0);
+      days.forEach((d, j) => {
+        const [err, h] = replies[i * days.length + j] ?? [null, {}];
+        if (err) throw err;
+        for (const [hour, n] of Object.entries(h as Record<string, string>)) {
+          const at = (d + Number(hour) * HOUR_MS - fromHourMs) / HOUR_MS;
+          if (at >= 0 && at < hours) row[at] = Number(n);
+        }
+      });
+      out.set(s, row);
+    });
+    return out;
   }
 
   async totals(pipeline: string): Promise<Record<string, number>> {

@@ -24,6 +24,8 @@ export interface WindowLayout {
   detailTtlSec: number;
   /** Sample ids kept per series bucket. */
   samplesPerBucket: number;
+  /** TTL of the hourly rollups used for seasonality (s); 0 = not kept. */
+  hourlyTtlSec: number;
 }
 
 export interface SourcePosition {
@@ -78,6 +80,11 @@ export interface WindowStore {
     bucketMs: number,
     limits: { topTerms: number; samples: number },
   ): Promise<WindowDetails>;
+  /**
+   * Hourly counts (from the hourly rollup) for each series, from fromHourMs to toHourMs
+   * inclusive (hour starts), 0 where none. Empty arrays when rollups are not kept.
+   */
+  readHourly(pipeline: string, series: readonly string[], fromHourMs: number, toHourMs: number): Promise<Map<string, number[]>>;
   totals(pipeline: string): Promise<Record<string, number>>;
   /** Forgets series with no data since beforeMs. */
   pruneSeries(pipeline: string, beforeMs: number): Promise<number>;
@@ -95,6 +102,9 @@ export function bucketRange(fromBucketMs: number, toBucketMs: number, bucketMs: 
 export function bucketStart(tsMs: number, bucketMs: number): number {
   return Math.floor(tsMs / bucketMs) * bucketMs;
 }
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
 
 /** Buckets are grouped into chunks (one Redis hash each) of this many buckets. */
 export const BUCKETS_PER_CHUNK = 64;

@@ -8,7 +8,8 @@ import type { Logger } from '../shared/logger.js';
 import type { Lease } from '../windows/lease.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
-import { bucketStart, type WindowStore } from '../windows/window-store.js';
+import { bucketStart, HOUR_MS, type WindowStore } from '../windows/window-store.js';
+import { seasonalFactor } from '../detect/seasonality.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 
 export interface TickerOptions {
@@ -42,6 +43,7 @@ export class DetectionTicker {
   private running = new Set<string>();
   private stopped = false;
   private readonly streaks = new Map<string, Map<string, number>>();
+  private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
 
   constructor(private readonly opts: TickerOptions) {}
 
@@ -108,6 +110,7 @@ export class DetectionTicker {
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const counts = await this.opts.windows.readCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
+      const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
       for (const series of chunk) {
         const topic = lists.topics.get(parseSeries(series).topic);
         if (!topic) continue; // a topic removed from the lists: its series age out
@@ -117,7 +120,8 @@ export class DetectionTicker {
         // point of emerging terms, so its own newness is not a cold start.
         const { topic: topicId, dimension } = parseSeries(series);
         const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
-        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: since }));
+        const seasonal = seasonals.get(series) ?? 1;
+        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: since, seasonal }));
       }
     }
     const decisions = rt.detector.decide(evaluations, guards);
@@ -171,6 +175,26 @@ export class DetectionTicker {
     for (const event of report.events) await this.publish(rt, event);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
     return report;
+  }
+
+  /**
+   * Seasonal factors of a chunk of series, from their hourly rollups. A factor depends only on
+   * the current hour and the baseline's, so it is cached until either changes.
+   */
+  private async seasonalFactors(rt: PipelineRuntime, series: readonly string[], nowMs: number, baselineMidMs: number): Promise<Map<string, number>> {
+    const { seasonality, seasonalHistoryDays } = rt.config.detect;
+    if (seasonality === 'none') return new Map();
+    const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+    const key = `${currentHour}:${Math.floor(baselineMidMs / HOUR_MS)}`;
+    let cache = this.seasonal.get(rt.config.id);
+    if (!cache || cache.key !== key) this.seasonal.set(rt.config.id, (cache = { key, factors: new Map() }));
+    const missing = series.filter((s) => !cache.factors.has(s));
+    if (missing.length > 0) {
+      const from = currentHour - seasonalHistoryDays * 24 * HOUR_MS;
+      const hourly = await this.opts.windows.readHourly(rt.config.id, missing, from, currentHour - HOUR_MS);
+      for (const s of missing) cache.factors.set(s, seasonalFactor(hourly.get(s) ?? [], from, seasonality, nowMs, baselineMidMs));
+    }
+    return cache.factors;
   }
 
   /**

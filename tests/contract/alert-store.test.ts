@@ -44,7 +44,7 @@ function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0
     resolved_at: status === 'resolved' ? iso(updatedMs) : null,
     window: { ...figures, start: iso(updatedMs - 5 * MIN), end: iso(updatedMs), seconds: 300 },
     peak: { ...figures, at: iso(openedMs) },
-    baseline: { seconds: 3600, mean_per_bucket: 0.267, bucket_seconds: 10 },
+    baseline: { seconds: 3600, mean_per_bucket: 0.267, bucket_seconds: 10, seasonal_factor: 1 },
     distinct_authors: 31,
     top_terms: [{ term: 'kys', count: 20 }],
     sample_signal_ids: ['s1', 's2'],

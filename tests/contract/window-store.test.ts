@@ -19,7 +19,7 @@ const T0 = Math.floor(Date.UTC(2024, 2, 1) / CHUNK_MS) * CHUNK_MS;
 /** Start of bucket i after T0. */
 const b = (i: number) => T0 + i * BUCKET_MS;
 
-const layout: WindowLayout = { bucketMs: BUCKET_MS, retentionSec: 3600, detailTtlSec: 600, samplesPerBucket: 3 };
+const layout: WindowLayout = { bucketMs: BUCKET_MS, retentionSec: 3600, detailTtlSec: 600, samplesPerBucket: 3, hourlyTtlSec: 3 * 86_400 };
 const PIPELINE = 'high-harm';
 
 function sig(id: string, bucket: number, series: string[], extra: Partial<CountedSignal> = {}): CountedSignal {
@@ -266,6 +266,29 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
 
         await store.applyBatch(batch([sig('z1', 7, ['u'])], { layout: { ...layout, samplesPerBucket: 0 } }));
         expect((await store.readDetails(PIPELINE, 'u', b(7), b(7), BUCKET_MS, limits)).sampleIds).toEqual([]);
+      });
+    });
+
+    describe('hourly rollups (seasonality)', () => {
+      const HOUR = 3_600_000;
+      const hour0 = Math.floor(T0 / 86_400_000) * 86_400_000 + 22 * HOUR; // 22:00, so the read crosses midnight
+      const at = (h: number, minute = 0) => ({ bucketMs: hour0 + h * HOUR + minute * 60_000 });
+
+      it('sums counts per series and hour, across days, with zeros where none', async () => {
+        await store.applyBatch(
+          batch([
+            { ...sig('h1', 0, ['t', 't|region=GB']), ...at(0, 5) },
+            { ...sig('h2', 0, ['t']), ...at(0, 59) },
+            { ...sig('h3', 0, ['t']), ...at(3, 30) }, // 01:30 the next day
+          ]),
+        );
+        const hourly = await store.readHourly(PIPELINE, ['t', 't|region=GB', 'never'], hour0, hour0 + 4 * HOUR);
+        expect(Object.fromEntries(hourly)).toEqual({ t: [2, 0, 0, 1, 0], 't|region=GB': [1, 0, 0, 0, 0], never: [0, 0, 0, 0, 0] });
+      });
+
+      it('keeps none when the layout keeps no rollups', async () => {
+        await store.applyBatch(batch([{ ...sig('h4', 0, ['v']), ...at(1) }], { layout: { ...layout, hourlyTtlSec: 0 } }));
+        expect((await store.readHourly(PIPELINE, ['v'], hour0, hour0 + 2 * HOUR)).get('v')).toEqual([0, 0, 0]);
       });
     });
   });

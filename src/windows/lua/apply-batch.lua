@@ -14,12 +14,14 @@
   ARGV[5]  detail TTL (s) for author, term and sample keys
   ARGV[6]  samples kept per bucket
   ARGV[7]  TTL (s) of the offsets hash (longer than retention: the fence must outlive redelivery)
+  ARGV[9]  TTL (s) of the hourly rollup keys
   ARGV[8]  payload JSON:
            { c = {{keyIndex, bucketField, n}, ...},      HINCRBY count hashes
              a = {{keyIndex, authorHash, ...}, ...},     PFADD author HLLs
              t = {{keyIndex, term, n}, ...},             ZINCRBY term zsets
              s = {{keyIndex, signalId, ...}, ...},       LPUSH + LTRIM sample lists
              z = {{seriesId, lastBucketMs, firstBucketMs}, ...}, series activity (newest and oldest bucket in the batch)
+             h = {{keyIndex, hourOfDay, n}, ...},        HINCRBY hourly rollups (seasonality)
              tot = {{field, n}, ...} }                   totals
 
   Returns {1} when applied, {0, currentOffset} when the fence did not match (nothing written).
@@ -41,6 +43,14 @@ for _, op in ipairs(p.c) do
   local key = KEYS[op[1]]
   redis.call('HINCRBY', key, op[2], op[3])
   redis.call('EXPIRE', key, retention)
+end
+if p.h then
+  local hourlyTtl = tonumber(ARGV[9])
+  for _, op in ipairs(p.h) do
+    local key = KEYS[op[1]]
+    redis.call('HINCRBY', key, op[2], op[3])
+    redis.call('EXPIRE', key, hourlyTtl)
+  end
 end
 for _, op in ipairs(p.a) do
   local key = KEYS[op[1]]

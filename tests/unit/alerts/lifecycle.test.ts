@@ -16,11 +16,12 @@ const surge = (observed = 120, expected = 24): Decision => ({
   ratio: Math.round((observed / expected) * 1000) / 1000,
   z: Math.round(((observed - expected) / Math.sqrt(expected)) * 1000) / 1000,
   coverage: 1,
+  seasonal: 1,
   p: 1e-20,
   q: 1e-18,
   strong: true,
 });
-const quiet: Decision = { significant: false, reason: 'below_min_ratio', observed: 30, expected: 24, ratio: 1.25, z: 1.225, coverage: 1, p: 0.1, q: 0.5, strong: false };
+const quiet: Decision = { significant: false, reason: 'below_min_ratio', observed: 30, expected: 24, ratio: 1.25, z: 1.225, coverage: 1, seasonal: 1, p: 0.1, q: 0.5, strong: false };
 
 const details: WindowDetails = {
   distinctAuthors: 37,
