@@ -135,7 +135,9 @@ export function createDetector(cfg: DetectConfig): Detector {
       decisions.forEach((d, i) => {
         if (d.reason === 'cold_start') return;
         const fdr = guards[i]!.fdr;
-        families.set(fdr, [...(families.get(fdr) ?? []), i]);
+        const family = families.get(fdr);
+        if (family) family.push(i);
+        else families.set(fdr, [i]);
       });
       for (const [fdr, members] of families) {
         const { discovery, adjusted } = benjaminiHochberg(

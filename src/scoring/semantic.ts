@@ -2,7 +2,7 @@ import type { SemanticConfig } from '../config/pipeline-schema.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { termObject } from '../config/topic-schema.js';
 import { normalizeText } from '../normalize/text.js';
-import { englishWordCosts } from './dictionary.js';
+import { isCommonKey } from './common-words.js';
 import { dot, type Embedder } from './embedder.js';
 
 /** A topic's exemplar sentences and their vectors, for one list version. */
@@ -36,23 +36,11 @@ export interface SemanticMatch {
   counter?: { exemplar: string; similarity: number };
 }
 
-/** Words this common say nothing about a topic: "I", "want", "to", "tomorrow". */
-export const COMMON_WORDS = 1000;
-const COMMON_WORD_COST = 3 + Math.log(COMMON_WORDS + 1);
-let commonKeys: ReadonlySet<string> | undefined;
-/** Compared as normalized keys ("good" and "will" fold to "god" and "wil"), as signal tokens are. */
-function isCommon(key: string): boolean {
-  commonKeys ??= new Set(
-    [...englishWordCosts()].filter(([, cost]) => cost < COMMON_WORD_COST).flatMap(([w]) => normalizeText(w).tokens.map((t) => t.key)),
-  );
-  return commonKeys.has(key);
-}
-
 /** Normalized word keys of a text that can serve as cue words (3+ letters, not common). */
 function cueKeys(text: string): string[] {
   return normalizeText(text)
     .tokens.map((t) => t.key)
-    .filter((k) => k.length >= 3 && !k.startsWith('@') && !isCommon(k));
+    .filter((k) => k.length >= 3 && !k.startsWith('@') && !isCommonKey(k));
 }
 
 /** Embeds every topic's exemplars; topics without exemplars take no part in semantic scoring. */

@@ -4,7 +4,8 @@ import { topicsOf } from '../config/load.js';
 import { createDetector, type Detector } from '../detect/detector.js';
 import { listSetVersion, type ListSetRef } from '../lists/list-set.js';
 import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
-import { normalizeHashtag } from '../normalize/text.js';
+import { normalizeHashtag, normalizeText } from '../normalize/text.js';
+import { termObject } from '../config/topic-schema.js';
 import type { SemanticIndex } from '../scoring/semantic.js';
 import type { SemanticScorer } from '../scoring/semantic-scorer.js';
 import { SurgewatchError } from '../shared/errors.js';
@@ -17,8 +18,11 @@ export interface PipelineLists {
   readonly set: ListSetRef;
   readonly topics: ReadonlyMap<string, TopicDefinition>;
   readonly lexicon: Lexicon;
-  /** Each topic's listed hashtags, normalized: co-occurring tags not in here are emerging-term candidates. */
-  readonly knownTags: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Per topic, the matching keys of its listed hashtags and of its terms' words: co-occurring
+   * tags and words not in here are emerging-term candidates.
+   */
+  readonly knownKeys: ReadonlyMap<string, ReadonlySet<string>>;
   /** The topics' exemplar vectors; absent when semantic scoring is off or the model is unavailable. */
   readonly semantic?: SemanticIndex | undefined;
 }
@@ -56,7 +60,12 @@ export function compilePipelineLists(config: PipelineConfig, allTopics: readonly
     set: set ?? { version: listSetVersion(allTopics), revision: 0 },
     topics: new Map(topics.map((t) => [t.id, t])),
     lexicon: compileLexicon(topics),
-    knownTags: new Map(topics.map((t) => [t.id, new Set(t.hashtags.map((h) => normalizeHashtag(h.replace(/^#/, ''))))])),
+    knownKeys: new Map(
+      topics.map((t) => [
+        t.id,
+        new Set([...t.hashtags.map((h) => normalizeHashtag(h.replace(/^#/, ''))), ...t.terms.flatMap((e) => normalizeText(termObject(e).term).tokens.map((k) => k.key))]),
+      ]),
+    ),
   };
 }
 

@@ -4,7 +4,8 @@ import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.j
 import { bucketStart, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
 import { collapseRepeats } from '../normalize/fold.js';
-import { hashtagParts } from '../normalize/text.js';
+import { hashtagParts, normalizeText } from '../normalize/text.js';
+import { isCommonKey } from '../scoring/common-words.js';
 import { OTHER, type DimensionValues } from '../windows/dimension-values.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
 
@@ -40,7 +41,7 @@ export interface ProcessOptions {
   keepAlive?: () => Promise<void>;
 }
 
-const NO_TAGS: ReadonlySet<string> = new Set();
+const NO_KEYS: ReadonlySet<string> = new Set();
 const DEFAULT_MAX_FUTURE_MS = 10 * 60_000;
 
 const AUTHOR_CACHE_MAX = 100_000;
@@ -78,24 +79,31 @@ export function seriesFor(topic: string, signal: Signal, dimensions: readonly st
   return out;
 }
 
-const MAX_TAGS_PER_SIGNAL = 5;
+const MAX_TERMS_PER_SIGNAL = 5;
 const INLINE_TAG = /#([\p{L}\p{M}\p{N}_]{2,64})/gu;
+const MIN_WORD_LENGTH = 4;
 
 /**
- * Hashtags a hit carries that its topic does not list yet: counted as "term" series, so that
- * one that surges (or was never seen before) becomes an emerging-term alert suggesting a list
- * addition. Tags are folded ("#KMS_now" -> "#kmsnow") and compared with the list by their
- * matching key; at most 5 per signal.
+ * Hashtags and uncommon words a hit carries that its topic does not list: counted as "term"
+ * series, so that one that surges (or was never seen before) becomes an emerging-term alert
+ * suggesting a list addition. Tags come first ("#KMS_now" -> "#kmsnow"), then words (not among
+ * the 1,000 most common English words, 4+ letters); all are compared with the list by their
+ * matching key, and at most 5 are taken per signal.
  */
-export function emergingTags(signal: Signal, known: ReadonlySet<string>): string[] {
-  const raw = [...signal.hashtags, ...[...signal.text.matchAll(INLINE_TAG)].map((m) => m[1]!)];
+export function emergingTerms(signal: Signal, known: ReadonlySet<string>): string[] {
   const out = new Map<string, string>();
+  const raw = [...signal.hashtags, ...[...signal.text.matchAll(INLINE_TAG)].map((m) => m[1]!)];
   for (const tag of raw) {
-    // Compared by the matching key (as the lists are); shown folded but with its double letters.
+    if (out.size >= MAX_TERMS_PER_SIGNAL) return [...out.values()];
+    // Shown folded but with its double letters; compared by the matching key, as the lists are.
     const folded = hashtagParts(tag.replace(/^#/, '')).map((t) => t.folded).join('');
     const key = collapseRepeats(folded);
-    if (key.length >= 2 && !known.has(key) && !out.has(key)) out.set(key, `#${folded}`);
-    if (out.size >= MAX_TAGS_PER_SIGNAL) break;
+    if (key.length >= 2 && !known.has(key) && !out.has(`#${key}`)) out.set(`#${key}`, `#${folded}`);
+  }
+  for (const t of normalizeText(signal.text.replace(INLINE_TAG, ' ')).tokens) {
+    if (out.size >= MAX_TERMS_PER_SIGNAL) break;
+    if (t.key.length < MIN_WORD_LENGTH || t.key.startsWith('@') || /\d/.test(t.key) || known.has(t.key) || isCommonKey(t.key) || out.has(t.key)) continue;
+    out.set(t.key, t.folded);
   }
   return [...out.values()];
 }
@@ -169,9 +177,9 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     for (const h of hits) {
       const series = seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
       if (runtime.config.windows.emergingTerms) {
-        for (const tag of emergingTags(signal, lists.knownTags.get(h.topic) ?? NO_TAGS)) {
-          // Past the cardinality bound a tag is not counted at all: "other" suggests nothing.
-          if (runtime.dimensionValues.admit('term', tag, signal.tsMs) !== OTHER) series.push(seriesId(h.topic, { name: 'term', value: tag }));
+        for (const term of emergingTerms(signal, lists.knownKeys.get(h.topic) ?? NO_KEYS)) {
+          // Past the cardinality bound a term is not counted at all: "other" suggests nothing.
+          if (runtime.dimensionValues.admit('term', term, signal.tsMs) !== OTHER) series.push(seriesId(h.topic, { name: 'term', value: term }));
         }
       }
       const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series, terms: matchedTerms(h) };

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/shared/logger.js';
 import { MemoryLease } from '../../../src/windows/lease.js';
 import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
 import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
-import { emergingTags, processRecords, type RawRecord } from '../../../src/worker/process-records.js';
+import { emergingTerms, processRecords, type RawRecord } from '../../../src/worker/process-records.js';
 import { testRuntime } from '../../_util/fixtures.js';
 import { normalizeHashtag } from '../../../src/normalize/text.js';
 import { createRng } from '../../../src/worker/sample-stream.js';
@@ -14,10 +14,14 @@ import { createRng } from '../../../src/worker/sample-stream.js';
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 
 describe('emerging terms', () => {
-  it('counts the tags a hit carries that its topic does not list, normalized, at most 5', () => {
-    const known = new Set([normalizeHashtag('wanttodie')]);
-    const signal = { id: 's', tsMs: T0, text: 'again #KMS_now and #kms_now', surface: 'post', hashtags: ['#WantToDie', 'sewerslide', '#a'], truncated: false } as never;
-    expect(emergingTags(signal, known)).toEqual(['#sewerslide', '#kmsnow']);
+  it('takes the tags and uncommon words a hit carries that its topic does not list, normalized, at most 5', () => {
+    const runtime = testRuntime({ topics: ['self-harm'] });
+    const known = runtime.lists.knownKeys.get('self-harm')!;
+    expect(known.has(normalizeHashtag('wanttodie'))).toBe(true);
+    const signal = (text: string, hashtags: string[] = []) => ({ id: 's', tsMs: T0, text, surface: 'post', hashtags, truncated: false }) as never;
+    // Listed tags and the words of listed terms are not news; common words and numbers are noise.
+    expect(emergingTerms(signal('again I want to kill myself, unalive 2026 #KMS_now and #kms_now', ['#WantToDie', 'sewerslide', '#a']), known)).toEqual(['#sewerslide', '#kmsnow', 'unalive']);
+    expect(emergingTerms(signal('brixo dranel fositu gravik hulmet jorvan'), known)).toHaveLength(5);
   });
 
   it('turns a new hashtag surging with a topic into an alert that suggests adding it to the list', async () => {
