@@ -3,6 +3,11 @@ import { once } from 'node:events';
 import type { AppConfig } from '../config/load.js';
 import { decodeSignal, signalLimits } from '../ingest/signal.js';
 import { MemoryAlertStore } from '../alerts/memory-alert-store.js';
+import { RedisAlertStore } from '../alerts/redis-alert-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import { Redis } from 'ioredis';
+import { RedisWindowStore } from '../windows/redis-window-store.js';
+import type { WindowStore } from '../windows/window-store.js';
 import type { AlertPublisher } from '../alerts/alert-store.js';
 import { ManualClock } from '../shared/clock.js';
 import { silentLogger } from '../shared/logger.js';
@@ -181,14 +186,43 @@ async function replayRun(
   /** Every alert by id: its latest version, coordinated if any version was. */
   seen: Map<string, Alert>,
 ): Promise<ReplayResult> {
+  // With REDIS_URL set, the windows and alerts live in Redis, under their own prefix so that a
+  // replay never mixes with live counts; otherwise in process memory.
+  const redis = config.env.REDIS_URL ? new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, connectionName: 'surgewatch-replay' }) : undefined;
+  try {
+    return await replayOn(config, rt, file, opts, io, seen, redis);
+  } finally {
+    await redis?.quit();
+  }
+}
+
+/** Where a replay keeps its state in Redis: REDIS_KEY_PREFIX with ".replay" appended. */
+export function replayKeyPrefix(config: AppConfig): string {
+  return `${config.env.REDIS_KEY_PREFIX}.replay`;
+}
+
+async function replayOn(
+  config: AppConfig,
+  rt: PipelineRuntime,
+  file: string,
+  opts: { out?: string; progress?: boolean },
+  io: Io,
+  seen: Map<string, Alert>,
+  redis: Redis | undefined,
+): Promise<ReplayResult> {
   const clock = new ManualClock(0);
-  const windows = new MemoryWindowStore();
-  const alerts = new MemoryAlertStore();
+  const prefix = replayKeyPrefix(config);
+  const windows: WindowStore = redis ? new RedisWindowStore(redis, prefix) : new MemoryWindowStore();
+  const alerts: AlertStore = redis
+    ? new RedisAlertStore(redis, prefix, [rt.config.id], new Map([[rt.config.id, rt.config.alerts.retentionDays * 86_400]]))
+    : new MemoryAlertStore();
   const deadLetters = new MemoryDeadLetterSink(silentLogger, 100_000);
   const out: WriteStream | NodeJS.WritableStream = opts.out ? createWriteStream(opts.out) : io.stdout;
   const events: string[] = [];
+  let eventCount = 0;
   const publisher: AlertPublisher = {
     publish: async (_topic, e) => {
+      eventCount++;
       events.push(JSON.stringify({ event: e.type, ...e.alert }));
       const prev = seen.get(e.alert.id);
       seen.set(e.alert.id, { ...e.alert, coordinated: e.alert.coordinated || (prev?.coordinated ?? false) });
@@ -196,6 +230,7 @@ async function replayRun(
     close: async () => {},
   };
   const applier = new BatchApplier(rt, { store: windows, deadLetters, authorHashKey: config.authorHashKey, clock, logger: silentLogger, checkFuture: false });
+  // A replay is one process: the lease is a formality, and an in-memory one never expires on wall time.
   const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, publisher, lease: new MemoryLease(clock), clock, logger: silentLogger });
   const tickMs = rt.config.detect.tickSec * 1000;
 
@@ -241,6 +276,5 @@ async function replayRun(
     await once(out, 'finish');
   }
   const totals = await windows.totals(rt.config.id);
-  const all = await alerts.list({ limit: 1_000_000 });
-  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: all.alerts.length, events: alerts.events.length };
+  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: seen.size, events: eventCount };
 }

@@ -1,0 +1,47 @@
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { replayCommand, replayKeyPrefix } from '../../src/cli/commands.js';
+import { loadConfig } from '../../src/config/load.js';
+import { generateStream } from '../../src/synthetic/stream.js';
+import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
+import { spec } from '../_util/synthetic-spec.js';
+import { createTestRedis, deleteKeys, uniqueId, workerEnv } from '../_util/services.js';
+
+describe('replay on the real services', () => {
+  const id = uniqueId('replay');
+  const redis = createTestRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-replay-'));
+  afterAll(async () => {
+    await deleteKeys(redis, `${id}.replay`);
+    await redis.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps windows and alerts in Redis under a replay prefix, and finds the surge', async () => {
+    const { signals, truth } = generateStream({ ...spec, minutes: 60, surges: [spec.surges![0]!] });
+    const file = join(dir, 'signals.jsonl');
+    const out = createWriteStream(file);
+    for (const s of signals) if (!out.write(`${JSON.stringify(s)}\n`)) await once(out, 'drain');
+    out.end();
+    await once(out, 'finish');
+    writeFileSync(join(dir, 'truth.json'), JSON.stringify(truth));
+
+    const config = loadConfig({ cwd: resolve('.'), env: workerEnv(id, {}) });
+    expect(config.mode).toBe('service');
+    const io = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() };
+    const r = await replayCommand(config, file, { semantic: 'off', out: join(dir, 'alerts.jsonl'), truth: join(dir, 'truth.json') }, io);
+    expect(r.signals).toBe(signals.length);
+    expect(r.truth!.surges[0]).toMatchObject({ detected: true });
+    expect(r.truth!.false_alerts).toBe(0);
+
+    expect(replayKeyPrefix(config)).toBe(`${id}.replay`);
+    const store = new RedisWindowStore(redis, replayKeyPrefix(config));
+    expect((await store.totals('high-harm')).signals).toBe(signals.length);
+    // Nothing was written under the live prefix.
+    expect(await redis.keys(`${id}:*`)).toEqual([]);
+  });
+});
