@@ -164,35 +164,20 @@ export async function replayCommand(
     truth = parsed.data;
   }
   const { rt, setup } = await startRuntime(config, opts);
+  // With REDIS_URL set, the windows and alerts live in Redis, under their own prefix so that a
+  // replay never mixes with live counts; otherwise in process memory.
+  const redis = config.env.REDIS_URL ? new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, connectionName: 'surgewatch-replay' }) : undefined;
   try {
     const seen = new Map<string, Alert>();
-    const result: ReplayResult = await replayRun(config, rt, file, opts, io, seen);
+    const result: ReplayResult = await replayOn(config, rt, file, opts, io, seen, redis);
     if (truth) {
       result.truth = evaluateTruth([...seen.values()], truth);
       io.stderr.write(formatTruthReport(result.truth));
     }
     return result;
   } finally {
-    await setup.close();
-  }
-}
-
-async function replayRun(
-  config: AppConfig,
-  rt: PipelineRuntime,
-  file: string,
-  opts: { out?: string; progress?: boolean },
-  io: Io,
-  /** Every alert by id: its latest version, coordinated if any version was. */
-  seen: Map<string, Alert>,
-): Promise<ReplayResult> {
-  // With REDIS_URL set, the windows and alerts live in Redis, under their own prefix so that a
-  // replay never mixes with live counts; otherwise in process memory.
-  const redis = config.env.REDIS_URL ? new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, connectionName: 'surgewatch-replay' }) : undefined;
-  try {
-    return await replayOn(config, rt, file, opts, io, seen, redis);
-  } finally {
     await redis?.quit();
+    await setup.close();
   }
 }
 
@@ -207,6 +192,7 @@ async function replayOn(
   file: string,
   opts: { out?: string; progress?: boolean },
   io: Io,
+  /** Every alert by id: its latest version, coordinated if any version was. */
   seen: Map<string, Alert>,
   redis: Redis | undefined,
 ): Promise<ReplayResult> {

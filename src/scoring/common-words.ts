@@ -3,16 +3,19 @@ import { englishWordCosts } from './dictionary.js';
 
 /** Words this common say nothing about a topic: "I", "want", "to", "tomorrow". */
 export const COMMON_WORDS = 1000;
-const COMMON_WORD_COST = 3 + Math.log(COMMON_WORDS + 1);
-let commonKeys: ReadonlySet<string> | undefined;
+const byRank = new Map<number, ReadonlySet<string>>();
 
 /**
- * Whether a normalized token key is one of the most common English words. Compared as keys
- * ("good" and "will" fold to "god" and "wil"), as signal tokens are.
+ * Whether a normalized token key is among the `top` most common English words (at most
+ * 10,000, the list's length). Compared as keys ("good" and "will" fold to "god" and "wil"), as
+ * signal tokens are.
  */
-export function isCommonKey(key: string): boolean {
-  commonKeys ??= new Set(
-    [...englishWordCosts()].filter(([, cost]) => cost < COMMON_WORD_COST).flatMap(([w]) => normalizeText(w).tokens.map((t) => t.key)),
-  );
-  return commonKeys.has(key);
+export function isCommonKey(key: string, top = COMMON_WORDS): boolean {
+  let keys = byRank.get(top);
+  if (!keys) {
+    const maxCost = 3 + Math.log(top + 1);
+    keys = new Set([...englishWordCosts()].filter(([, cost]) => cost < maxCost).flatMap(([w]) => normalizeText(w).tokens.map((t) => t.key)));
+    byRank.set(top, keys);
+  }
+  return keys.has(key);
 }

@@ -82,12 +82,14 @@ export function seriesFor(topic: string, signal: Signal, dimensions: readonly st
 const MAX_TERMS_PER_SIGNAL = 5;
 const INLINE_TAG = /#([\p{L}\p{M}\p{N}_]{2,64})/gu;
 const MIN_WORD_LENGTH = 4;
+/** Only words outside the 10,000 most common can be emerging terms ("unalive", not "thinking"). */
+const EMERGING_WORD_RANK = 10_000;
 
 /**
  * Hashtags and uncommon words a hit carries that its topic does not list: counted as "term"
  * series, so that one that surges (or was never seen before) becomes an emerging-term alert
  * suggesting a list addition. Tags come first ("#KMS_now" -> "#kmsnow"), then words (not among
- * the 1,000 most common English words, 4+ letters); all are compared with the list by their
+ * the 10,000 most common English words, 4+ letters); all are compared with the list by their
  * matching key, and at most 5 are taken per signal.
  */
 export function emergingTerms(signal: Signal, known: ReadonlySet<string>): string[] {
@@ -102,7 +104,7 @@ export function emergingTerms(signal: Signal, known: ReadonlySet<string>): strin
   }
   for (const t of normalizeText(signal.text.replace(INLINE_TAG, ' ')).tokens) {
     if (out.size >= MAX_TERMS_PER_SIGNAL) break;
-    if (t.key.length < MIN_WORD_LENGTH || t.key.startsWith('@') || /\d/.test(t.key) || known.has(t.key) || isCommonKey(t.key) || out.has(t.key)) continue;
+    if (t.key.length < MIN_WORD_LENGTH || t.key.startsWith('@') || /\d/.test(t.key) || known.has(t.key) || isCommonKey(t.key, EMERGING_WORD_RANK) || out.has(t.key)) continue;
     out.set(t.key, t.folded);
   }
   return [...out.values()];

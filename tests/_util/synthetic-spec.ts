@@ -1,5 +1,15 @@
 /** The synthetic stream the detection tests replay (also handy for trying settings by hand). */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import type { StreamSpec } from '../../src/synthetic/stream.js';
+
+/** Writes rows as JSON lines, with backpressure. */
+export async function writeJsonl(file: string, rows: Iterable<unknown>): Promise<void> {
+  const out = createWriteStream(file);
+  for (const r of rows) if (!out.write(`${JSON.stringify(r)}\n`)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+}
 
 export const START = Date.UTC(2026, 10, 1, 6, 0, 0);
 export const min = (m: number) => new Date(START + m * 60_000).toISOString();

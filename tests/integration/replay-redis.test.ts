@@ -1,5 +1,4 @@
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,7 +7,7 @@ import { replayCommand, replayKeyPrefix } from '../../src/cli/commands.js';
 import { loadConfig } from '../../src/config/load.js';
 import { generateStream } from '../../src/synthetic/stream.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
-import { spec } from '../_util/synthetic-spec.js';
+import { spec, writeJsonl } from '../_util/synthetic-spec.js';
 import { createTestRedis, deleteKeys, uniqueId, workerEnv } from '../_util/services.js';
 
 describe('replay on the real services', () => {
@@ -24,10 +23,7 @@ describe('replay on the real services', () => {
   it('keeps windows and alerts in Redis under a replay prefix, and finds the surge', async () => {
     const { signals, truth } = generateStream({ ...spec, minutes: 60, surges: [spec.surges![0]!] });
     const file = join(dir, 'signals.jsonl');
-    const out = createWriteStream(file);
-    for (const s of signals) if (!out.write(`${JSON.stringify(s)}\n`)) await once(out, 'drain');
-    out.end();
-    await once(out, 'finish');
+    await writeJsonl(file, signals);
     writeFileSync(join(dir, 'truth.json'), JSON.stringify(truth));
 
     const config = loadConfig({ cwd: resolve('.'), env: workerEnv(id, {}) });

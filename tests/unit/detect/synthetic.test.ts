@@ -4,8 +4,7 @@
  * surges of 2x, 5x and 20x (sharp and gradual), benign viral decoys, a surge during cold start
  * and a coordinated burst from three accounts.
  */
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayCommand, type ReplayResult } from '../../../src/cli/commands.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { generateStream } from '../../../src/synthetic/stream.js';
-import { spec, START, min } from '../../_util/synthetic-spec.js';
+import { spec, START, min, writeJsonl } from '../../_util/synthetic-spec.js';
 import type { Alert } from '../../../src/alerts/alert.js';
 
 /** A 20x surge during cold start (minutes 3-10 of the stream): it must not alert. */
@@ -30,14 +29,10 @@ describe('detection on a synthetic stream (replayed on event time)', () => {
     // The cold-start surge is not in the truth: any alert for it counts as false.
     truth.surges = truth.surges.filter((s) => s.start !== min(coldStartSurge.atMin));
     const file = join(dir, 'signals.jsonl');
-    const out = createWriteStream(file);
-    for (const s of signals) if (!out.write(`${JSON.stringify(s)}\n`)) await once(out, 'drain');
-    out.end();
-    await once(out, 'finish');
+    await writeJsonl(file, signals);
     writeFileSync(join(dir, 'truth.json'), JSON.stringify(truth));
     const stderr = new PassThrough().resume();
     result = await replayCommand(config, file, { semantic: 'off', out: join(dir, 'alerts.jsonl'), truth: join(dir, 'truth.json') }, { stdout: new PassThrough().resume(), stderr });
-    const { readFileSync } = await import('node:fs');
     events = readFileSync(join(dir, 'alerts.jsonl'), 'utf8')
       .trim()
       .split('\n')
