@@ -262,11 +262,14 @@ export function hashtagParts(tag: string): Token[] {
   return out;
 }
 
+/** A hashtag folded into one string, without '#' (repeated letters kept: for showing it). */
+export function foldHashtag(tag: string): string {
+  return hashtagParts(tag)
+    .map((t) => t.folded)
+    .join('');
+}
+
 /** A hashtag's key as compared against hashtag terms: no '#', folded, collapsed, one string. */
 export function normalizeHashtag(tag: string): string {
-  return collapseRepeats(
-    hashtagParts(tag)
-      .map((t) => t.folded)
-      .join(''),
-  );
+  return collapseRepeats(foldHashtag(tag));
 }

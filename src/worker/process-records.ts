@@ -4,7 +4,7 @@ import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.j
 import { bucketStart, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
 import { collapseRepeats } from '../normalize/fold.js';
-import { hashtagParts, normalizeText } from '../normalize/text.js';
+import { foldHashtag, normalizeText } from '../normalize/text.js';
 import { isCommonKey } from '../scoring/common-words.js';
 import { OTHER, type DimensionValues } from '../windows/dimension-values.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
@@ -85,29 +85,46 @@ const MIN_WORD_LENGTH = 4;
 /** Only words outside the 10,000 most common can be emerging terms ("unalive", not "thinking"). */
 const EMERGING_WORD_RANK = 10_000;
 
+/** A possible emerging term of a signal: its matching key, and how it is shown. */
+export interface EmergingCandidate {
+  key: string;
+  shown: string;
+}
+
 /**
- * Hashtags and uncommon words a hit carries that its topic does not list: counted as "term"
- * series, so that one that surges (or was never seen before) becomes an emerging-term alert
- * suggesting a list addition. Tags come first ("#KMS_now" -> "#kmsnow"), then words (not among
- * the 10,000 most common English words, 4+ letters); all are compared with the list by their
- * matching key, and at most 5 are taken per signal.
+ * Hashtags and uncommon words of a signal that could be emerging terms, in order, one per
+ * matching key: tags first ("#KMS_now" -> "#kmsnow"), then words (not among the 10,000 most
+ * common English words, 4+ letters, no digits). Computed once per signal; each hit topic then
+ * keeps the ones its list lacks (`pickEmerging`).
  */
-export function emergingTerms(signal: Signal, known: ReadonlySet<string>): string[] {
-  const out = new Map<string, string>();
+export function emergingCandidates(signal: Signal): EmergingCandidate[] {
+  const out = new Map<string, EmergingCandidate>();
   const raw = [...signal.hashtags, ...[...signal.text.matchAll(INLINE_TAG)].map((m) => m[1]!)];
   for (const tag of raw) {
-    if (out.size >= MAX_TERMS_PER_SIGNAL) return [...out.values()];
     // Shown folded but with its double letters; compared by the matching key, as the lists are.
-    const folded = hashtagParts(tag.replace(/^#/, '')).map((t) => t.folded).join('');
+    const folded = foldHashtag(tag);
     const key = collapseRepeats(folded);
-    if (key.length >= 2 && !known.has(key) && !out.has(`#${key}`)) out.set(`#${key}`, `#${folded}`);
+    if (key.length >= 2 && !out.has(`#${key}`)) out.set(`#${key}`, { key, shown: `#${folded}` });
   }
   for (const t of normalizeText(signal.text.replace(INLINE_TAG, ' ')).tokens) {
-    if (out.size >= MAX_TERMS_PER_SIGNAL) break;
-    if (t.key.length < MIN_WORD_LENGTH || t.key.startsWith('@') || /\d/.test(t.key) || known.has(t.key) || isCommonKey(t.key, EMERGING_WORD_RANK) || out.has(t.key)) continue;
-    out.set(t.key, t.folded);
+    if (t.key.length < MIN_WORD_LENGTH || t.key.startsWith('@') || /\d/.test(t.key) || isCommonKey(t.key, EMERGING_WORD_RANK) || out.has(t.key)) continue;
+    out.set(t.key, { key: t.key, shown: t.folded });
   }
   return [...out.values()];
+}
+
+/**
+ * The candidates a hit's topic does not list (by matching key), at most 5: counted as "term"
+ * series, so that one that surges (or was never seen before) becomes an emerging-term alert
+ * suggesting a list addition.
+ */
+export function pickEmerging(candidates: readonly EmergingCandidate[], known: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const c of candidates) {
+    if (out.length >= MAX_TERMS_PER_SIGNAL) break;
+    if (!known.has(c.key)) out.push(c.shown);
+  }
+  return out;
 }
 
 export function scoreForRuntime(runtime: PipelineRuntime, signal: Signal, lists: PipelineLists = runtime.lists): LexiconScore[] {
@@ -176,10 +193,12 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     if (hits.some((h) => h.hitBy === 'semantic' || h.hitBy === 'lexicon+semantic')) totals.semantic_hits = (totals.semantic_hits ?? 0) + 1;
     const bucket = bucketStart(signal.tsMs, bucketMs);
     const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
+    // Tags and words are found once per signal, then filtered per hit topic.
+    const candidates = runtime.config.windows.emergingTerms ? emergingCandidates(signal) : [];
     for (const h of hits) {
       const series = seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
-      if (runtime.config.windows.emergingTerms) {
-        for (const term of emergingTerms(signal, lists.knownKeys.get(h.topic) ?? NO_KEYS)) {
+      if (candidates.length > 0) {
+        for (const term of pickEmerging(candidates, lists.knownKeys.get(h.topic) ?? NO_KEYS)) {
           // Past the cardinality bound a term is not counted at all: "other" suggests nothing.
           if (runtime.dimensionValues.admit('term', term, signal.tsMs) !== OTHER) series.push(seriesId(h.topic, { name: 'term', value: term }));
         }

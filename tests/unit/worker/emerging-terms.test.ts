@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/shared/logger.js';
 import { MemoryLease } from '../../../src/windows/lease.js';
 import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
 import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
-import { emergingTerms, processRecords, type RawRecord } from '../../../src/worker/process-records.js';
+import { emergingCandidates, pickEmerging, processRecords, type RawRecord } from '../../../src/worker/process-records.js';
 import { testRuntime } from '../../_util/fixtures.js';
 import { normalizeHashtag } from '../../../src/normalize/text.js';
 import { createRng } from '../../../src/worker/sample-stream.js';
@@ -18,6 +18,7 @@ describe('emerging terms', () => {
     const runtime = testRuntime({ topics: ['self-harm'] });
     const known = runtime.lists.knownKeys.get('self-harm')!;
     expect(known.has(normalizeHashtag('wanttodie'))).toBe(true);
+    const emergingTerms = (s: never, k: ReadonlySet<string>) => pickEmerging(emergingCandidates(s), k);
     const signal = (text: string, hashtags: string[] = []) => ({ id: 's', tsMs: T0, text, surface: 'post', hashtags, truncated: false }) as never;
     // Listed tags and the words of listed terms are not news; common words and numbers are noise.
     expect(emergingTerms(signal('again I want to kill myself, unalive 2026 #KMS_now and #kms_now', ['#WantToDie', 'sewerslide', '#a']), known)).toEqual(['#sewerslide', '#kmsnow', 'unalive']);
