@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import type { ConfigProblem } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { closeOnce } from '../shared/once.js';
-import { compilePipelineLists, missingTopics, type PipelineLists, type PipelineRuntime } from './pipeline-runtime.js';
+import { compilePipelineLists, missingTopics, withExemplars, type PipelineLists, type PipelineRuntime } from './pipeline-runtime.js';
 
 export interface ListSyncOptions {
   channel: ListChannel;
@@ -140,12 +140,7 @@ export class ListSync {
 
     // Exemplars are embedded before the swap, so the new version arrives with its vectors.
     if (set.version !== this.active?.ref.version) {
-      compiled = await Promise.all(
-        compiled.map(async (lists, i) => {
-          const scorer = runtimes[i]!.semantic;
-          return scorer ? { ...lists, semantic: await scorer.index(lists.topics.values()) } : lists;
-        }),
-      );
+      compiled = await Promise.all(compiled.map((lists, i) => withExemplars(runtimes[i]!, lists)));
     }
     // No await between these assignments: no batch or tick sees one pipeline swapped and another not.
     runtimes.forEach((rt, i) => (rt.lists = compiled[i]!));

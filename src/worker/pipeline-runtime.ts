@@ -63,7 +63,7 @@ export function compilePipelineLists(config: PipelineConfig, allTopics: readonly
     knownKeys: new Map(
       topics.map((t) => [
         t.id,
-        new Set([...t.hashtags.map((h) => normalizeHashtag(h.replace(/^#/, ''))), ...t.terms.flatMap((e) => normalizeText(termObject(e).term).tokens.map((k) => k.key))]),
+        new Set([...t.hashtags.map((h) => normalizeHashtag(h)), ...t.terms.flatMap((e) => normalizeText(termObject(e).term).tokens.map((k) => k.key))]),
       ]),
     ),
   };
@@ -91,6 +91,11 @@ export function swapLists(runtime: PipelineRuntime, allTopics: readonly TopicDef
   const previous = runtime.lists;
   runtime.lists = compilePipelineLists(runtime.config, allTopics, set);
   return previous;
+}
+
+/** The lists with their exemplars embedded by the pipeline's semantic scorer (as they were without one). */
+export async function withExemplars(rt: PipelineRuntime, lists: PipelineLists): Promise<PipelineLists> {
+  return rt.semantic ? { ...lists, semantic: await rt.semantic.index(lists.topics.values()) } : lists;
 }
 
 export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly TopicDefinition[]): PipelineRuntime {

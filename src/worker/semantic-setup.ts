@@ -5,7 +5,7 @@ import { CachingBatcher } from '../scoring/batcher.js';
 import { EmbedderError, type Embedder } from '../scoring/embedder.js';
 import { EmbedPool } from '../scoring/embed-pool.js';
 import { SemanticScorer } from '../scoring/semantic-scorer.js';
-import type { PipelineRuntime } from './pipeline-runtime.js';
+import { withExemplars, type PipelineRuntime } from './pipeline-runtime.js';
 
 export interface SemanticSetupOptions {
   models: ReadonlyMap<string, ModelSpec>;
@@ -83,11 +83,7 @@ export async function setupSemantic(runtimes: readonly PipelineRuntime[], opts: 
 
 /** Embeds the exemplars of the lists each pipeline runs now (after setupSemantic, before the first batch). */
 export async function indexLists(runtimes: readonly PipelineRuntime[]): Promise<void> {
-  for (const rt of runtimes) {
-    if (!rt.semantic) continue;
-    const semantic = await rt.semantic.index(rt.lists.topics.values());
-    rt.lists = { ...rt.lists, semantic };
-  }
+  for (const rt of runtimes) rt.lists = await withExemplars(rt, rt.lists);
 }
 
 const label = (v: string) => v.replace(/["\\\n]/g, '_');
