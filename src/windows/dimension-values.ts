@@ -7,7 +7,8 @@ export const OTHER = 'other';
  * retention, new ones are counted as "other". Memory stays bounded whatever the input.
  */
 export class DimensionValues {
-  private readonly seen = new Map<string, Map<string, number>>();
+  /** Per dimension: each value's last event time, and a lower bound of the oldest of them. */
+  private readonly seen = new Map<string, { values: Map<string, number>; oldestMs: number }>();
   overflowed = 0;
 
   constructor(
@@ -16,18 +17,27 @@ export class DimensionValues {
   ) {}
 
   admit(dimension: string, value: string, atMs: number): string {
-    let values = this.seen.get(dimension);
-    if (!values) this.seen.set(dimension, (values = new Map()));
-    if (values.has(value) || values.size < this.max || this.evictBefore(values, atMs - this.retentionMs)) {
+    let d = this.seen.get(dimension);
+    if (!d) this.seen.set(dimension, (d = { values: new Map(), oldestMs: Infinity }));
+    const { values } = d;
+    if (values.has(value) || values.size < this.max || this.evictBefore(d, atMs - this.retentionMs)) {
       values.set(value, Math.max(values.get(value) ?? -Infinity, atMs));
+      d.oldestMs = Math.min(d.oldestMs, atMs);
       return value;
     }
     this.overflowed++;
     return OTHER;
   }
 
-  private evictBefore(values: Map<string, number>, cutoffMs: number): boolean {
-    for (const [v, last] of values) if (last < cutoffMs) values.delete(v);
-    return values.size < this.max;
+  /** Drops values not seen since cutoffMs; scans only when one of them can be that old. */
+  private evictBefore(d: { values: Map<string, number>; oldestMs: number }, cutoffMs: number): boolean {
+    if (d.oldestMs >= cutoffMs) return d.values.size < this.max;
+    let oldest = Infinity;
+    for (const [v, last] of d.values) {
+      if (last < cutoffMs) d.values.delete(v);
+      else if (last < oldest) oldest = last;
+    }
+    d.oldestMs = oldest;
+    return d.values.size < this.max;
   }
 }
