@@ -57,17 +57,15 @@ export async function detectSeriesCommand(file: string, opts: DetectSeriesOption
     const text = new TextDecoder().decode(bytes).trim();
     if (text === '' || (line === 1 && /^[^0-9-]/.test(text) && /value/i.test(text))) continue; // blank or header
     const cells = text.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
-    const problem = rowProblem(cells);
-    if (problem) {
+    const row = parseRow(cells);
+    if ('error' in row) {
       bad++;
-      io.stderr.write(`${JSON.stringify({ line, error: problem })}\n`);
+      io.stderr.write(`${JSON.stringify({ line, error: row.error })}\n`);
       continue;
     }
-    const [ts, raw] = cells as [string, string];
-    const tsMs = /^\d+$/.test(ts) ? Number(ts) : Date.parse(ts);
+    const { ts, raw, tsMs, value } = row;
     if (tsMs <= lastTs) io.stderr.write(`${JSON.stringify({ line, warning: 'timestamp not after the previous row; tested in file order' })}\n`);
     lastTs = tsMs;
-    const value = Number(raw);
     const past = history.slice(Math.max(0, history.length - gap - baseline), Math.max(0, history.length - gap));
     const e = detector.evaluate({ counts: [...past, value], currentBuckets: 1, bucketMs: 1000, fromBucketMs: 0, firstSeenMs: 0 });
     const d = detector.decide([{ ...e, coverage: past.length >= minHistory ? 1 : 0 }], [guards])[0]!;
@@ -90,12 +88,13 @@ export async function detectSeriesCommand(file: string, opts: DetectSeriesOption
   return { rows, bad, alerts };
 }
 
-function rowProblem(cells: string[]): string | undefined {
-  if (cells.length < 2) return 'expected timestamp,value';
-  const [ts, value] = cells as [string, string];
+/** A row's timestamp and count, or why it is not one. */
+function parseRow(cells: string[]): { ts: string; raw: string; tsMs: number; value: number } | { error: string } {
+  if (cells.length < 2) return { error: 'expected timestamp,value' };
+  const [ts, raw] = cells as [string, string];
   const tsMs = /^\d+$/.test(ts) ? Number(ts) : Date.parse(ts);
-  if (!Number.isFinite(tsMs)) return `timestamp "${ts.slice(0, 40)}" is neither ISO-8601 nor epoch milliseconds`;
-  const v = Number(value);
-  if (value === '' || !Number.isFinite(v) || v < 0) return `value "${value.slice(0, 40)}" is not a count (a number at least 0)`;
-  return undefined;
+  if (!Number.isFinite(tsMs)) return { error: `timestamp "${ts.slice(0, 40)}" is neither ISO-8601 nor epoch milliseconds` };
+  const value = Number(raw);
+  if (raw === '' || !Number.isFinite(value) || value < 0) return { error: `value "${raw.slice(0, 40)}" is not a count (a number at least 0)` };
+  return { ts, raw, tsMs, value };
 }
