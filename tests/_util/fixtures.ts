@@ -1,6 +1,13 @@
 import { pipelineSchema, type PipelineInput } from '../../src/config/pipeline-schema.js';
 import { topicDefinitionSchema, type TopicDefinitionInput } from '../../src/config/topic-schema.js';
 import { buildPipelineRuntime, type PipelineRuntime } from '../../src/worker/pipeline-runtime.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { MemoryLease } from '../../src/windows/lease.js';
+import { MemoryWindowStore } from '../../src/windows/memory-window-store.js';
+import { DetectionTicker } from '../../src/worker/detection-ticker.js';
 
 export const testTopics = [
   topicDefinitionSchema.parse({
@@ -20,4 +27,21 @@ export const testTopics = [
 
 export function testRuntime(overrides: Partial<PipelineInput> = {}): PipelineRuntime {
   return buildPipelineRuntime(pipelineSchema.parse({ id: 'test', ...overrides }), testTopics);
+}
+
+/** A detection ticker over in-memory stores for one runtime, recording every alert it opens. */
+export function memoryTicker(runtime: PipelineRuntime, nowMs: number) {
+  const windows = new MemoryWindowStore();
+  const clock = new ManualClock(nowMs);
+  const opened: Alert[] = [];
+  const ticker = new DetectionTicker({
+    runtimes: [runtime],
+    windows,
+    alerts: new MemoryAlertStore(),
+    publisher: { publish: async (_t, e) => void (e.type === 'opened' && opened.push(e.alert)), close: async () => {} },
+    lease: new MemoryLease(clock),
+    clock,
+    logger: silentLogger,
+  });
+  return { ticker, windows, opened };
 }

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/alerts/alert.js';
-import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
 import { seasonalFactor } from '../../../src/detect/seasonality.js';
-import { ManualClock } from '../../../src/shared/clock.js';
-import { silentLogger } from '../../../src/shared/logger.js';
-import { MemoryLease } from '../../../src/windows/lease.js';
-import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
 import type { CountedSignal } from '../../../src/windows/window-store.js';
-import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
 import { createRng } from '../../../src/worker/sample-stream.js';
-import { testRuntime } from '../../_util/fixtures.js';
+import { memoryTicker, testRuntime } from '../../_util/fixtures.js';
 
 const HOUR = 3_600_000;
 const DAY0 = Date.UTC(2026, 9, 5); // a Monday, 00:00 UTC
@@ -40,11 +34,11 @@ describe('detection with a daily rhythm', () => {
   /** Seven days of the rhythm, then day 8 up to 20:07, with `extraPerMin` more signals per minute from 20:02. */
   async function run(seasonality: 'none' | 'hour-of-day', extraPerMin: number): Promise<Alert[]> {
     const runtime = testRuntime({ topics: ['self-harm'], windows: { dimensions: [] }, detect: { seasonality, minAuthors: 0 } });
-    const windows = new MemoryWindowStore();
     const rng = createRng(11);
     const signals: CountedSignal[] = [];
     const bucket = (ms: number) => Math.floor(ms / 10_000) * 10_000;
     const end = DAY0 + 7 * 24 * HOUR + 20 * HOUR + 7 * 60_000; // day 8, 20:07
+    const { ticker, windows, opened } = memoryTicker(runtime, end);
     for (let t = DAY0; t < end; t += 60_000) {
       const h = Math.floor(t / HOUR) % 24;
       let n = perHour(h) / 60;
@@ -56,17 +50,6 @@ describe('detection with a daily rhythm', () => {
     for (let i = 0; i < signals.length; i += 5000) {
       await windows.applyBatch({ pipeline: runtime.config.id, layout: runtime.layout, position: null, signals: signals.slice(i, i + 5000), totals: {} });
     }
-    const clock = new ManualClock(end);
-    const opened: Alert[] = [];
-    const ticker = new DetectionTicker({
-      runtimes: [runtime],
-      windows,
-      alerts: new MemoryAlertStore(),
-      publisher: { publish: async (_t, e) => void (e.type === 'opened' && opened.push(e.alert)), close: async () => {} },
-      lease: new MemoryLease(clock),
-      clock,
-      logger: silentLogger,
-    });
     for (let tick = 0; tick < 8; tick++) await ticker.tick(end - 8 * 5000 + tick * 5000);
     return opened;
   }

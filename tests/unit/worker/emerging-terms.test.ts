@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert } from '../../../src/alerts/alert.js';
-import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
-import { ManualClock } from '../../../src/shared/clock.js';
-import { silentLogger } from '../../../src/shared/logger.js';
-import { MemoryLease } from '../../../src/windows/lease.js';
-import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
-import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
 import { emergingCandidates, pickEmerging, processRecords, type RawRecord } from '../../../src/worker/process-records.js';
-import { testRuntime } from '../../_util/fixtures.js';
+import { memoryTicker, testRuntime } from '../../_util/fixtures.js';
 import { normalizeHashtag } from '../../../src/normalize/text.js';
 import { createRng } from '../../../src/worker/sample-stream.js';
 
@@ -27,19 +20,7 @@ describe('emerging terms', () => {
 
   it('turns a new hashtag surging with a topic into an alert that suggests adding it to the list', async () => {
     const runtime = testRuntime({ topics: ['self-harm'], windows: { dimensions: [] } });
-    const windows = new MemoryWindowStore();
-    const alerts = new MemoryAlertStore();
-    const clock = new ManualClock(T0);
-    const opened: Alert[] = [];
-    const ticker = new DetectionTicker({
-      runtimes: [runtime],
-      windows,
-      alerts,
-      publisher: { publish: async (_t, e) => void (e.type === 'opened' && opened.push(e.alert)), close: async () => {} },
-      lease: new MemoryLease(clock),
-      clock,
-      logger: silentLogger,
-    });
+    const { ticker, windows, opened } = memoryTicker(runtime, T0);
     const rng = createRng(3);
     let offset = 0;
     const records: RawRecord[] = [];
