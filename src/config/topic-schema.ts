@@ -58,6 +58,11 @@ export const topicDefinitionSchema = z.strictObject({
    * nearer to one of these than to every exemplar is not a semantic hit.
    */
   counterExemplars: z.array(z.string().min(1).max(1000)).max(1000).default([]),
+  /**
+   * Labels in labelled data (`surgewatch train`, `calibrate`, `synth`) that mean this topic,
+   * besides its id and its id with underscores, e.g. [scam_fraud] for scams-fraud.
+   */
+  labels: z.array(z.string().trim().min(1).max(64)).max(50).default([]),
   thresholds: z
     .strictObject({
       /** A signal is a hit when the sum of its distinct matched terms' weights reaches this. */
