@@ -3,7 +3,10 @@ import type { Alert } from '../alerts/alert.js';
 
 const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO-8601 time');
 
-/** A truth file: the surges injected into a replayed stream (what `generateStream` writes). */
+/**
+ * A truth file: the surges injected into a replayed stream (what `generateStream` and
+ * `surgewatch synth` write), and the benign waves (decoys) that must not alert.
+ */
 export const truthSchema = z.object({
   from: isoTime.optional(),
   to: isoTime.optional(),
@@ -20,6 +23,20 @@ export const truthSchema = z.object({
       }),
     )
     .min(1),
+  decoys: z
+    .array(
+      z.object({
+        /** e.g. repost, hard_negative, traffic_wave. */
+        kind: z.string().min(1),
+        dimension: z.string().min(1).default('all'),
+        start: isoTime,
+        end: isoTime,
+        factor: z.number().optional(),
+        /** The harm topic (or data label) the decoy looks like. */
+        near: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type TruthInput = z.input<typeof truthSchema>;
 
@@ -37,8 +54,21 @@ export interface SurgeResult {
   coordinated_flag: boolean | null;
 }
 
+export interface DecoyResult {
+  kind: string;
+  dimension: string;
+  start: string;
+  near?: string | undefined;
+  /** False alerts that opened during the decoy in a dimension it touches. */
+  alerts: number;
+  alert_ids: string[];
+}
+
 export interface TruthReport {
   surges: SurgeResult[];
+  decoys: DecoyResult[];
+  /** Distinct false alerts that opened during a decoy (part of false_alerts). */
+  decoy_alerts: number;
   recall: number;
   /** Alerts that a surge explains, over all alerts opened. */
   precision: number;
@@ -55,11 +85,19 @@ function covers(alertDimension: string, surgeDimension: string): boolean {
   return surgeDimension.startsWith('region=') && dash > 0 && alertDimension === surgeDimension.slice(0, dash);
 }
 
+/** A decoy in `decoyDimension` could have raised an alert in `alertDimension`. */
+function touches(alertDimension: string, decoyDimension: string): boolean {
+  if (decoyDimension === 'all' || !alertDimension.startsWith('region=')) return true;
+  return covers(alertDimension, decoyDimension) || covers(decoyDimension, alertDimension);
+}
+
 /**
  * Scores a replay's alerts against the truth. A surge is detected by the first alert of its
  * topic covering its dimension that opens between its start and its end plus `graceSec`. An
  * alert is true when any surge of its topic is under way when it opens (whatever its
- * dimension: a surge shows in several series); the others are false alerts.
+ * dimension: a surge shows in several series); the others are false alerts. A false alert that
+ * opens during a decoy (a benign wave), up to `graceSec` after its end, in a dimension the decoy
+ * touches, is counted against that decoy.
  */
 export function evaluateTruth(opened: readonly Alert[], truthInput: TruthInput, graceSec = 300): TruthReport {
   const truth = truthSchema.parse(truthInput);
@@ -84,6 +122,14 @@ export function evaluateTruth(opened: readonly Alert[], truthInput: TruthInput, 
     };
   });
   const explained = spikes.filter((a) => truth.surges.some((s) => a.topic === s.topic && during(a, s)));
+  const isExplained = new Set(explained);
+  const unexplained = spikes.filter((a) => !isExplained.has(a));
+  const inDecoys = new Set<string>();
+  const decoys: DecoyResult[] = (truth.decoys ?? []).map((d) => {
+    const hits = unexplained.filter((a) => touches(a.dimension, d.dimension) && during(a, d));
+    for (const a of hits) inDecoys.add(a.id);
+    return { kind: d.kind, dimension: d.dimension, start: d.start, ...(d.near !== undefined && { near: d.near }), alerts: hits.length, alert_ids: hits.map((a) => a.id) };
+  });
   const from = truth.from ? ms(truth.from) : Math.min(...truth.surges.map((s) => ms(s.start)));
   const to = truth.to ? ms(truth.to) : Math.max(...truth.surges.map((s) => ms(s.end)));
   const days = Math.max((to - from) / 86_400_000, 1e-9);
@@ -91,6 +137,8 @@ export function evaluateTruth(opened: readonly Alert[], truthInput: TruthInput, 
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
     surges,
+    decoys,
+    decoy_alerts: inDecoys.size,
     recall: r3(surges.filter((s) => s.detected).length / surges.length),
     precision: spikes.length === 0 ? 1 : r3(explained.length / spikes.length),
     false_alerts: falseAlerts,
@@ -110,5 +158,11 @@ export function formatTruthReport(r: TruthReport): string {
         `${s.topic.padEnd(26)} ${s.dimension.padEnd(20)} ${String(s.factor ?? '').padStart(6)}  ${(s.shape ?? '').padEnd(8)}  ${String(s.detected).padEnd(8)}  ${String(s.delay_sec ?? '-').padStart(7)}  ${s.coordinated_flag === null ? '-' : String(s.coordinated_flag)}`,
     ),
   ];
+  if (r.decoys.length > 0)
+    lines.push(
+      `decoys: ${r.decoy_alerts} false alerts during ${r.decoys.length} benign waves that must not alert`,
+      'kind            dimension            near                       start                     alerts',
+      ...r.decoys.map((d) => `${d.kind.padEnd(15)} ${d.dimension.padEnd(20)} ${(d.near ?? '-').padEnd(26)} ${d.start.padEnd(25)} ${String(d.alerts).padStart(6)}`),
+    );
   return `${lines.join('\n')}\n`;
 }
