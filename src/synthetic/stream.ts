@@ -78,7 +78,7 @@ const SURFACES = ['post', 'comment', 'caption', 'search'] as const;
 const GRADUAL_RAMP_MIN = 10;
 
 /** Poisson draw (inversion; fine for the small per-second means used here). */
-function poisson(rng: () => number, mean: number): number {
+export function poisson(rng: () => number, mean: number): number {
   if (mean <= 0) return 0;
   if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * gaussian(rng)));
   const l = Math.exp(-mean);

@@ -1,0 +1,36 @@
+/**
+ * The real labelled development data in ../shared/data (next to the repository, never copied
+ * into it). A test that needs it fails, loudly, when it is not there.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { labelledRowSchema, rowId, type LabelledRow } from '../../src/training/labelled.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const sharedDataDir = resolve(repoRoot, '../shared/data');
+export const labelledDevFile = resolve(sharedDataDir, 'text/labelled-dev.jsonl');
+
+/** The path of labelled-dev.jsonl; throws with what is missing and where it was looked for. */
+export function requireLabelledDev(): string {
+  if (!existsSync(labelledDevFile))
+    throw new Error(`the labelled development data is missing: expected ${labelledDevFile} (../shared/data next to the repository; see its README)`);
+  return labelledDevFile;
+}
+
+let cached: { rows: LabelledRow[]; bad: number } | undefined;
+
+/** Every valid row of labelled-dev.jsonl, and how many lines the row schema rejects. */
+export function readLabelledDev(): { rows: LabelledRow[]; bad: number } {
+  if (cached) return cached;
+  const rows: LabelledRow[] = [];
+  let bad = 0;
+  for (const line of readFileSync(requireLabelledDev(), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const parsed = labelledRowSchema.safeParse(JSON.parse(line));
+    if (parsed.success) rows.push({ ...parsed.data, id: rowId(parsed.data) });
+    else bad++;
+  }
+  cached = { rows, bad };
+  return cached;
+}
