@@ -8,6 +8,7 @@ import { calibrateCommand } from '../cli/calibrate.js';
 import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-series.js';
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
 import { EmbedderError } from '../scoring/embedder.js';
+import { synthCommand } from '../cli/synth.js';
 
 const USAGE = `usage: surgewatch <command> [options]
 
@@ -18,7 +19,8 @@ commands:
   replay <signals.jsonl> [--out alerts.jsonl] [--truth truth.json] [--pipeline ID] [--semantic MODE]
       Run the pipeline over a file on event time; write every alert version as a JSON line.
       With --truth (injected surges: {"surges":[{"topic","dimension","start","end"}]}), print
-      per-surge detection delay, recall, precision and false alerts per simulated day.
+      per-surge detection delay, recall, precision and false alerts per simulated day, and
+      the alerts raised during the truth's decoys (benign waves, if it lists any).
   calibrate <labeled.jsonl> [--pipeline ID] [--min-precision 0.9]
       Lines {"text","topic"} (topic id or "benign"). Per topic: precision and recall of the
       semantic score over a threshold sweep, and a proposed thresholds.semantic (the lowest
@@ -28,6 +30,12 @@ commands:
       The detector over a plain timestamp,value count series: each row is tested against the
       rows before it. Writes every row plus expected, ratio, z, p, anomaly_score (-log10 p) and
       alert (0/1).
+  synth --corpus <labelled.jsonl> --out <signals.jsonl> --truth <truth.json> [--days 3] [--seed 1]
+        [--rate 2] [--split test|all] [--start ISO] [--warmup-hours 6]
+      A replay stream of real labelled posts (test split by default): a daily rhythm over
+      regions, each harm topic at a small base share, surges (2x-20x, sharp or ramped, global or
+      one region, one coordinated) and benign waves that must not alert, with their truth file
+      for replay --truth.
   lists lint [--topics DIR] [--corpus FILE...] [--json] [--severity error|warning|info]
       Check the topic lists: invalid files and entries, duplicate and shadowed terms, terms
       listed in two topics, exclusions that never apply, and terms that match the benign
@@ -57,6 +65,12 @@ async function main(argv: string[]): Promise<number> {
       p: { type: 'string' },
       'min-ratio': { type: 'string' },
       'min-count': { type: 'string' },
+      days: { type: 'string' },
+      seed: { type: 'string' },
+      rate: { type: 'string' },
+      split: { type: 'string' },
+      start: { type: 'string' },
+      'warmup-hours': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,17 +79,43 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
+  const num = (name: keyof typeof values, min: number, max: number, int: boolean): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n)))
+      throw new UsageError(`--${name} must be ${int ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    return n;
+  };
+  if (command === 'synth') {
+    if (file) throw new UsageError(`synth takes no arguments (got ${positionals.slice(1).join(' ')}): the corpus is --corpus`);
+    if (values.corpus?.length !== 1 || !values.out || !values.truth) throw new UsageError('synth needs --corpus <labelled.jsonl> (once), --out <signals.jsonl> and --truth <truth.json>');
+    if (values.split !== undefined && values.split !== 'test' && values.split !== 'all') throw new UsageError('--split must be test or all');
+    const startMs = values.start === undefined ? undefined : Date.parse(values.start);
+    if (startMs !== undefined && !Number.isFinite(startMs)) throw new UsageError('--start must be an ISO-8601 time, e.g. 2026-11-02T00:00:00Z');
+    await synthCommand(
+      loadConfig().topics,
+      {
+        corpus: values.corpus[0]!,
+        out: values.out,
+        truth: values.truth,
+        ...(values.days !== undefined && { days: num('days', 0.01, 366, false)! }),
+        ...(values.seed !== undefined && { seed: num('seed', 0, 2 ** 32 - 1, true)! }),
+        ...(values.rate !== undefined && { ratePerSec: num('rate', 0.001, 100_000, false)! }),
+        ...(values['warmup-hours'] !== undefined && { warmupHours: num('warmup-hours', 0, 24 * 366, false)! }),
+        ...(values.split !== undefined && { split: values.split }),
+        ...(startMs !== undefined && { startMs }),
+      },
+      { stdout: process.stdout, stderr: process.stderr },
+    );
+    return 0;
+  }
+  if (['days', 'seed', 'rate', 'split', 'start', 'warmup-hours'].some((o) => values[o as keyof typeof values] !== undefined))
+    throw new UsageError('--days, --seed, --rate, --split, --start and --warmup-hours are options of synth');
   if (command === 'lists') return listsCommand(file, extra, values);
-  if (values.topics || values.corpus || values.json || values.severity) throw new UsageError(`--topics, --corpus, --json and --severity are options of "lists lint"`);
+  if (values.topics || values.corpus || values.json || values.severity) throw new UsageError(`--topics, --json and --severity are options of "lists lint", --corpus of "lists lint" and "synth"`);
   if (!file || extra.length > 0) throw new UsageError(`${command} takes exactly one input file`);
   if (command === 'detect-series') {
-    const num = (name: keyof typeof values, min: number, max: number, int: boolean): number | undefined => {
-      const raw = values[name];
-      if (raw === undefined) return undefined;
-      const n = Number(raw);
-      if (!Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${int ? 'an integer' : 'a number'} from ${min} to ${max}`);
-      return n;
-    };
     const opts: DetectSeriesOptions = {
       ...(values.out && { out: values.out }),
       ...(values.baseline !== undefined && { baseline: num('baseline', 2, 100_000, true)! }),
