@@ -126,7 +126,7 @@ export interface DatasetFigures {
 export interface TopicFigures {
   file: string;
   topic: string;
-  /** Data labels that mean this topic (its id, its id with underscores, its `labels`). */
+  /** Data labels that mean this topic (its id, its id with underscores, its `labels`) found in the rows. */
   labels: string[];
   /** The topic's rows, and how many of them its lexicon score hit (score >= thresholds.lexicon). */
   recall: Rate;
@@ -134,8 +134,9 @@ export interface TopicFigures {
   benign: Rate;
   /** Offensive (crude, not harmful) rows the topic hit. */
   offensive: Rate;
-  /** Rows the topic hit, of any label, and the share of its own: null without hits. */
+  /** Rows the topic hit, of any label. */
   hits: number;
+  /** The share of those rows labelled with the topic; null without hits. */
   precision: number | null;
   datasets: DatasetFigures[];
 }
