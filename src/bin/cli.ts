@@ -4,6 +4,7 @@ import { loadConfig, readProcessEnv } from '../config/load.js';
 import { ConfigError } from '../shared/errors.js';
 import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
 import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
+import { splitChoices, type SplitChoice } from '../cli/lint-labelled.js';
 import { calibrateCommand } from '../cli/calibrate.js';
 import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-series.js';
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
@@ -37,10 +38,16 @@ commands:
       one region, one coordinated) and benign waves that must not alert, with their truth file
       for replay --truth.
   lists lint [--topics DIR] [--corpus FILE...] [--json] [--severity error|warning|info]
+             [--labelled labelled.jsonl [--split train|calibration|test|all]
+              [--min-hits 5] [--max-benign-share 0.5]]
       Check the topic lists: invalid files and entries, duplicate and shadowed terms, terms
       listed in two topics, exclusions that never apply, and terms that match the benign
       corpus (default: the bundled config/corpus/*.txt). One finding per line (JSON lines
-      with --json); exit code 1 when there are errors.
+      with --json); exit code 1 when there are errors. With --labelled (lines {"text","topic"}
+      plus optional id, lang, dataset): per topic the lexicon's recall and its false-positive
+      rate on benign and on offensive rows; per term its hits per label and precision; a
+      warning for a term with at least --min-hits hits of which more than --max-benign-share
+      are benign or offensive rows, and an info for a term with no hits.
 
 Configuration comes from pipelines/ and config/topics/ (SURGEWATCH_PIPELINES_DIR,
 SURGEWATCH_TOPICS_DIR). Bad input lines are reported on stderr with their line number.`;
@@ -56,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
       corpus: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       severity: { type: 'string' },
+      labelled: { type: 'string' },
+      split: { type: 'string' },
+      'min-hits': { type: 'string' },
+      'max-benign-share': { type: 'string' },
       semantic: { type: 'string' },
       'min-precision': { type: 'string' },
       truth: { type: 'string' },
@@ -68,7 +79,6 @@ async function main(argv: string[]): Promise<number> {
       days: { type: 'string' },
       seed: { type: 'string' },
       rate: { type: 'string' },
-      split: { type: 'string' },
       start: { type: 'string' },
       'warmup-hours': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -110,10 +120,11 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (['days', 'seed', 'rate', 'split', 'start', 'warmup-hours'].some((o) => values[o as keyof typeof values] !== undefined))
-    throw new UsageError('--days, --seed, --rate, --split, --start and --warmup-hours are options of synth');
   if (command === 'lists') return listsCommand(file, extra, values);
-  if (values.topics || values.corpus || values.json || values.severity) throw new UsageError(`--topics, --json and --severity are options of "lists lint", --corpus of "lists lint" and "synth"`);
+  if (['days', 'seed', 'rate', 'split', 'start', 'warmup-hours'].some((o) => values[o as keyof typeof values] !== undefined))
+    throw new UsageError('--days, --seed, --rate, --split, --start and --warmup-hours are options of synth (--split also of lists lint)');
+  if (values.topics || values.corpus || values.json || values.severity || values.labelled || values['min-hits'] || values['max-benign-share'])
+    throw new UsageError(`--topics, --json, --severity, --labelled, --min-hits and --max-benign-share are options of "lists lint", --corpus of "lists lint" and "synth"`);
   if (!file || extra.length > 0) throw new UsageError(`${command} takes exactly one input file`);
   if (command === 'detect-series') {
     const opts: DetectSeriesOptions = {
@@ -164,18 +175,33 @@ async function main(argv: string[]): Promise<number> {
 async function listsCommand(
   sub: string | undefined,
   extra: string[],
-  values: { topics?: string; corpus?: string[]; json?: boolean; severity?: string },
+  values: { topics?: string; corpus?: string[]; json?: boolean; severity?: string; labelled?: string; split?: string; 'min-hits'?: string; 'max-benign-share'?: string },
 ): Promise<number> {
   if (sub !== 'lint') throw new UsageError(sub ? `unknown command "lists ${sub}"` : 'lists needs a subcommand: lint');
   // Extra arguments are more corpus files, so that "--corpus my/*.txt" works after shell expansion.
   if (extra.length > 0 && !values.corpus) throw new UsageError(`lists lint takes no arguments (got ${extra.join(' ')})`);
   if (values.severity !== undefined && !severities.includes(values.severity as Severity))
     throw new UsageError(`--severity must be one of ${severities.join(', ')}`);
+  if (!values.labelled && (values.split || values['min-hits'] || values['max-benign-share']))
+    throw new UsageError('--split, --min-hits and --max-benign-share go with --labelled');
+  if (values.split !== undefined && !splitChoices.includes(values.split as SplitChoice)) throw new UsageError(`--split must be one of ${splitChoices.join(', ')}`);
+  const minHits = values['min-hits'] === undefined ? undefined : Number(values['min-hits']);
+  if (minHits !== undefined && !(Number.isInteger(minHits) && minHits >= 1)) throw new UsageError('--min-hits must be an integer of at least 1');
+  const maxBenignShare = values['max-benign-share'] === undefined ? undefined : Number(values['max-benign-share']);
+  if (maxBenignShare !== undefined && !(maxBenignShare >= 0 && maxBenignShare < 1)) throw new UsageError('--max-benign-share must be a number in [0, 1)');
   const topicsDir = values.topics ?? (readProcessEnv().SURGEWATCH_TOPICS_DIR || 'config/topics');
   return listsLintCommand(
     {
       topicsDir,
       ...(values.corpus && { corpusFiles: [...values.corpus, ...extra] }),
+      ...(values.labelled && {
+        labelled: {
+          file: values.labelled,
+          ...(values.split && { split: values.split as SplitChoice }),
+          ...(minHits !== undefined && { minHits }),
+          ...(maxBenignShare !== undefined && { maxBenignShare }),
+        },
+      }),
       json: values.json ?? false,
       minSeverity: (values.severity as Severity | undefined) ?? 'info',
     },

@@ -2,9 +2,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDataFiles } from '../config/load.js';
-import { termObject, topicDefinitionSchema, type MatchMode, type TopicDefinition } from '../config/topic-schema.js';
-import { compileLexicon, type Lexicon, type LexiconInput } from '../scoring/lexicon.js';
+import { topicDefinitionSchema, type TopicDefinition } from '../config/topic-schema.js';
+import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
 import type { ConfigProblem } from '../shared/errors.js';
+import { labelledFigures, readLabelled, type BadLabelledLine, type LabelledFigures, type SplitChoice, type TermFigures } from './lint-labelled.js';
+import { collectEntries, entryKey, indexed, matchedEntries, type Entry, type IndexedLexicon, type ModeClass } from './list-entries.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -30,7 +32,11 @@ export type FindingKind =
   /** An exclusion that can never overlap a match of its topic. */
   | 'dead-exclusion'
   /** A term that matches lines of the benign corpus (false-positive risk). */
-  | 'corpus-hits';
+  | 'corpus-hits'
+  /** A term whose hits on labelled data are mostly benign or offensive rows (false positives). */
+  | 'labelled-benign-hits'
+  /** A term that matches no row of the labelled data. */
+  | 'labelled-no-hits';
 
 export const severities: readonly Severity[] = ['error', 'warning', 'info'];
 
@@ -49,6 +55,8 @@ export interface LintFinding {
   /** The other entry involved (duplicate, shadowing term, same term in another topic). */
   related?: { file: string; path: string; topic: string; term: string };
   corpus?: { lines: number; totalLines: number; share: number; examples: CorpusLine[] };
+  /** The term's hits on labelled data (`--labelled`). */
+  labelled?: Pick<TermFigures, 'hits' | 'own' | 'benign' | 'offensive' | 'precision' | 'byLabel'>;
 }
 
 export interface CorpusLine {
@@ -65,6 +73,32 @@ export interface LintOptions {
   corpusMinLines?: number;
   /** ...or from this share of the corpus lines, whichever comes first. */
   corpusMaxShare?: number;
+  /** Labelled data to measure the lists on (`--labelled`). */
+  labelled?: LabelledLintOptions;
+}
+
+export interface LabelledLintOptions {
+  /** JSONL rows {"text","topic"} plus optional id, lang, dataset (the layout of ../shared/data). */
+  file: string;
+  /** Only the rows of this split (by `splitOf` of the row id); default all. */
+  split?: SplitChoice;
+  /** A term is judged from this many hits on... */
+  minHits?: number;
+  /** ...and is a false-positive risk (warning) when more than this share of them is benign or offensive. */
+  maxBenignShare?: number;
+  /** Called with each bad line, which is then skipped. */
+  onBadLine?: (bad: BadLabelledLine) => void;
+}
+
+/** What `--labelled` measured. */
+export interface LabelledReport extends LabelledFigures {
+  file: string;
+  split: SplitChoice;
+  /** Valid rows of other splits, left out. */
+  otherSplit: number;
+  /** Rows whose text was cut to a signal's limit (10,000 characters), as a signal's would be. */
+  truncated: number;
+  badLines: number;
 }
 
 export interface LintReport {
@@ -73,11 +107,14 @@ export interface LintReport {
   entries: number;
   corpusLines: number;
   corpusFiles: readonly string[];
+  labelled?: LabelledReport;
 }
 
 const DEFAULT_MIN_LINES = 3;
 const DEFAULT_MAX_SHARE = 0.002;
 const MAX_EXAMPLES = 3;
+const DEFAULT_MIN_HITS = 5;
+const DEFAULT_MAX_BENIGN_SHARE = 0.5;
 
 /** The bundled benign corpus (config/corpus/ of the package, from src/cli or dist/cli alike). */
 export const bundledCorpusDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/corpus');
@@ -103,12 +140,6 @@ export function readCorpus(files: readonly string[]): CorpusLine[] {
   return lines;
 }
 
-/**
- * How an entry matches, coarsely: entries of one class can only duplicate each other, and an
- * entry can only be shadowed by one whose class matches at least wherever its own does.
- */
-type ModeClass = 'token' | 'prefix' | 'aggressive' | 'hashtag';
-
 /** Classes whose entries, when found inside an entry's text, are found wherever that entry is. */
 const COVERED_BY: Record<ModeClass, readonly ModeClass[]> = {
   token: ['token', 'prefix', 'aggressive'],
@@ -119,100 +150,13 @@ const COVERED_BY: Record<ModeClass, readonly ModeClass[]> = {
 
 const CLASS_LABEL: Record<ModeClass, string> = { token: 'word/phrase', prefix: 'prefix', aggressive: 'aggressive', hashtag: 'hashtag' };
 
-interface Entry {
-  index: number;
-  file: string;
-  topic: TopicDefinition;
-  path: string;
-  /** As written: the term, or "#tag". */
-  display: string;
-  /** Names an exclusion's `terms` may use for it. */
-  names: string[];
-  weight: number;
-  cls: ModeClass;
-  lang: string | undefined;
-  input: LexiconInput;
-}
-
-function modeClass(mode: MatchMode | undefined): ModeClass {
-  if (mode === 'prefix' || mode === 'aggressive' || mode === 'hashtag') return mode;
-  return 'token';
-}
-
-/** Matches name their topic and their term as written ("#tag" for hashtags): that finds the entry. */
-const entryKey = (topic: string, term: string) => `${topic}\u0000${term}`;
-
 function quote(s: string): string {
   return JSON.stringify(s);
-}
-
-function collectEntries(topics: { file: string; value: TopicDefinition }[]): Entry[] {
-  const entries: Entry[] = [];
-  for (const { file, value: topic } of topics) {
-    topic.terms.forEach((raw, i) => {
-      const t = termObject(raw);
-      const cls = modeClass(t.mode);
-      const index = entries.length;
-      entries.push({
-        index,
-        file,
-        topic,
-        path: `terms.${i}`,
-        display: t.term,
-        names: [t.term],
-        weight: t.weight,
-        cls,
-        // As the lexicon compares them: by primary language ("pt-BR" is "pt").
-        lang: t.lang?.toLowerCase().split('-')[0],
-        input: cls === 'hashtag' ? { text: '', hashtags: [t.term] } : { text: t.term, hashtags: [] },
-      });
-    });
-    topic.hashtags.forEach((tag, i) => {
-      const bare = tag.replace(/^#+/, '');
-      const index = entries.length;
-      entries.push({
-        index,
-        file,
-        topic,
-        path: `hashtags.${i}`,
-        display: `#${bare}`,
-        names: [`#${bare}`],
-        weight: 1,
-        cls: 'hashtag',
-        lang: undefined,
-        input: { text: '', hashtags: [tag] },
-      });
-    });
-  }
-  return entries;
 }
 
 /** An exclusion's `terms` name terms as written, and hashtags as "#tag" (the lexicon compares them exactly). */
 const names = (entry: Entry, name: string) => entry.names.includes(name);
 const looselyNames = (entry: Entry, name: string) => entry.names.some((m) => m.replace(/^#/, '').toLowerCase() === name.trim().replace(/^#/, '').toLowerCase());
-
-/** A lexicon whose matches are read back as indexes into the list it was compiled from. */
-interface IndexedLexicon {
-  lexicon: Lexicon;
-  index: Map<string, number[]>;
-}
-
-function indexed(lexicon: Lexicon, keys: readonly string[]): IndexedLexicon {
-  const index = new Map<string, number[]>();
-  keys.forEach((k, i) => {
-    const list = index.get(k);
-    if (list) list.push(i);
-    else index.set(k, [i]);
-  });
-  return { lexicon, index };
-}
-
-/** Every listed item matched in an input, by index. */
-function matchedEntries({ lexicon, index }: IndexedLexicon, input: LexiconInput): Set<number> {
-  const out = new Set<number>();
-  for (const m of lexicon.match(input)) for (const i of index.get(entryKey(m.topic, m.term)) ?? []) out.add(i);
-  return out;
-}
 
 function tryCompile(topics: TopicDefinition[]): { lexicon?: Lexicon; error?: string } {
   try {
@@ -244,6 +188,63 @@ const pct = (share: number) => `${(share * 100).toFixed(share < 0.001 && share >
  * on a benign corpus.
  */
 export function lintTopics(options: LintOptions): LintReport {
+  return lintCore(options).report;
+}
+
+/**
+ * `lintTopics`, then, with `labelled`, the lists measured on labelled data: per term its hits
+ * per label and precision, per topic recall and false-positive rates, and findings for terms
+ * that hit mostly benign or offensive rows, or nothing at all.
+ */
+export async function lintLists(options: LintOptions): Promise<LintReport> {
+  const { report, lists } = lintCore(options);
+  const opts = options.labelled;
+  if (!opts) return report;
+  const split = opts.split ?? 'all';
+  const data = await readLabelled(opts.file, split, opts.onBadLine);
+  const figures = lists
+    ? labelledFigures(lists.topics, lists.entries, lists.lexicon, data.rows)
+    : { rows: data.rows.length, labels: {}, terms: [], topics: [] };
+  const labelled: LabelledReport = { file: opts.file, split, otherSplit: data.otherSplit, truncated: data.truncated, badLines: data.bad.length, ...figures };
+  report.labelled = labelled;
+  report.findings.push(...labelledFindings(labelled, opts.minHits ?? DEFAULT_MIN_HITS, opts.maxBenignShare ?? DEFAULT_MAX_BENIGN_SHARE));
+  return report;
+}
+
+function labelledFindings(report: LabelledReport, minHits: number, maxBenignShare: number): LintFinding[] {
+  const topicRows = new Map(report.topics.map((t) => [t.topic, t.recall.rows]));
+  const findings: LintFinding[] = [];
+  for (const t of report.terms) {
+    const at = { file: t.file, path: t.path, topic: t.topic, term: t.term };
+    const labelled = { hits: t.hits, own: t.own, benign: t.benign, offensive: t.offensive, precision: t.precision, byLabel: t.byLabel };
+    if (t.hits === 0) {
+      const none = topicRows.get(t.topic) === 0 ? ', none of which is labelled with this topic' : '';
+      findings.push({ severity: 'info', kind: 'labelled-no-hits', ...at, message: `matches none of the ${report.rows} labelled rows${none}`, labelled });
+      continue;
+    }
+    const against = t.benign + t.offensive;
+    if (t.hits < minHits || against / t.hits <= maxBenignShare) continue;
+    findings.push({
+      severity: 'warning',
+      kind: 'labelled-benign-hits',
+      ...at,
+      message:
+        `${against} of its ${t.hits} hits on labelled rows are benign (${t.benign}) or offensive (${t.offensive}); ` +
+        `precision on its own topic ${pct(t.precision ?? 0)}: false-positive risk; consider a phrase, an exclusion or a lower weight`,
+      labelled,
+    });
+  }
+  return findings;
+}
+
+/** The lists as checked: the topics that compiled, their entries and the real lexicon. */
+interface CheckedLists {
+  topics: { file: string; value: TopicDefinition }[];
+  entries: Entry[];
+  lexicon: Lexicon;
+}
+
+function lintCore(options: LintOptions): { report: LintReport; lists?: CheckedLists } {
   const corpusFiles = options.corpusFiles ?? bundledCorpusFiles();
   const minLines = options.corpusMinLines ?? DEFAULT_MIN_LINES;
   const maxShare = options.corpusMaxShare ?? DEFAULT_MAX_SHARE;
@@ -274,13 +275,13 @@ export function lintTopics(options: LintOptions): LintReport {
   const entries = collectEntries(topics);
   const corpus = readCorpus(corpusFiles);
   const report = (): LintReport => ({ findings, topicFiles: loaded.items.length + loaded.rejected.length, entries: entries.length, corpusLines: corpus.length, corpusFiles });
-  if (entries.length === 0) return report();
+  if (entries.length === 0) return { report: report() };
 
   // Without exclusions: what the lists say; with them: what a signal really gets.
   const plain = tryCompile(topics.map(({ value }) => ({ ...value, exclusions: [] })));
   if (!plain.lexicon || !real.lexicon) {
     findings.push({ severity: 'error', kind: 'compile-failed', file: options.topicsDir, path: '', message: `the lexicon cannot compile these lists together: ${plain.error ?? real.error}` });
-    return report();
+    return { report: report() };
   }
   const keys = entries.map((e) => entryKey(e.topic.id, e.display));
   const plainLex = indexed(plain.lexicon, keys);
@@ -345,7 +346,7 @@ export function lintTopics(options: LintOptions): LintReport {
 
   findings.push(...exclusionFindings(topics, entries, plainLex));
   findings.push(...corpusFindings(entries, realLex, corpus, minLines, maxShare));
-  return report();
+  return { report: report(), lists: { topics, entries, lexicon: real.lexicon } };
 }
 
 function exclusionFindings(topics: { file: string; value: TopicDefinition }[], entries: Entry[], plainLex: IndexedLexicon): LintFinding[] {
@@ -477,6 +478,59 @@ export function countBySeverity(findings: readonly LintFinding[]): Record<Severi
   return counts;
 }
 
+const rateText = (r: { hits: number; rows: number; rate: number | null }) => (r.rate === null ? 'n/a' : `${pct(r.rate)} (${r.hits}/${r.rows})`);
+const shareText = (x: number | null) => (x === null ? 'n/a' : pct(x));
+
+/** The figures of `--labelled` as two tables: per topic, then per term. */
+export function formatLabelled(report: LabelledReport): string {
+  const out: string[] = [];
+  const labels = Object.entries(report.labels).map(([l, n]) => `${l} ${n}`).join(', ');
+  const cut = report.truncated > 0 ? `, ${report.truncated} cut to a signal's 10,000 characters` : '';
+  out.push(`labelled data ${report.file}, split ${report.split}: ${report.rows} rows (${labels || 'none'})${cut}, ${report.badLines} bad line${report.badLines === 1 ? '' : 's'}`);
+  out.push('');
+  const topicRows: string[][] = [['topic', 'recall', 'benign FP', 'offensive FP', 'precision']];
+  for (const t of report.topics) {
+    topicRows.push([t.topic, rateText(t.recall), rateText(t.benign), rateText(t.offensive), shareText(t.precision)]);
+    // Per data set only where the topic's rows come from more than one.
+    if (t.datasets.length > 1) for (const d of t.datasets) topicRows.push([`  ${d.dataset}`, rateText(d.recall), rateText(d.benign), '', '']);
+  }
+  out.push(...table(topicRows, [false, true, true, true, true]));
+  out.push('');
+  const termRows: string[][] = [['topic', 'entry', 'hits', 'own', 'benign', 'offensive', 'precision', 'hits by label']];
+  for (const t of report.terms) {
+    const byLabel = Object.entries(t.byLabel).map(([l, n]) => `${l} ${n}`).join(', ');
+    termRows.push([t.topic, `${t.path} ${quote(t.term)}`, String(t.hits), String(t.own), String(t.benign), String(t.offensive), shareText(t.precision), byLabel]);
+  }
+  out.push(...table(termRows, [false, false, true, true, true, true, true, false]));
+  return out.join('\n');
+}
+
+/**
+ * With --json, after the findings: one line per topic (`"kind":"labelled-topic"`) and one per
+ * term and hashtag (`"kind":"labelled-term"`), then one for the data (`"kind":"labelled-data"`).
+ * These lines are figures, not findings: they have no severity.
+ */
+export function labelledJsonLines(report: LabelledReport | undefined): object[] {
+  if (!report) return [];
+  const { terms, topics, ...data } = report;
+  return [
+    ...topics.map((t) => ({ kind: 'labelled-topic', ...t })),
+    ...terms.map((t) => ({ kind: 'labelled-term', ...t })),
+    { kind: 'labelled-data', ...data },
+  ];
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+function table(rows: string[][], right: boolean[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 && !right[c] ? cell : right[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
 export interface ListsLintOptions extends LintOptions {
   json?: boolean;
   /** Print findings of at least this severity (all are still counted). */
@@ -491,17 +545,22 @@ export async function listsLintCommand(
   options: ListsLintOptions,
   io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
 ): Promise<number> {
-  const report = lintTopics(options);
+  // Bad lines of the labelled file are reported as they are read, in the other commands' format.
+  const labelled = options.labelled && { onBadLine: (b: BadLabelledLine) => io.stderr.write(`${JSON.stringify(b)}\n`), ...options.labelled };
+  const report = await lintLists({ ...options, ...(labelled && { labelled }) });
   const shown = report.findings.filter((f) => severities.indexOf(f.severity) <= severities.indexOf(options.minSeverity ?? 'info'));
   const counts = countBySeverity(report.findings);
   const summary =
     `${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.warning} warning${counts.warning === 1 ? '' : 's'}, ${counts.info} info ` +
-    `(${report.topicFiles} topic file${report.topicFiles === 1 ? '' : 's'}, ${report.entries} terms and hashtags, ${report.corpusLines} corpus lines)`;
+    `(${report.topicFiles} topic file${report.topicFiles === 1 ? '' : 's'}, ${report.entries} terms and hashtags, ${report.corpusLines} corpus lines` +
+    (report.labelled ? `, ${report.labelled.rows} labelled rows of split ${report.labelled.split}, ${report.labelled.badLines} bad line${report.labelled.badLines === 1 ? '' : 's'})` : ')');
   if (options.json) {
     for (const f of sortFindings(shown)) io.stdout.write(`${JSON.stringify(f)}\n`);
+    for (const line of labelledJsonLines(report.labelled)) io.stdout.write(`${JSON.stringify(line)}\n`);
     io.stderr.write(`${summary}\n`);
   } else {
     if (shown.length > 0) io.stdout.write(`${formatFindings(shown)}\n\n`);
+    if (report.labelled) io.stdout.write(`${formatLabelled(report.labelled)}\n\n`);
     io.stdout.write(`${summary}\n`);
   }
   return counts.error > 0 ? 1 : 0;

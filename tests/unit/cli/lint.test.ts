@@ -1,10 +1,12 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { bundledCorpusFiles, lintTopics, listsLintCommand, readCorpus, type LintFinding, type LintOptions } from '../../../src/cli/lint.js';
+import { bundledCorpusFiles, lintLists, lintTopics, listsLintCommand, readCorpus, type LintFinding, type LintOptions } from '../../../src/cli/lint.js';
+import { readLabelled } from '../../../src/cli/lint-labelled.js';
+import { splitOf } from '../../../src/training/labelled.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -258,5 +260,132 @@ describe('lists lint', () => {
     const report = lintTopics({ topicsDir: join(repoRoot, 'config/topics') });
     expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
     expect(report.entries).toBeGreaterThan(50);
+  });
+});
+
+describe('lists lint --labelled', () => {
+  const fixture = join(repoRoot, 'tests/fixtures/labelled-small.jsonl');
+  const topics = {
+    'self-harm.yaml': topic('self-harm', 'terms: [kill myself, { term: goodbye forever, weight: 0.5 }]\nhashtags: [wanttodie]\nexclusions: [kill myself laughing]\n'),
+    'scams-fraud.yaml': topic('scams-fraud', 'labels: [scam_fraud]\nterms: [free prize, wire the fee]\n'),
+  };
+
+  async function labelled(options: Partial<NonNullable<LintOptions['labelled']>> = {}) {
+    const bad: { line: number; error: string }[] = [];
+    const report = await lintLists({ topicsDir: folder(topics), corpusFiles: [], labelled: { file: fixture, onBadLine: (b) => bad.push(b), ...options } });
+    return { report, bad, figures: report.labelled!, of: (kind: LintFinding['kind']) => report.findings.filter((f) => f.kind === kind) };
+  }
+
+  it('counts every term per label, with its precision on its own topic', async () => {
+    const { figures } = await labelled();
+    expect(figures.rows).toBe(12);
+    expect(figures.labels).toEqual({ self_harm: 5, benign: 4, offensive: 1, scam_fraud: 1, spam: 1 });
+    const term = (t: string) => figures.terms.find((x) => x.term === t);
+    // "kill myself": two self-harm rows (one in leetspeak), and a benign, an offensive and a spam row;
+    // "kill myself laughing" is excluded.
+    expect(term('kill myself')).toEqual({
+      file: expect.stringMatching(/self-harm\.yaml$/),
+      path: 'terms.0',
+      topic: 'self-harm',
+      term: 'kill myself',
+      hits: 5,
+      own: 2,
+      benign: 1,
+      offensive: 1,
+      precision: 0.4,
+      byLabel: { self_harm: 2, benign: 1, offensive: 1, spam: 1 },
+    });
+    // A term below the threshold still counts its hits.
+    expect(term('goodbye forever')).toMatchObject({ hits: 3, own: 2, benign: 1, offensive: 0, precision: 2 / 3 });
+    expect(term('#wanttodie')).toMatchObject({ path: 'hashtags.0', hits: 1, own: 1, precision: 1 });
+    // Data labels reach a topic through its `labels`.
+    expect(term('free prize')).toMatchObject({ hits: 2, own: 1, benign: 1, precision: 0.5, byLabel: { benign: 1, scam_fraud: 1 } });
+    expect(term('wire the fee')).toMatchObject({ hits: 0, precision: null, byLabel: {} });
+  });
+
+  it("reports each topic's recall and its false-positive rates on benign and offensive rows, per data set too", async () => {
+    const { figures } = await labelled();
+    const selfHarm = figures.topics.find((t) => t.topic === 'self-harm')!;
+    // Hits: rows 1 and 3 (kill myself), 4 (hashtag); "goodbye forever" alone (0.5) stays under the threshold.
+    expect(selfHarm).toMatchObject({
+      labels: ['self_harm'],
+      recall: { rows: 5, hits: 3, rate: 0.6 },
+      benign: { rows: 4, hits: 1, rate: 0.25 },
+      offensive: { rows: 1, hits: 1, rate: 1 },
+      hits: 6,
+      precision: 0.5,
+      datasets: [
+        { dataset: 'forum', recall: { rows: 3, hits: 2, rate: 2 / 3 }, benign: { rows: 2, hits: 1, rate: 0.5 } },
+        { dataset: 'tweets', recall: { rows: 2, hits: 1, rate: 0.5 }, benign: { rows: 1, hits: 0, rate: 0 } },
+      ],
+    });
+    expect(figures.topics.find((t) => t.topic === 'scams-fraud')).toMatchObject({
+      labels: ['scam_fraud'],
+      recall: { rows: 1, hits: 1, rate: 1 },
+      benign: { rows: 4, hits: 1, rate: 0.25 },
+      offensive: { rows: 1, hits: 0, rate: 0 },
+      precision: 0.5,
+    });
+  });
+
+  it('reports bad lines with their line number and skips them', async () => {
+    const { bad, figures } = await labelled();
+    expect(bad).toEqual([
+      { line: 6, error: expect.stringMatching(/^not JSON/) },
+      { line: 13, error: expect.stringContaining('topic') },
+    ]);
+    expect(figures.badLines).toBe(2);
+  });
+
+  it('warns about a term whose hits are mostly benign or offensive, once it has enough hits, and notes terms without hits', async () => {
+    // By default (5 hits, more than half against) "kill myself" (2 of 5 against) is fine.
+    expect((await labelled()).of('labelled-benign-hits')).toEqual([]);
+    const strict = await labelled({ minHits: 3, maxBenignShare: 0.3 });
+    expect(strict.of('labelled-benign-hits')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        path: 'terms.0',
+        term: 'kill myself',
+        message: expect.stringMatching(/^2 of its 5 hits on labelled rows are benign \(1\) or offensive \(1\); precision on its own topic 40\.00%/),
+        labelled: expect.objectContaining({ hits: 5, benign: 1, offensive: 1 }),
+      }),
+      // "goodbye forever": 1 of 3 against; "free prize" has too few hits to judge.
+      expect.objectContaining({ term: 'goodbye forever' }),
+    ]);
+    expect(strict.of('labelled-no-hits')).toEqual([expect.objectContaining({ severity: 'info', topic: 'scams-fraud', term: 'wire the fee', message: 'matches none of the 12 labelled rows' })]);
+  });
+
+  it('restricts the rows to one split by row id', async () => {
+    const all = await readLabelled(fixture);
+    const counts = await Promise.all((['train', 'calibration', 'test'] as const).map(async (split) => (await labelled({ split })).figures));
+    expect(counts.map((f) => f.rows).reduce((a, b) => a + b)).toBe(all.rows.length);
+    const ids = readFileSync(fixture, 'utf8').split('\n').flatMap((l) => (l.startsWith('{"id"') ? [(JSON.parse(l) as { id: string }).id] : []));
+    expect(counts[2]!.rows).toBe(ids.filter((id) => splitOf(id) === 'test').length);
+    expect(counts[2]!.otherSplit).toBe(all.rows.length - counts[2]!.rows);
+  });
+
+  it('prints a table per topic and per term, or JSON lines with --json, and bad lines on stderr', async () => {
+    const topicsDir = folder(topics);
+    const human = io();
+    expect(await listsLintCommand({ topicsDir, corpusFiles: [], labelled: { file: fixture } }, human)).toBe(0);
+    const text = human.out();
+    expect(text).toMatch(/^labelled data .*labelled-small\.jsonl, split all: 12 rows \(self_harm 5, benign 4, offensive 1, scam_fraud 1, spam 1\), 2 bad lines$/m);
+    expect(text).toMatch(/^self-harm +60\.00% \(3\/5\) +25\.00% \(1\/4\) +100\.00% \(1\/1\) +50\.00%$/m);
+    expect(text).toMatch(/^ {2}forum +66\.67% \(2\/3\) +50\.00% \(1\/2\)$/m);
+    expect(text).toMatch(/^self-harm +terms\.0 "kill myself" +5 +2 +1 +1 +40\.00% +self_harm 2, benign 1, offensive 1, spam 1$/m);
+    expect(text).toMatch(/12 labelled rows of split all, 2 bad lines\)\n$/);
+    expect(human.err().trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { line: 6, error: expect.stringMatching(/^not JSON/) },
+      { line: 13, error: expect.any(String) },
+    ]);
+
+    const json = io();
+    expect(await listsLintCommand({ topicsDir, corpusFiles: [], json: true, labelled: { file: fixture } }, json)).toBe(0);
+    const lines = json.out().trimEnd().split('\n').map((l) => JSON.parse(l) as { kind: string; topic?: string; term?: string });
+    expect(lines.filter((l) => l.kind === 'labelled-no-hits').map((l) => l.term)).toEqual(['wire the fee']);
+    expect(lines.filter((l) => l.kind === 'labelled-topic').map((l) => l.topic)).toEqual(['scams-fraud', 'self-harm']);
+    expect(lines.filter((l) => l.kind === 'labelled-term')).toHaveLength(5);
+    expect(lines.find((l) => l.kind === 'labelled-term' && l.term === 'kill myself')).toMatchObject({ hits: 5, own: 2, precision: 0.4 });
+    expect(lines.at(-1)).toMatchObject({ kind: 'labelled-data', rows: 12, badLines: 2, split: 'all' });
   });
 });
