@@ -22,6 +22,8 @@ export interface Backend {
   readonly runtime: string;
   /** One unit vector per text (texts are already normalized by embeddingText). */
   embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Token id sequences run as given (transformers backend only), for distilling a static table. */
+  embedIds?(sequences: readonly (readonly number[])[]): Promise<Float32Array[]>;
   close?(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AutoModel, AutoTokenizer, env, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
+import { AutoModel, AutoTokenizer, env, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { ModelSpec } from '../../config/model-schema.js';
 import { EmbedderError, normalizeVector, type Backend } from '../embedder.js';
 
@@ -40,6 +40,11 @@ export async function loadTransformers(spec: ModelSpec, cacheDir: string): Promi
   async function embed(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const inputs = tokenizer(texts.map((t) => spec.prefix + t), { padding: true, truncation: true, max_length: maxLength });
+    return pool(inputs as Record<string, Tensor>);
+  }
+
+  /** Runs the model on tokenized inputs and pools each row into one unit vector. */
+  async function pool(inputs: Record<string, Tensor>): Promise<Float32Array[]> {
     const { last_hidden_state: hidden } = (await model(inputs)) as { last_hidden_state?: Tensor };
     if (!hidden) throw new EmbedderError(`model "${spec.id}" has no last_hidden_state output`);
     const [batch, seq, width] = hidden.dims as [number, number, number];
@@ -65,7 +70,26 @@ export async function loadTransformers(spec: ModelSpec, cacheDir: string): Promi
     hidden.dispose();
     return vectors;
   }
+  /**
+   * Sequences of token ids, each run as given (no special tokens are added), padded to the
+   * longest. The static first stage is distilled from these: one vocabulary token at a time.
+   */
+  async function embedIds(sequences: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    if (sequences.length === 0) return [];
+    const width = Math.max(...sequences.map((s) => s.length));
+    const ids = new BigInt64Array(sequences.length * width);
+    const mask = new BigInt64Array(sequences.length * width);
+    sequences.forEach((s, b) =>
+      s.forEach((id, t) => {
+        ids[b * width + t] = BigInt(id);
+        mask[b * width + t] = 1n;
+      }),
+    );
+    const dims = [sequences.length, width];
+    return pool({ input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims), token_type_ids: new Tensor('int64', new BigInt64Array(ids.length), dims) });
+  }
+
   // The width is known only from an output.
   const dim = (await embed(['dimension probe']))[0]!.length;
-  return { dim, embed, runtime: 'onnxruntime-node', close: async () => void (await model.dispose()) };
+  return { dim, embed, embedIds, runtime: 'onnxruntime-node', close: async () => void (await model.dispose()) };
 }
