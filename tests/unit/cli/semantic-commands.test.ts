@@ -6,10 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { calibrateCommand, type TopicCalibration } from '../../../src/cli/calibrate.js';
 import { scoreCommand, UsageError } from '../../../src/cli/commands.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { shippedPipelinesOn } from '../../_util/pipelines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'surgewatch-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const config = loadConfig({ env: {} });
+// The shipped pipelines and lists, on USE Lite (the shipped pipeline names a fetched model).
+const pipelines = shippedPipelinesOn('use-lite');
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  pipelines.remove();
+});
+const config = loadConfig({ env: { SURGEWATCH_PIPELINES_DIR: pipelines.dir } });
 
 function captureIo() {
   const stdout = new PassThrough();

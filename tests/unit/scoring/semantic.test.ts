@@ -17,8 +17,11 @@ import { buildPipelineRuntime, type PipelineRuntime } from '../../../src/worker/
 import { scoreForRuntime } from '../../../src/worker/process-records.js';
 import { indexLists, setupSemantic, type SemanticSetup } from '../../../src/worker/semantic-setup.js';
 import type { Signal } from '../../../src/ingest/signal.js';
+import { shippedPipelinesOn } from '../../_util/pipelines.js';
 
-const config = loadConfig({ env: {} });
+// The shipped pipelines and lists, on USE Lite (the shipped pipeline names a fetched model).
+const pipelines = shippedPipelinesOn('use-lite');
+const config = loadConfig({ env: { SURGEWATCH_PIPELINES_DIR: pipelines.dir } });
 const labeled = readFileSync('config/corpus/labeled-semantic.jsonl', 'utf8')
   .trim()
   .split('\n')
@@ -38,7 +41,10 @@ let setup: SemanticSetup;
 beforeAll(async () => {
   ({ rt, setup } = await startRuntime(config, { semantic: 'all' }));
 });
-afterAll(async () => setup?.close());
+afterAll(async () => {
+  await setup?.close();
+  pipelines.remove();
+});
 
 describe('paraphrases the lexicon misses (labeled fixture, shipped lists)', () => {
   it('the fixture is what it claims: the lexicon alone hits none of it', () => {
