@@ -13,12 +13,20 @@ import { UsageError, type Io } from './commands.js';
 /** A step run on a model once it is laid out, with its folder (e.g. building a static first stage). */
 export type AfterFetch = (spec: ModelSpec, dir: string, logger: Logger) => Promise<unknown>;
 
+/**
+ * The steps `models fetch` runs, in order, on each model it has just laid out (not on one it
+ * skips as ready: a step whose output can go missing on its own checks for it itself). The
+ * static first stage (buildStaticStage in src/models/static-stage.ts) belongs here.
+ */
+export const AFTER_FETCH: readonly AfterFetch[] = [];
+
 export interface ModelsFlags {
   force?: boolean;
   ifMissing?: boolean;
 }
 
 export interface ModelsOptions {
+  /** Instead of AFTER_FETCH (tests). */
   afterFetch?: readonly AfterFetch[];
   logger?: Logger;
 }
@@ -54,7 +62,7 @@ export async function modelsCommand(config: AppConfig, sub: string | undefined, 
         say(`${status}: ${reason}`);
       }
       const result = await fetchModel(spec, { ...(config.env.SURGEWATCH_MVN && { mvn: config.env.SURGEWATCH_MVN }), progress: say });
-      for (const step of opts.afterFetch ?? []) await step(spec, result.dir, logger);
+      for (const step of opts.afterFetch ?? AFTER_FETCH) await step(spec, result.dir, logger);
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       say(`ready in ${result.dir} (${seconds} s)`);
       io.stdout.write(`${JSON.stringify({ id: spec.id, status: 'fetched', path: result.dir, artifact: result.record.artifact, sha256: result.record.jar.sha256, seconds })}\n`);
