@@ -109,12 +109,9 @@ export async function setupSemantic(runtimes: readonly PipelineRuntime[], opts: 
   }
 
   for (const [modelId, pool] of pools) {
-    // Pipelines sharing a model share its cache and batches; the largest settings win.
+    // Pipelines sharing a model share its cache and batches; the largest settings win. Every
+    // pool has a user: a model is started only for a pipeline that runs on it.
     const users = active.filter((rt) => pipelines.get(rt.config.id)!.loaded === modelId);
-    if (users.length === 0) {
-      await pool.close();
-      continue;
-    }
     embedders.set(
       modelId,
       new CachingBatcher(pool, {
