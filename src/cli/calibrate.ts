@@ -76,7 +76,7 @@ export async function calibrateCommand(
   const to = opts.to ?? 0.95;
   const step = opts.step ?? 0.025;
   if (!(from > 0 && to <= 1 && from < to && step > 0)) throw new UsageError('the sweep needs 0 < --from < --to <= 1 and --step > 0');
-  const { rt, setup } = await startRuntime(config, { ...(opts.pipeline && { pipeline: opts.pipeline }), semantic: 'all' });
+  const { rt, setup } = await startRuntime(config, { ...(opts.pipeline && { pipeline: opts.pipeline }), semantic: 'all', stderr: io.stderr });
   try {
     const known = new Set([...rt.lists.topics.keys(), BENIGN]);
     const rows: { text: string; topic: string }[] = [];

@@ -42,14 +42,17 @@ export function pickRuntime(config: AppConfig, pipelineId: string | undefined, s
 
 /**
  * A pipeline's runtime with its semantic scoring started (when its mode is not off) and the
- * exemplars embedded. Close the setup when done.
+ * exemplars embedded. Close the setup when done. When the pipeline's model cannot load and it
+ * runs on its fallback (or lexicon-only), a line on `stderr` says so: scores differ by model.
  */
 export async function startRuntime(
   config: AppConfig,
-  opts: { pipeline?: string; semantic?: SemanticMode; logger?: Logger },
+  opts: { pipeline?: string; semantic?: SemanticMode; logger?: Logger; stderr?: NodeJS.WritableStream },
 ): Promise<{ rt: PipelineRuntime; setup: SemanticSetup }> {
   const rt = pickRuntime(config, opts.pipeline, opts.semantic);
   const setup = await setupSemantic([rt], { models: config.models, workers: config.env.SURGEWATCH_EMBED_WORKERS, logger: opts.logger ?? silentLogger });
+  const used = setup.pipelines.get(rt.config.id);
+  if (used?.reason) opts.stderr?.write(`surgewatch: pipeline "${rt.config.id}" scores ${used.loaded ? `with the fallback model "${used.loaded}"` : 'lexicon-only'}: ${used.reason}\n`);
   await indexLists([rt]);
   return { rt, setup };
 }
@@ -98,7 +101,7 @@ export async function scoreCommand(
   opts: { pipeline?: string; semantic?: SemanticMode },
   io: Io,
 ): Promise<{ scored: number; bad: number }> {
-  const { rt, setup } = await startRuntime(config, opts);
+  const { rt, setup } = await startRuntime(config, { ...opts, stderr: io.stderr });
   let scored = 0;
   let bad = 0;
   let pending: Signal[] = [];
@@ -163,7 +166,7 @@ export async function replayCommand(
     if (!parsed.success) throw new UsageError(`--truth ${opts.truth}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`);
     truth = parsed.data;
   }
-  const { rt, setup } = await startRuntime(config, opts);
+  const { rt, setup } = await startRuntime(config, { ...opts, stderr: io.stderr });
   // With REDIS_URL set, the windows and alerts live in Redis, under their own prefix so that a
   // replay never mixes with live counts; otherwise in process memory.
   const redis = config.env.REDIS_URL ? new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, connectionName: 'surgewatch-replay' }) : undefined;

@@ -30,6 +30,8 @@ export const envSchema = z
     SURGEWATCH_SAMPLE_STREAM: z.enum(['on', 'off']).default('on'),
     /** The embedding models pipelines may name. */
     SURGEWATCH_MODELS_FILE: z.string().min(1).default('models/manifest.yaml'),
+    /** The Maven command `surgewatch models fetch` runs: a path, or a name looked up on PATH (default mvn). */
+    SURGEWATCH_MVN: z.string().min(1).optional(),
     /** Overrides every pipeline's semantic.mode (e.g. off as a kill switch). */
     SURGEWATCH_SEMANTIC_MODE: z.enum(['off', 'all', 'candidates']).optional(),
     /** Embedding worker threads per model; 0 = one per core but one. */

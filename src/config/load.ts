@@ -188,8 +188,12 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
   const semanticOverride = env?.SURGEWATCH_SEMANTIC_MODE;
   const pipelineConfigs = pipelines.items.map(({ file, value }) => {
     if (semanticOverride) value.semantic.mode = semanticOverride;
+    const known = () => [...models.models.keys()].join(', ');
     if (value.semantic.mode !== 'off' && !models.models.has(value.semantic.model))
-      problems.push({ source: file, path: 'semantic.model', message: `unknown model "${value.semantic.model}" (known: ${[...models.models.keys()].join(', ')})` });
+      problems.push({ source: file, path: 'semantic.model', message: `unknown model "${value.semantic.model}" (known: ${known()})` });
+    const fallback = value.semantic.fallbackModel;
+    if (value.semantic.mode !== 'off' && fallback !== null && !models.models.has(fallback))
+      problems.push({ source: file, path: 'semantic.fallbackModel', message: `unknown model "${fallback}" (known: ${known()})` });
     return value;
   });
 

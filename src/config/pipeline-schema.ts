@@ -110,7 +110,15 @@ const semanticSchema = z
     mode: z.enum(semanticModes).default('candidates'),
     /** A model id from models/manifest.yaml. */
     model: z.string().min(1).default('use-lite'),
-    /** When the model cannot load: false stops the start; true runs lexicon-only, reported as degraded. */
+    /**
+     * The model to run on when `model` cannot load (not fetched, corrupt): the pipeline then
+     * scores with it and reports itself degraded. null: no fallback, `optional` decides.
+     */
+    fallbackModel: z.string().min(1).nullable().default('use-lite'),
+    /**
+     * When neither the model nor its fallback can load: false stops the start; true runs
+     * lexicon-only, reported as degraded.
+     */
     optional: z.boolean().default(false),
     /** Per-topic score: the best exemplar's cosine, or the mean of the best topK. */
     aggregate: z.enum(['max', 'top-k-mean']).default('max'),

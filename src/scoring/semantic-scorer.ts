@@ -43,11 +43,14 @@ const PRIORITY: Record<CandidateReason | 'all', number> = { lexicon: 0, all: 1, 
  * A pipeline's semantic scoring: picks the signals to embed, embeds them through the shared
  * embedder, and joins the similarities with the lexicon scores. Without an embedder (the model
  * is optional and did not load) or when the model fails on a batch, it scores lexicon-only and
- * reports itself degraded; nothing is dropped.
+ * reports itself degraded; nothing is dropped. On a fallback model (the pipeline's own could not
+ * load) it scores with the fallback and stays degraded, with the reason.
  */
 export class SemanticScorer {
   state: SemanticState;
   reason: string | undefined;
+  /** Why the pipeline runs on a fallback model; the state it returns to after a failed batch. */
+  private readonly fallbackReason: string | undefined;
   readonly stats: SemanticStats = { candidates: { all: 0, lexicon: 0, cue_word: 0, sample: 0 }, skipped: 0, shed: 0, semanticHits: 0, failedBatches: 0 };
   private tokens: number;
   private refilledAt: number;
@@ -56,14 +59,21 @@ export class SemanticScorer {
     readonly config: SemanticConfig,
     readonly embedder: Embedder | undefined,
     private readonly logger: Logger,
+    /** Why the pipeline's model is not running: lexicon-only without an embedder, else a fallback. */
     unavailable?: string,
     /** Monotonic milliseconds, for the maxPerSec budget. */
     private readonly now: () => number = () => performance.now(),
   ) {
     this.tokens = config.maxPerSec * BURST_SEC;
     this.refilledAt = now();
-    this.state = embedder ? 'ok' : 'degraded';
-    this.reason = embedder ? undefined : (unavailable ?? 'no embedding model');
+    this.fallbackReason = embedder ? unavailable : undefined;
+    this.state = embedder && !unavailable ? 'ok' : 'degraded';
+    this.reason = embedder ? unavailable : (unavailable ?? 'no embedding model');
+  }
+
+  /** The model that embeds this pipeline's signals (its own or a fallback); undefined when lexicon-only. */
+  get model(): string | undefined {
+    return this.embedder?.model;
   }
 
   /** Embeds the exemplars of a list version; undefined (lexicon-only) when the model is unavailable. */
@@ -139,16 +149,16 @@ export class SemanticScorer {
   }
 
   private degrade(reason: string): void {
-    if (this.state !== 'degraded' || this.reason !== reason) this.logger.error({ model: this.config.model, reason }, 'semantic scoring degraded');
+    if (this.state !== 'degraded' || this.reason !== reason) this.logger.error({ model: this.model ?? this.config.model, reason }, 'semantic scoring degraded');
     this.state = 'degraded';
     this.reason = reason;
   }
 
   private recover(): void {
-    if (this.state === 'degraded' && this.embedder) {
-      this.logger.info({ model: this.config.model }, 'semantic scoring recovered');
-      this.state = 'ok';
-      this.reason = undefined;
+    if (this.state === 'degraded' && this.embedder && this.reason !== this.fallbackReason) {
+      this.logger.info({ model: this.model }, 'semantic scoring recovered');
+      this.state = this.fallbackReason ? 'degraded' : 'ok';
+      this.reason = this.fallbackReason;
     }
   }
 }

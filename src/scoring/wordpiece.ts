@@ -120,7 +120,6 @@ export class WordPieceTokenizer {
     let t = o.lowercase ? text.toLowerCase() : text;
     if (o.stripAccents) {
       // Only text with a character outside ASCII needs the decomposition.
-      // eslint-disable-next-line no-control-regex
       if (/[^\u0000-\u007f]/.test(t)) t = [...t.normalize('NFD')].filter((c) => !COMBINING.test(c)).join('');
     }
     const words: string[] = [];

@@ -7,6 +7,10 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'CLOSED'
   | 'MODEL_UNAVAILABLE'
+  | 'MVN_NOT_FOUND'
+  | 'MODEL_FETCH_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  | 'ARCHIVE_INVALID'
   | 'INTERNAL';
 
 export class SurgewatchError extends Error {

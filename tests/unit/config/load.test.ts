@@ -271,4 +271,31 @@ windows:
     expect(err.problems[0]!.source).toBe(join(cwd, file));
     expect(err.problems[0]!.path).toBe(path);
   });
+
+  it('checks the models a pipeline names, its fallback included (null: no fallback)', () => {
+    const named = (semantic: string) => setup({ ...validFiles, 'pipelines/main.yaml': `${pipeline}semantic: ${semantic}\n` });
+    expect(loadConfig({ env: {}, cwd: named('{ model: use-lite }') }).pipelines[0]!.semantic.fallbackModel).toBe('use-lite');
+    expect(loadConfig({ env: {}, cwd: named('{ fallbackModel: null }') }).pipelines[0]!.semantic.fallbackModel).toBeNull();
+    const err = configError(() => loadConfig({ env: {}, cwd: named('{ model: nope, fallbackModel: nada }') }));
+    expect(err.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'semantic.model: unknown model "nope" (known: use-lite)',
+      'semantic.fallbackModel: unknown model "nada" (known: use-lite)',
+    ]);
+  });
+
+  it('checks maven blocks in the model manifest', () => {
+    const maven = `{ artifact: "dev.langchain4j:m:1.0", sha256: ${'a'.repeat(64)}, files: { onnx: m.onnx, tokenizer: t.json } }`;
+    const manifest = (entry: string) => setup({ ...validFiles, 'models/manifest.yaml': `models:\n  - ${entry}\n` });
+    const ok = loadConfig({ env: {}, cwd: manifest(`{ id: m, backend: transformers, path: cache/m, maven: ${maven} }`) });
+    expect(ok.models.get('m')).toMatchObject({ path: expect.stringMatching(/models\/cache\/m$/) as string, maven: { artifact: 'dev.langchain4j:m:1.0' } });
+    for (const [entry, path] of [
+      [`{ id: m, backend: transformers, hubId: a/b, maven: ${maven} }`, 'models.0.path'],
+      [`{ id: m, backend: use-lite, maven: ${maven} }`, 'models.0.maven'],
+      [`{ id: m, backend: transformers, path: p, maven: ${maven.replace('a'.repeat(64), 'A'.repeat(64))} }`, 'models.0.maven.sha256'],
+      [`{ id: m, backend: transformers, path: p, maven: ${maven.replace('dev.langchain4j:m:1.0', 'just-a-name')} }`, 'models.0.maven.artifact'],
+    ]) {
+      const err = configError(() => loadConfig({ env: {}, cwd: manifest(entry!) }));
+      expect(err.problems.map((p) => p.path), entry).toEqual([path]);
+    }
+  });
 });

