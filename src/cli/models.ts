@@ -6,6 +6,7 @@
 import type { AppConfig } from '../config/load.js';
 import { DEFAULT_FETCHED_MODEL, type ModelSpec } from '../config/model-schema.js';
 import { fetchModel, modelStatus } from '../models/fetch.js';
+import { buildStaticStage, staticStageStatus } from '../models/static-stage.js';
 import { SurgewatchError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { UsageError, type Io } from './commands.js';
@@ -14,11 +15,19 @@ import { UsageError, type Io } from './commands.js';
 export type AfterFetch = (spec: ModelSpec, dir: string, logger: Logger) => Promise<unknown>;
 
 /**
- * The steps `models fetch` runs, in order, on each model it has just laid out (not on one it
- * skips as ready: a step whose output can go missing on its own checks for it itself). The
- * static first stage (buildStaticStage in src/models/static-stage.ts) belongs here.
+ * The steps `models fetch` runs, in order, on each model it has laid out or found ready; each
+ * checks whether its own output is there and up to date before doing anything.
  */
-export const AFTER_FETCH: readonly AfterFetch[] = [];
+export const AFTER_FETCH: readonly AfterFetch[] = [ensureStaticStage];
+
+/** Builds the model's static first stage when its manifest entry asks for one and it is not ready. */
+export async function ensureStaticStage(spec: ModelSpec, dir: string, logger: Logger): Promise<void> {
+  if (!spec.static) return;
+  const status = staticStageStatus(spec, dir);
+  if (status === 'ready') return;
+  logger.info({ model: spec.id, status }, 'building the static first stage (once per fetch, about a minute)');
+  await buildStaticStage(spec, dir, { dim: spec.static.dim, sifCoefficient: spec.static.sifCoefficient, logger });
+}
 
 export interface ModelsFlags {
   force?: boolean;
@@ -55,6 +64,8 @@ export async function modelsCommand(config: AppConfig, sub: string | undefined, 
         // --if-missing is the start path: sizes only. A plain fetch checks every sha256.
         const { status, reason } = await modelStatus(spec, spec.path, flags.ifMissing ? 'size' : 'sha256');
         if (status === 'ready') {
+          // A step's output (the static stage) can be missing or stale on its own.
+          for (const step of opts.afterFetch ?? AFTER_FETCH) await step(spec, spec.path!, logger);
           say(`ready in ${spec.path} (${reason})`);
           io.stdout.write(`${JSON.stringify({ id: spec.id, status: 'ready', path: spec.path, artifact: spec.maven!.artifact })}\n`);
           continue;

