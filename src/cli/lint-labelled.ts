@@ -7,15 +7,12 @@
 import type { TopicDefinition } from '../config/topic-schema.js';
 import type { Lexicon } from '../scoring/lexicon.js';
 import { scoreSignal } from '../scoring/score.js';
-import { BENIGN, labelledRowSchema, labelMap, OFFENSIVE, rowId, splitOf, type Split } from '../training/labelled.js';
-import { signalLimits } from '../ingest/signal.js';
-import { readLines } from './lines.js';
+import { BENIGN, labelMap, OFFENSIVE, splitOf, type Split } from '../training/labelled.js';
+import { readLabelledFile, type BadLabelledLine } from './labelled-file.js';
 import { entryKey, type Entry } from './list-entries.js';
 
 export type SplitChoice = Split | 'all';
 export const splitChoices: readonly SplitChoice[] = ['train', 'calibration', 'test', 'all'];
-
-const MAX_LINE_BYTES = 1024 * 1024;
 
 /** A labelled row as the figures need it. */
 export interface LabelledText {
@@ -26,10 +23,7 @@ export interface LabelledText {
   dataset?: string | undefined;
 }
 
-export interface BadLabelledLine {
-  line: number;
-  error: string;
-}
+export type { BadLabelledLine };
 
 export interface LabelledRows {
   rows: LabelledText[];
@@ -41,51 +35,18 @@ export interface LabelledRows {
 }
 
 /**
- * A text longer than a signal may be is cut as a signal's is (the lexicon sees no more).
- * Returns the whole text when it was cut.
- */
-function cutText(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null || !('text' in data) || typeof data.text !== 'string' || data.text.length <= signalLimits.maxTextChars) return undefined;
-  const whole = data.text;
-  let text = whole.slice(0, signalLimits.maxTextChars);
-  if (/[\uD800-\uDBFF]$/.test(text)) text = text.slice(0, -1);
-  (data as { text: string }).text = text;
-  return whole;
-}
-
-/**
  * Reads a labelled JSONL file, keeping the rows of one split (by `splitOf` of the row's id, or
- * of its text's hash when it has none; a cut text keeps its split). A bad line is passed to
- * `onBad` and skipped.
+ * of its whole text's hash when it has none). A bad line is passed to `onBad` and skipped.
  */
 export async function readLabelled(file: string, split: SplitChoice = 'all', onBad?: (bad: BadLabelledLine) => void): Promise<LabelledRows> {
+  const data = await readLabelledFile(file, onBad);
   const rows: LabelledText[] = [];
-  const bad: BadLabelledLine[] = [];
   let otherSplit = 0;
-  let truncated = 0;
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  for await (const { line, bytes } of readLines(file, MAX_LINE_BYTES)) {
-    let error: string | undefined;
-    try {
-      const data: unknown = JSON.parse(decoder.decode(bytes));
-      const whole = cutText(data);
-      const parsed = labelledRowSchema.safeParse(data);
-      if (!parsed.success) error = parsed.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ');
-      else if (split !== 'all' && splitOf(rowId({ id: parsed.data.id, text: whole ?? parsed.data.text })) !== split) otherSplit++;
-      else {
-        rows.push({ text: parsed.data.text, label: parsed.data.topic, lang: parsed.data.lang, dataset: parsed.data.dataset });
-        if (whole !== undefined) truncated++;
-      }
-    } catch (err) {
-      error = err instanceof SyntaxError ? `not JSON: ${err.message}` : 'not UTF-8';
-    }
-    if (error !== undefined) {
-      const b = { line, error };
-      bad.push(b);
-      onBad?.(b);
-    }
+  for (const r of data.rows) {
+    if (split !== 'all' && splitOf(r.id) !== split) otherSplit++;
+    else rows.push({ text: r.text, label: r.topic, lang: r.lang, dataset: r.dataset });
   }
-  return { rows, otherSplit, truncated, bad };
+  return { rows, otherSplit, truncated: data.truncated, bad: data.bad };
 }
 
 /** A term's (or hashtag's) hits on labelled rows. */

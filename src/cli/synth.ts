@@ -17,12 +17,9 @@ import {
   type CorpusStreamStats,
   type CorpusTruth,
 } from '../synthetic/corpus-stream.js';
-import { labelledRowSchema, rowId, type LabelledRow } from '../training/labelled.js';
 import { UsageError, type Io } from './commands.js';
-import { readLines } from './lines.js';
+import { badLineReporter, readLabelledFile } from './labelled-file.js';
 
-/** A labelled row is at most 10k characters of text plus short fields; escapes can triple it. */
-const MAX_LINE_BYTES = 64 * 1024;
 /** Signals are written in chunks of about this many characters. */
 const CHUNK_CHARS = 64 * 1024;
 /** A Monday, so that a default stream starts the week (and repeats run after run). */
@@ -50,38 +47,11 @@ export interface SynthResult {
   truth: CorpusTruth;
 }
 
-type RowResult = { ok: true; row: LabelledRow } | { ok: false; code: 'oversize' | 'not_utf8' | 'not_json' | 'invalid'; reason: string };
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function decodeRow(bytes: Buffer): RowResult {
-  if (bytes.length > MAX_LINE_BYTES) return { ok: false, code: 'oversize', reason: `line is over ${MAX_LINE_BYTES} bytes` };
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8.decode(bytes));
-  } catch (err) {
-    return err instanceof SyntaxError ? { ok: false, code: 'not_json', reason: `line is not JSON: ${err.message}` } : { ok: false, code: 'not_utf8', reason: 'line is not valid UTF-8' };
-  }
-  const parsed = labelledRowSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, code: 'invalid', reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ') };
-  return { ok: true, row: { ...parsed.data, id: rowId(parsed.data) } };
-}
-
 export async function synthCommand(topics: readonly TopicDefinition[], opts: SynthOptions, io: Io): Promise<SynthResult> {
   const paths = [opts.corpus, opts.out, opts.truth].map((p) => resolve(p));
   if (new Set(paths).size < paths.length) throw new UsageError('--corpus, --out and --truth must be three different files');
-  const rows: LabelledRow[] = [];
-  let lines = 0;
-  let bad = 0;
-  for await (const { line, bytes } of readLines(opts.corpus, MAX_LINE_BYTES)) {
-    lines++;
-    const r = decodeRow(bytes);
-    if (r.ok) rows.push(r.row);
-    else {
-      bad++;
-      if (!io.stderr.write(`${JSON.stringify({ line, error: r.code, reason: r.reason })}\n`)) await new Promise((done) => io.stderr.once('drain', done));
-    }
-  }
+  const { rows, lines, bad: badLines } = await readLabelledFile(opts.corpus, badLineReporter(io.stderr));
+  const bad = badLines.length;
   if (rows.length === 0) throw new UsageError(`${opts.corpus} has no valid labelled lines`);
 
   let plan: CorpusStreamPlan;

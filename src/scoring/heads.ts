@@ -24,6 +24,9 @@ export interface Calibration {
 export interface StageFigures {
   split: string;
   positives: number;
+  /** True and false hits. */
+  tp: number;
+  fp: number;
   benign: number;
   precision: number;
   recall: number;
@@ -111,6 +114,8 @@ const modelSchema = z.discriminatedUnion('kind', [
 const figuresSchema = z.object({
   split: z.string(),
   positives: z.number(),
+  tp: z.number(),
+  fp: z.number(),
   benign: z.number(),
   precision: z.number(),
   recall: z.number(),

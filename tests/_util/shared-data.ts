@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labelledRowSchema, rowId, type LabelledRow } from '../../src/training/labelled.js';
+import { decodeLabelledLine } from '../../src/cli/labelled-file.js';
+import type { LabelledRow } from '../../src/training/labelled.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const sharedDataDir = resolve(repoRoot, '../shared/data');
@@ -20,15 +21,15 @@ export function requireLabelledDev(): string {
 
 let cached: { rows: LabelledRow[]; bad: number } | undefined;
 
-/** Every valid row of labelled-dev.jsonl, and how many lines the row schema rejects. */
+/** Every valid row of labelled-dev.jsonl (as the commands read it), and how many lines they reject. */
 export function readLabelledDev(): { rows: LabelledRow[]; bad: number } {
   if (cached) return cached;
   const rows: LabelledRow[] = [];
   let bad = 0;
   for (const line of readFileSync(requireLabelledDev(), 'utf8').split('\n')) {
     if (!line.trim()) continue;
-    const parsed = labelledRowSchema.safeParse(JSON.parse(line));
-    if (parsed.success) rows.push({ ...parsed.data, id: rowId(parsed.data) });
+    const decoded = decodeLabelledLine(Buffer.from(line));
+    if (decoded.ok) rows.push(decoded.row);
     else bad++;
   }
   cached = { rows, bad };

@@ -331,8 +331,8 @@ describe('lists lint --labelled', () => {
   it('reports bad lines with their line number and skips them', async () => {
     const { bad, figures } = await labelled();
     expect(bad).toEqual([
-      { line: 6, error: expect.stringMatching(/^not JSON/) },
-      { line: 13, error: expect.stringContaining('topic') },
+      { line: 6, error: 'not_json', reason: expect.stringMatching(/^line is not JSON/) },
+      { line: 13, error: 'invalid', reason: expect.stringContaining('topic') },
     ]);
     expect(figures.badLines).toBe(2);
   });
@@ -375,8 +375,8 @@ describe('lists lint --labelled', () => {
     expect(text).toMatch(/^self-harm +terms\.0 "kill myself" +5 +2 +1 +1 +40\.00% +self_harm 2, benign 1, offensive 1, spam 1$/m);
     expect(text).toMatch(/12 labelled rows of split all, 2 bad lines\)\n$/);
     expect(human.err().trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
-      { line: 6, error: expect.stringMatching(/^not JSON/) },
-      { line: 13, error: expect.any(String) },
+      { line: 6, error: 'not_json', reason: expect.stringMatching(/^line is not JSON/) },
+      { line: 13, error: 'invalid', reason: expect.any(String) },
     ]);
 
     const json = io();

@@ -20,6 +20,8 @@ import { BENIGN, OFFENSIVE, splitOf } from '../../../src/training/labelled.js';
 import { readLabelledDev } from '../../_util/shared-data.js';
 
 const config = loadConfig({ env: {} });
+/** The shipped topics without misinformation and spam, whose rows must then be left out. */
+const fewerTopics = config.topics.filter((t) => t.id !== 'misinformation' && t.id !== 'spam');
 const { rows } = readLabelledDev();
 const START = Date.UTC(2026, 10, 2, 0, 0, 0);
 const iso = (min: number) => new Date(START + min * 60_000).toISOString();
@@ -47,7 +49,7 @@ const spec: CorpusStreamSpec = {
 };
 
 function generate(s: CorpusStreamSpec): { plan: CorpusStreamPlan; events: SynthEvent[]; stats: CorpusStreamStats } {
-  const plan = planCorpusStream(rows, config.topics, s);
+  const plan = planCorpusStream(rows, fewerTopics, s);
   const it = corpusSignals(plan);
   const events: SynthEvent[] = [];
   for (let r = it.next(); ; r = it.next()) {
@@ -278,7 +280,8 @@ describe('the default schedule', () => {
     }
     expect(new Set(truth.surges.map((s) => s.factor))).toEqual(new Set([2, 3, 5, 10, 20]));
     expect(new Set(truth.surges.map((s) => s.shape))).toEqual(new Set(['sharp', 'gradual']));
-    expect(new Set(truth.surges.map((s) => s.topic)).size).toBe(5);
+    // Every shipped topic the data has rows for: hate speech, harassment, self-harm, scams, extremism, misinformation, spam.
+    expect(new Set(truth.surges.map((s) => s.topic)).size).toBe(7);
     expect(truth.surges.filter((s) => s.coordinated)).toHaveLength(1);
     expect(new Set(truth.decoys.map((d) => d.kind))).toEqual(new Set(['repost', 'hard_negative', 'traffic_wave']));
   });
