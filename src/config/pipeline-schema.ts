@@ -116,6 +116,12 @@ const semanticSchema = z
      */
     fallbackModel: z.string().min(1).nullable().default('use-lite'),
     /**
+     * A head file from `surgewatch train` (relative to the models manifest's folder): topics it
+     * has a head for are scored by it, the others by exemplar similarity. Used only when the
+     * pipeline runs on the model the heads were trained on.
+     */
+    heads: z.string().min(1).optional(),
+    /**
      * When neither the model nor its fallback can load: false stops the start; true runs
      * lexicon-only, reported as degraded.
      */

@@ -69,6 +69,8 @@ export const topicDefinitionSchema = z.strictObject({
       lexicon: z.number().positive().max(100).default(1),
       /** Similarity to the nearest exemplar(s) that makes a semantic hit; unset = the pipeline's. */
       semantic: z.number().gt(0).max(1).optional(),
+      /** Probability of the topic's trained head that makes a hit; unset = the threshold the head was trained with. */
+      head: z.number().gt(0).max(1).optional(),
     })
     .prefault({}),
 });

@@ -26,16 +26,63 @@ export interface SemanticReason {
   counterExemplar?: { exemplar: string; similarity: number };
 }
 
+/** Why a topic scored by its trained head: which head, which stage, what probability. */
+export interface HeadReason {
+  kind: 'head';
+  /** The head set and version, e.g. "default@2026-12-01.1a2b3c4d". */
+  head: string;
+  /** static: the first stage decided (the transformer did not re-score the signal). */
+  stage: 'transformer' | 'static';
+  probability: number;
+  threshold: number;
+}
+
 export interface TopicScore {
   topic: string;
   /** The lexicon score: the sum of the distinct matched terms' weights. */
   score: number;
   hit: boolean;
-  why: (ScoreReason | SemanticReason)[];
+  why: (ScoreReason | SemanticReason | HeadReason)[];
   /** Present when the signal was embedded and the topic has exemplars. */
   semantic?: { similarity: number; exemplar: string; threshold: number; counterExemplar?: { exemplar: string; similarity: number } };
-  /** What made the hit: the lexicon, the semantic score, or both weak signals together. */
-  hitBy?: 'lexicon' | 'semantic' | 'lexicon+semantic';
+  /** Present when the topic has a trained head and the signal was scored by it. */
+  head?: Omit<HeadReason, 'kind'>;
+  /**
+   * What made the hit: the lexicon, the exemplar similarity, both weak signals together, or the
+   * topic's trained head.
+   */
+  hitBy?: 'lexicon' | 'semantic' | 'lexicon+semantic' | 'head';
+}
+
+/**
+ * Joins head probabilities with lexicon (and exemplar) scores. A topic is a hit when its
+ * lexicon hits or its head's probability reaches the threshold. A head result is shown (in
+ * `head` and `why`) when it hits or comes within half of the threshold.
+ */
+export type HeadResult = Omit<HeadReason, 'kind'> & { topic: string };
+
+export function combineHeads(scores: readonly TopicScore[], heads: readonly HeadResult[]): TopicScore[] {
+  const byTopic = new Map<string, TopicScore>(scores.map((s) => [s.topic, s]));
+  for (const h of heads) {
+    const near = h.probability >= h.threshold / 2;
+    const prev = byTopic.get(h.topic);
+    if (!prev && !near) continue;
+    // Decided on the exact probability, shown to 3 decimals.
+    const { topic, ...exact } = h;
+    const head = { ...exact, probability: Math.round(exact.probability * 1000) / 1000 };
+    const entry: TopicScore = { ...(prev ?? { topic, score: 0, hit: false, why: [] }) };
+    entry.head = head;
+    if (near) entry.why = [...entry.why, { kind: 'head', ...head }];
+    if (entry.hit && entry.hitBy === undefined) entry.hitBy = 'lexicon';
+    if (!entry.hit && h.probability >= h.threshold) {
+      entry.hit = true;
+      entry.hitBy = 'head';
+    }
+    byTopic.set(topic, entry);
+  }
+  return [...byTopic.values()].sort(
+    (a, b) => Number(b.hit) - Number(a.hit) || (b.head?.probability ?? b.semantic?.similarity ?? 0) + b.score - ((a.head?.probability ?? a.semantic?.similarity ?? 0) + a.score) || a.topic.localeCompare(b.topic),
+  );
 }
 
 /** The matched terms of a score (what windows count as top terms). */

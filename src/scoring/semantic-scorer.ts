@@ -2,8 +2,10 @@ import type { SemanticConfig } from '../config/pipeline-schema.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import type { Logger } from '../shared/logger.js';
 import type { Embedder } from './embedder.js';
-import { combineScores, type LexiconScore, type TopicScore } from './score.js';
-import { buildSemanticIndex, candidateReason, nearestExemplars, type CandidateReason, type SemanticIndex } from './semantic.js';
+import { headProbability, type HeadSet } from './heads.js';
+import { combineHeads, combineScores, type HeadResult, type LexiconScore, type TopicScore } from './score.js';
+import { buildSemanticIndex, candidateReason, nearestExemplars, type CandidateReason, type HeadIndex, type SemanticIndex } from './semantic.js';
+import type { StaticEmbedder } from './static-embedder.js';
 
 export type SemanticState = 'ok' | 'degraded';
 
@@ -14,8 +16,12 @@ export interface SemanticStats {
   skipped: number;
   /** Candidates not embedded because the pipeline's maxPerSec budget was spent (lowest priority first). */
   shed: number;
-  /** Topic hits only the semantic score (alone or with a lexicon near miss) produced. */
+  /** Topic hits only the semantic score (exemplars alone or with a lexicon near miss, or a head) produced. */
   semanticHits: number;
+  /** Signals scored by the static first stage. */
+  staticScored: number;
+  /** Topic hits the static stage decided alone (the transformer did not re-score the signal). */
+  staticHits: number;
   /** Batches scored lexicon-only because the model failed. */
   failedBatches: number;
 }
@@ -37,7 +43,13 @@ const KEEP_ALIVE_MS = 2000;
 /** The maxPerSec budget can be saved up for this many seconds. */
 const BURST_SEC = 10;
 /** Which candidates keep their place when the budget is short: lexicon matches first. */
-const PRIORITY: Record<CandidateReason | 'all', number> = { lexicon: 0, all: 1, cue_word: 1, sample: 2 };
+const PRIORITY: Record<CandidateReason | 'all', number> = { lexicon: 0, static: 0, all: 1, cue_word: 1, sample: 2 };
+
+/** A pipeline's trained heads and the static first stage of their model. */
+export interface HeadStage {
+  set: HeadSet;
+  static?: StaticEmbedder | undefined;
+}
 
 /**
  * A pipeline's semantic scoring: picks the signals to embed, embeds them through the shared
@@ -49,11 +61,17 @@ const PRIORITY: Record<CandidateReason | 'all', number> = { lexicon: 0, all: 1, 
 export class SemanticScorer {
   state: SemanticState;
   reason: string | undefined;
-  /** Why the pipeline runs on a fallback model; the state it returns to after a failed batch. */
-  private readonly fallbackReason: string | undefined;
-  readonly stats: SemanticStats = { candidates: { all: 0, lexicon: 0, cue_word: 0, sample: 0 }, skipped: 0, shed: 0, semanticHits: 0, failedBatches: 0 };
+  /**
+   * Why the pipeline runs below its configuration for good (a fallback model, heads that do not
+   * fit the model): the state it returns to after a failed batch.
+   */
+  private standingReason: string | undefined;
+  readonly stats: SemanticStats = { candidates: { all: 0, lexicon: 0, static: 0, cue_word: 0, sample: 0 }, skipped: 0, shed: 0, semanticHits: 0, staticScored: 0, staticHits: 0, failedBatches: 0 };
+  /** Trained heads (set once the model is up and they check out); without them, exemplars only. */
+  heads: HeadStage | undefined;
   private tokens: number;
   private refilledAt: number;
+  private staticBuffer = new Float32Array(0);
 
   constructor(
     readonly config: SemanticConfig,
@@ -66,9 +84,22 @@ export class SemanticScorer {
   ) {
     this.tokens = config.maxPerSec * BURST_SEC;
     this.refilledAt = now();
-    this.fallbackReason = embedder ? unavailable : undefined;
+    this.standingReason = embedder ? unavailable : undefined;
     this.state = embedder && !unavailable ? 'ok' : 'degraded';
     this.reason = embedder ? unavailable : (unavailable ?? 'no embedding model');
+  }
+
+  /**
+   * Uses trained heads from the next list version on (call `index` again). With `problem`, the
+   * pipeline runs below its configuration for good (heads missing their static stage, or not
+   * usable at all) and reports itself degraded with that reason.
+   */
+  useHeads(heads: HeadStage | undefined, problem?: string): void {
+    this.heads = heads;
+    if (!problem) return;
+    this.standingReason = this.standingReason ? `${this.standingReason}; ${problem}` : problem;
+    this.state = 'degraded';
+    this.reason = this.standingReason;
   }
 
   /** The model that embeds this pipeline's signals (its own or a fallback); undefined when lexicon-only. */
@@ -76,11 +107,26 @@ export class SemanticScorer {
     return this.embedder?.model;
   }
 
-  /** Embeds the exemplars of a list version; undefined (lexicon-only) when the model is unavailable. */
+  /**
+   * Prepares a list version: the topics with a trained head are scored by it (at the topic's
+   * `thresholds.head`, else the head's threshold); the others' exemplars are embedded.
+   * Undefined (lexicon-only) when the model is unavailable.
+   */
   async index(topics: Iterable<TopicDefinition>): Promise<SemanticIndex | undefined> {
     if (!this.embedder) return undefined;
+    const list = [...topics];
+    let heads: HeadIndex | undefined;
+    if (this.heads) {
+      const set = this.heads.set;
+      const byTopic = new Map(set.topics.map((h) => [h.topic, h]));
+      const chosen = list.flatMap((t) => {
+        const head = byTopic.get(t.id);
+        return head ? [[t.id, { head, threshold: t.thresholds.head ?? head.transformer.threshold }] as const] : [];
+      });
+      heads = { label: `${set.name}@${set.version}`, topics: new Map(chosen), static: this.heads.static };
+    }
     try {
-      const index = await buildSemanticIndex(this.embedder, topics, this.config);
+      const index = await buildSemanticIndex(this.embedder, list, this.config, heads);
       this.recover();
       return index;
     } catch (err) {
@@ -95,10 +141,17 @@ export class SemanticScorer {
    */
   async score(items: readonly ScoreItem[], index: SemanticIndex | undefined, keepAlive?: () => Promise<void>): Promise<BatchScores> {
     const scores: TopicScore[][] = items.map((i) => i.lexicon);
-    if (!this.embedder || !index || index.topics.length === 0) return { scores, embedded: 0, failed: false };
+    if (!this.embedder || !index || (index.topics.length === 0 && !index.heads)) return { scores, embedded: 0, failed: false };
+    const heads = index.heads;
+    // The static first stage scores every signal; what it flags, the transformer re-scores.
+    const firstStage = heads?.static ? items.map((item) => this.staticStage(heads, item.signal.text)) : undefined;
     const picked: { i: number; reason: CandidateReason | 'all' }[] = [];
     items.forEach((item, i) => {
-      const reason = this.config.mode === 'all' ? 'all' : candidateReason(item.signal, item.lexicon.length > 0, index, this.config);
+      let reason: CandidateReason | 'all' | undefined;
+      if (this.config.mode === 'all') reason = 'all';
+      else if (item.lexicon.length > 0) reason = 'lexicon';
+      else if (firstStage?.[i]!.flagged) reason = 'static';
+      else if (index.topics.length > 0 || (heads && !heads.static)) reason = candidateReason(item.signal, false, index, this.config);
       if (reason === undefined) this.stats.skipped++;
       else picked.push({ i, reason });
     });
@@ -108,7 +161,18 @@ export class SemanticScorer {
       chosen.push(p.i);
     }
     chosen.sort((a, b) => a - b);
-    if (chosen.length === 0) return { scores, embedded: 0, failed: false };
+    const embedded = new Set(chosen);
+    // Signals the transformer will not see keep what the static stage decided alone.
+    const staticOnly = (i: number) => {
+      const decided = firstStage?.[i]!.hits ?? [];
+      if (decided.length === 0) return;
+      this.stats.staticHits += decided.filter((h) => h.probability >= h.threshold).length;
+      scores[i] = combineHeads(scores[i]!, decided);
+    };
+    if (chosen.length === 0) {
+      items.forEach((_, i) => staticOnly(i));
+      return { scores, embedded: 0, failed: false };
+    }
 
     let timer: NodeJS.Timeout | undefined;
     if (keepAlive) {
@@ -119,18 +183,53 @@ export class SemanticScorer {
       vectors = await this.embedder.embed(chosen.map((i) => items[i]!.signal.text));
     } catch (err) {
       this.stats.failedBatches++;
-      this.degrade(`the model failed on a batch; scored lexicon-only: ${(err as Error).message}`);
+      this.degrade(`the model failed on a batch; scored by ${firstStage ? 'the lexicon and the static first stage' : 'the lexicon'} only: ${(err as Error).message}`);
+      items.forEach((_, i) => staticOnly(i));
       return { scores, embedded: 0, failed: true };
     } finally {
       clearInterval(timer);
     }
     this.recover();
+    items.forEach((_, i) => {
+      if (!embedded.has(i)) staticOnly(i);
+    });
     chosen.forEach((itemIndex, k) => {
-      const combined = combineScores(scores[itemIndex]!, nearestExemplars(index, vectors[k]!, this.config), this.config);
-      this.stats.semanticHits += combined.filter((s) => s.hitBy === 'semantic' || s.hitBy === 'lexicon+semantic').length;
+      const v = vectors[k]!;
+      let combined = index.topics.length > 0 ? combineScores(scores[itemIndex]!, nearestExemplars(index, v, this.config), this.config) : scores[itemIndex]!;
+      if (heads) {
+        const results: HeadResult[] = [];
+        for (const [topic, t] of heads.topics) results.push({ topic, head: heads.label, stage: 'transformer', probability: headProbability(t.head.transformer, v), threshold: t.threshold });
+        combined = combineHeads(combined, results);
+      }
+      this.stats.semanticHits += combined.filter((s) => s.hitBy === 'semantic' || s.hitBy === 'lexicon+semantic' || s.hitBy === 'head').length;
       scores[itemIndex] = combined;
     });
     return { scores, embedded: chosen.length, failed: false };
+  }
+
+  /**
+   * The static first stage of one text: whether any topic's head flags it for the transformer,
+   * and the static head's own decisions (used when the transformer does not re-score it).
+   */
+  private staticStage(heads: HeadIndex, text: string): { flagged: boolean; hits: HeadResult[] } {
+    const embedder = heads.static!;
+    if (this.staticBuffer.length !== embedder.dim) this.staticBuffer = new Float32Array(embedder.dim);
+    const v = embedder.embed(text, this.staticBuffer);
+    this.stats.staticScored++;
+    let flagged = false;
+    const hits: HeadResult[] = [];
+    for (const [topic, t] of heads.topics) {
+      const s = t.head.static;
+      if (!s) {
+        // A topic without a static head always needs the transformer.
+        flagged = true;
+        continue;
+      }
+      const p = headProbability(s, v);
+      if (p >= (s.flagThreshold ?? s.threshold)) flagged = true;
+      if (p >= s.threshold / 2) hits.push({ topic, head: heads.label, stage: 'static', probability: p, threshold: s.threshold });
+    }
+    return { flagged, hits };
   }
 
   /** Keeps the candidates the budget allows, highest priority first; counts the rest as shed. */
@@ -155,10 +254,10 @@ export class SemanticScorer {
   }
 
   private recover(): void {
-    if (this.state === 'degraded' && this.embedder && this.reason !== this.fallbackReason) {
+    if (this.state === 'degraded' && this.embedder && this.reason !== this.standingReason) {
       this.logger.info({ model: this.model }, 'semantic scoring recovered');
-      this.state = this.fallbackReason ? 'degraded' : 'ok';
-      this.reason = this.fallbackReason;
+      this.state = this.standingReason ? 'degraded' : 'ok';
+      this.reason = this.standingReason;
     }
   }
 }

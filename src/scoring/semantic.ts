@@ -4,6 +4,8 @@ import { termObject } from '../config/topic-schema.js';
 import { normalizeText } from '../normalize/text.js';
 import { isCommonKey } from './common-words.js';
 import { dot, type Embedder } from './embedder.js';
+import type { TopicHead } from './heads.js';
+import type { StaticEmbedder } from './static-embedder.js';
 
 /** A topic's exemplar sentences and their vectors, for one list version. */
 export interface TopicExemplars {
@@ -16,10 +18,28 @@ export interface TopicExemplars {
   counterVectors: readonly Float32Array[];
 }
 
+/** A topic scored by its trained head, with the hit threshold this list version gives it. */
+export interface HeadTopic {
+  head: TopicHead;
+  /** The topic's `thresholds.head`, else the head's own. */
+  threshold: number;
+}
+
+/** The trained heads a list version uses, and the static first stage that feeds them. */
+export interface HeadIndex {
+  /** "name@version" of the head set, for `why`. */
+  label: string;
+  topics: ReadonlyMap<string, HeadTopic>;
+  /** Absent: the model has no static stage, so heads score only what the transformer embeds. */
+  static?: StaticEmbedder | undefined;
+}
+
 /** The exemplar vectors of one list version under one model; rebuilt on every list change. */
 export interface SemanticIndex {
   model: string;
+  /** Topics scored by exemplar similarity: those without a trained head. */
   topics: readonly TopicExemplars[];
+  heads?: HeadIndex | undefined;
   /** Uncommon words of the topics' exemplars and terms: sharing one makes a signal a candidate. */
   cues: ReadonlySet<string>;
 }
@@ -43,16 +63,21 @@ function cueKeys(text: string): string[] {
     .filter((k) => k.length >= 3 && !k.startsWith('@') && !isCommonKey(k));
 }
 
-/** Embeds every topic's exemplars; topics without exemplars take no part in semantic scoring. */
-export async function buildSemanticIndex(embedder: Embedder, topics: Iterable<TopicDefinition>, config: SemanticConfig): Promise<SemanticIndex> {
-  const withExemplars = [...topics].filter((t) => t.exemplars.length > 0);
+/**
+ * Embeds the exemplars of the topics scored by similarity (those `heads` does not cover);
+ * topics without exemplars or a head take no part in semantic scoring. Cue words come from
+ * every topic's exemplars and terms.
+ */
+export async function buildSemanticIndex(embedder: Embedder, topics: Iterable<TopicDefinition>, config: SemanticConfig, heads?: HeadIndex): Promise<SemanticIndex> {
+  const all = [...topics];
+  const withExemplars = all.filter((t) => t.exemplars.length > 0 && !heads?.topics.has(t.id));
   const vectors = await embedder.embed(withExemplars.flatMap((t) => [...t.exemplars, ...t.counterExemplars]));
   const cues = new Set<string>();
+  for (const t of all) for (const text of [...t.exemplars, ...t.terms.map((e) => termObject(e).term)]) for (const k of cueKeys(text)) cues.add(k);
   let at = 0;
   const out: TopicExemplars[] = withExemplars.map((t) => {
     const v = vectors.slice(at, (at += t.exemplars.length));
     const counter = vectors.slice(at, (at += t.counterExemplars.length));
-    for (const text of [...t.exemplars, ...t.terms.map((e) => termObject(e).term)]) for (const k of cueKeys(text)) cues.add(k);
     return {
       topic: t.id,
       threshold: t.thresholds.semantic ?? config.threshold,
@@ -62,7 +87,7 @@ export async function buildSemanticIndex(embedder: Embedder, topics: Iterable<To
       counterVectors: counter,
     };
   });
-  return { model: embedder.model, topics: out, cues };
+  return { model: embedder.model, topics: out, cues, ...(heads && heads.topics.size > 0 && { heads }) };
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -99,7 +124,8 @@ function sampled(id: string, rate: number): boolean {
   return (h >>> 0) / 0x1_0000_0000 < rate;
 }
 
-export type CandidateReason = 'lexicon' | 'cue_word' | 'sample';
+/** Why a signal was embedded: a lexicon match, the static first stage's flag, a cue word, the sample. */
+export type CandidateReason = 'lexicon' | 'static' | 'cue_word' | 'sample';
 
 /**
  * Why a signal is worth embedding in candidates mode, or undefined when it is not: a lexicon

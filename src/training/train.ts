@@ -40,6 +40,12 @@ export interface TrainOptions {
   maxBenignFpr: number;
   /** ...and whose precision on the calibration rows reaches this (0 = no condition). */
   minPrecision: number;
+  /**
+   * Then the threshold rises as long as recall on the calibration rows stays within this of
+   * what the false-positive budget allows: where the curve is flat, the budget is not spent on
+   * a sliver of recall (false hits are baseline noise for spike detection).
+   */
+  recallSlack: number;
   /** The static stage flags for the transformer at a threshold that keeps this share of the transformer head's hits. */
   flagRecall: number;
   /** A topic needs this many training positives for a head. */
@@ -53,6 +59,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   hardNegativeWeight: 3,
   maxBenignFpr: 0.015,
   minPrecision: 0,
+  recallSlack: 0.02,
   flagRecall: 0.97,
   minPositives: 30,
 };
@@ -171,6 +178,13 @@ export function trainStage(rows: readonly TrainingRow[], topic: string, v: Stage
   const p = probabilities(head, v, calIdx);
   const benign = [...p].filter((_, k) => rows[calIdx[k]!]!.label === BENIGN);
   let threshold = thresholdForShare(benign, opts.maxBenignFpr);
+  if (opts.recallSlack > 0) {
+    const pos = [...p].filter((_, k) => rows[calIdx[k]!]!.topic === topic).sort((a, b) => b - a);
+    const reached = pos.filter((x) => x >= threshold).length;
+    // The (reached - slack * positives)-th best positive score is as high as the bar can go.
+    const keep = Math.ceil(reached - opts.recallSlack * pos.length);
+    if (keep > 0 && keep <= pos.length) threshold = Math.max(threshold, pos[keep - 1]!);
+  }
   if (opts.minPrecision > 0) {
     // Raise the bar until the precision on the calibration rows is reached, if it can be.
     const candidates = [...p].filter((x) => x >= threshold).sort((a, b) => a - b);

@@ -190,7 +190,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     const hits = scored.scores[i]!.filter((s) => s.hit);
     if (hits.length === 0) return;
     totals.hits!++;
-    if (hits.some((h) => h.hitBy === 'semantic' || h.hitBy === 'lexicon+semantic')) totals.semantic_hits = (totals.semantic_hits ?? 0) + 1;
+    if (hits.some((h) => h.hitBy === 'semantic' || h.hitBy === 'lexicon+semantic' || h.hitBy === 'head')) totals.semantic_hits = (totals.semantic_hits ?? 0) + 1;
     const bucket = bucketStart(signal.tsMs, bucketMs);
     const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
     // Tags and words are found once per signal, then filtered per hit topic.

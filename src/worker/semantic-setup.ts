@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ModelSpec } from '../config/model-schema.js';
 import { modelStatus } from '../models/fetch.js';
@@ -6,6 +7,9 @@ import { CachingBatcher } from '../scoring/batcher.js';
 import { EmbedderError, type Embedder } from '../scoring/embedder.js';
 import { EmbedPool } from '../scoring/embed-pool.js';
 import { SemanticScorer } from '../scoring/semantic-scorer.js';
+import { HeadFileError, MIN_PROBE_AGREEMENT, parseHeadSet, probeAgreement, type HeadSet } from '../scoring/heads.js';
+import type { StaticEmbedder } from '../scoring/static-embedder.js';
+import { loadStaticStage } from '../models/static-stage.js';
 import { withExemplars, type PipelineRuntime } from './pipeline-runtime.js';
 
 export interface SemanticSetupOptions {
@@ -125,9 +129,54 @@ export async function setupSemantic(runtimes: readonly PipelineRuntime[], opts: 
   for (const rt of active) {
     const { loaded, reason } = pipelines.get(rt.config.id)!;
     const embedder: Embedder | undefined = loaded === undefined ? undefined : embedders.get(loaded);
-    rt.semantic = new SemanticScorer(rt.config.semantic, embedder, opts.logger.child({ component: 'semantic', pipeline: rt.config.id }), reason);
+    const logger = opts.logger.child({ component: 'semantic', pipeline: rt.config.id });
+    rt.semantic = new SemanticScorer(rt.config.semantic, embedder, logger, reason);
+    if (rt.config.semantic.heads && embedder && loaded) await attachHeads(rt.semantic, rt.config.semantic.heads, opts.models.get(loaded)!, embedder, logger);
   }
   return setup;
+}
+
+/**
+ * Loads a pipeline's head file and checks it against the model the pipeline runs on: the same
+ * model id, and probe vectors that agree with the ones recorded at training. Heads for another
+ * model (the pipeline runs on its fallback) are not used: its topics are scored by exemplars.
+ * Heads whose static stage is missing still score what the transformer embeds (candidates).
+ * A head file that cannot be read stops the start (HeadFileError).
+ */
+async function attachHeads(scorer: SemanticScorer, file: string, spec: ModelSpec, embedder: Embedder, logger: Logger): Promise<void> {
+  let set: HeadSet;
+  try {
+    set = parseHeadSet(JSON.parse(readFileSync(file, 'utf8')), file);
+  } catch (err) {
+    throw err instanceof HeadFileError ? err : new HeadFileError(`${file}: ${(err as Error).message}`);
+  }
+  const label = `heads "${set.name}" ${set.version} (${file})`;
+  if (set.model !== spec.id) {
+    scorer.useHeads(undefined, `${label} were trained on model "${set.model}", not "${spec.id}": topics are scored by exemplar similarity`);
+    return;
+  }
+  const now = await embedder.embed(set.probes.texts);
+  const agreement = probeAgreement(set.probes.transformer, now);
+  if (agreement < MIN_PROBE_AGREEMENT) {
+    scorer.useHeads(undefined, `${label} do not fit model "${spec.id}" as it is installed (probe agreement ${agreement.toFixed(3)}, below ${MIN_PROBE_AGREEMENT}): topics are scored by exemplar similarity; retrain the heads or fetch the model again`);
+    return;
+  }
+  let staticStage: StaticEmbedder | undefined;
+  let problem: string | undefined;
+  if (set.staticDim !== undefined) {
+    try {
+      if (!spec.static || !spec.path) throw new EmbedderError(`model "${spec.id}" has no static stage in the manifest`);
+      staticStage = loadStaticStage(spec, spec.path, spec.static.maxTokens).embedder;
+      const staticAgreement = set.probes.static ? probeAgreement(set.probes.static, set.probes.texts.map((t) => staticStage!.embed(t))) : 0;
+      if (staticStage.dim !== set.staticDim || staticAgreement < MIN_PROBE_AGREEMENT)
+        throw new EmbedderError(`the static stage does not fit the heads (probe agreement ${staticAgreement.toFixed(3)}); run "npm run cli -- models fetch ${spec.id} --force"`);
+    } catch (err) {
+      staticStage = undefined;
+      problem = `${label}: no static first stage (${(err as Error).message}); only signals picked as candidates are scored by the heads`;
+    }
+  }
+  scorer.useHeads({ set, static: staticStage }, problem);
+  logger.info({ heads: set.name, version: set.version, topics: set.topics.map((t) => t.topic), staticStage: staticStage !== undefined, agreement: Math.round(agreement * 1000) / 1000 }, `topic heads loaded from ${file}`);
 }
 
 /**
@@ -169,6 +218,8 @@ export function semanticMetrics(runtimes: readonly PipelineRuntime[], setup: Sem
     counters.push(`surgewatch_semantic_shed_total{pipeline="${p}"} ${s.stats.shed}`);
     counters.push(`surgewatch_semantic_hits_total{pipeline="${p}"} ${s.stats.semanticHits}`);
     counters.push(`surgewatch_semantic_failed_batches_total{pipeline="${p}"} ${s.stats.failedBatches}`);
+    counters.push(`surgewatch_semantic_static_scored_total{pipeline="${p}"} ${s.stats.staticScored}`);
+    counters.push(`surgewatch_semantic_static_hits_total{pipeline="${p}"} ${s.stats.staticHits}`);
   }
   const models: string[] = [];
   for (const [id, e] of setup?.embedders ?? []) {

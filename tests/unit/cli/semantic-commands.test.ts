@@ -55,6 +55,9 @@ describe('surgewatch score with semantic scoring', () => {
     const models = join(dir, 'models');
     mkdirSync(models, { recursive: true });
     copyFileSync('models/manifest.yaml', join(models, 'manifest.yaml'));
+    // The shipped heads come with the manifest (they are small and committed); the model does not.
+    mkdirSync(join(models, 'heads'));
+    copyFileSync('models/heads/all-minilm-l6-v2-q.json', join(models, 'heads', 'all-minilm-l6-v2-q.json'));
     const unfetched = loadConfig({ env: { SURGEWATCH_MODELS_FILE: join(models, 'manifest.yaml') } });
     expect(unfetched.pipelines[0]!.semantic.model).toBe('all-minilm-l6-v2-q');
     const file = join(dir, 'fallback.jsonl');

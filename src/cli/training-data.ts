@@ -1,0 +1,156 @@
+/**
+ * Labelled rows and their vectors, for `train`, `calibrate` and the quality benchmark: reads the
+ * file, keeps the data sets asked for, maps labels to topics, and embeds every text with the
+ * transformer (through a vector cache beside the model) and with the static first stage.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { AppConfig } from '../config/load.js';
+import type { ModelSpec } from '../config/model-schema.js';
+import type { TopicDefinition } from '../config/topic-schema.js';
+import { loadStaticStage } from '../models/static-stage.js';
+import { EmbedPool } from '../scoring/embed-pool.js';
+import { EmbedderError } from '../scoring/embedder.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+import { labelMap, splitOf, type LabelledRow } from '../training/labelled.js';
+import type { StageVectors, TrainingRow } from '../training/train.js';
+import { embedAll, VectorCache } from '../training/vector-cache.js';
+import { UsageError, type Io } from './commands.js';
+import { badLineReporter, readLabelledFile } from './labelled-file.js';
+
+const datasetsFileSchema = z.strictObject({
+  datasets: z.record(
+    z.string(),
+    z.strictObject({
+      source: z.string().optional(),
+      licence: z.string().min(1),
+      shippable: z.boolean(),
+      attribution: z.string().optional(),
+      why: z.string().optional(),
+    }),
+  ),
+});
+export type DatasetLicences = z.output<typeof datasetsFileSchema>['datasets'];
+
+/** Reads a data set licence file (models/heads/datasets.yaml); throws UsageError listing what is wrong. */
+export function readLicences(file: string): DatasetLicences {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--licences ${file}: ${(err as Error).message}`);
+  }
+  const parsed = datasetsFileSchema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`--licences ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`);
+  return parsed.data.datasets;
+}
+
+export interface RowFilter {
+  /** Only these data sets. */
+  datasets?: readonly string[];
+  excludeDatasets?: readonly string[];
+  /** With `shippableOnly`, only data sets this file marks shippable. */
+  licences?: DatasetLicences;
+  shippableOnly?: boolean;
+}
+
+export interface TrainingData {
+  rows: TrainingRow[];
+  texts: string[];
+  /** Topic id -> the data labels that mean it (configured topics that have rows). */
+  topics: Map<string, string[]>;
+  /** Rows per data set and label, for the datasheet. */
+  counts: Map<string, Map<string, number>>;
+  /** Rows left out by the filter, per data set. */
+  leftOut: Map<string, number>;
+  lines: number;
+  bad: number;
+}
+
+/** Reads and filters the rows; no embedding yet. */
+export async function readTrainingRows(file: string, topics: readonly TopicDefinition[], filter: RowFilter, io: Io): Promise<TrainingData> {
+  const data = await readLabelledFile(file, badLineReporter(io.stderr));
+  const labels = labelMap(topics);
+  const keep = (row: LabelledRow): boolean => {
+    const ds = row.dataset ?? 'unnamed';
+    if (filter.datasets && !filter.datasets.includes(ds)) return false;
+    if (filter.excludeDatasets?.includes(ds)) return false;
+    if (filter.shippableOnly) return filter.licences?.[ds]?.shippable === true;
+    return true;
+  };
+  const out: TrainingData = { rows: [], texts: [], topics: new Map(), counts: new Map(), leftOut: new Map(), lines: data.lines, bad: data.bad.length };
+  for (const row of data.rows) {
+    const dataset = row.dataset ?? 'unnamed';
+    if (!keep(row)) {
+      out.leftOut.set(dataset, (out.leftOut.get(dataset) ?? 0) + 1);
+      continue;
+    }
+    const topic = labels.get(row.topic);
+    out.rows.push({ id: row.id, label: row.topic, topic, dataset, split: splitOf(row.id) });
+    out.texts.push(row.text);
+    if (topic) {
+      const l = out.topics.get(topic) ?? [];
+      if (!l.includes(row.topic)) l.push(row.topic);
+      out.topics.set(topic, l);
+    }
+    const byLabel = out.counts.get(dataset) ?? new Map<string, number>();
+    byLabel.set(row.topic, (byLabel.get(row.topic) ?? 0) + 1);
+    out.counts.set(dataset, byLabel);
+  }
+  if (out.rows.length === 0) throw new UsageError(`${file}: no labelled rows left after the data set filter`);
+  return out;
+}
+
+/** The transformer model a command trains or measures heads for: --model, else the pipeline's. */
+export function trainingModel(config: AppConfig, modelId: string | undefined, pipelineId: string | undefined): ModelSpec {
+  const pipeline = pipelineId ? config.pipelines.find((p) => p.id === pipelineId) : config.pipelines[0];
+  if (!pipeline && !modelId) throw new UsageError(`unknown pipeline "${pipelineId}"`);
+  const id = modelId ?? pipeline!.semantic.model;
+  const spec = config.models.get(id);
+  if (!spec) throw new UsageError(`unknown model "${id}" (known: ${[...config.models.keys()].join(', ')})`);
+  if (spec.backend !== 'transformers' || !spec.path) throw new UsageError(`model "${id}" is not a local transformers model: heads are trained on a fetched transformers model (see models/README.md)`);
+  return spec;
+}
+
+/** Vectors of every row for both stages (the static one when the model has it). */
+export async function embedTrainingRows(
+  spec: ModelSpec,
+  texts: readonly string[],
+  opts: { logger?: Logger; progress?: (done: number, total: number) => void },
+): Promise<{ transformer: StageVectors; static?: StageVectors }> {
+  const dir = spec.path!;
+  let stat: StageVectors | undefined;
+  if (spec.static) {
+    const { embedder } = loadStaticStage(spec, dir, spec.static.maxTokens);
+    const x = new Float32Array(texts.length * embedder.dim);
+    const v = new Float32Array(embedder.dim);
+    texts.forEach((t, i) => x.set(embedder.embed(t, v), i * embedder.dim));
+    stat = { x, dim: embedder.dim };
+  }
+  let pool: EmbedPool;
+  try {
+    pool = await EmbedPool.start(spec, { workers: 1, cacheDir: join(dir, '..'), logger: opts.logger ?? silentLogger });
+  } catch (err) {
+    throw new EmbedderError(`${(err as Error).message} (run "npm run cli -- models fetch ${spec.id}")`, { cause: err });
+  }
+  try {
+    const cache = VectorCache.open(join(dir, 'vectors.bin'), pool.dim);
+    const x = await embedAll(pool, texts, cache, { maxChars: spec.maxTokens * 8, ...(opts.progress && { progress: opts.progress }) });
+    return { transformer: { x, dim: pool.dim }, ...(stat && { static: stat }) };
+  } finally {
+    await pool.close();
+  }
+}
+
+/** A progress line on stderr, at most every half second. */
+export function progressLine(stderr: NodeJS.WritableStream, what: string): (done: number, total: number) => void {
+  let shown = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (now - shown < 500 && done < total) return;
+    shown = now;
+    stderr.write(`${what}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')}\n`);
+  };
+}
