@@ -92,7 +92,7 @@ export function datasheet(
   const lines: string[] = [
     `# Datasheet: head set "${set.name}" ${set.version}`,
     '',
-    `Classifier heads for the topics below, on the vectors of the embedding model \`${set.model}\` (transformer stage) and of its static first stage (${set.staticDim ?? 'none'} dims). Written by \`surgewatch train\` on ${set.createdAt}.`,
+    `Classifier heads for the topics below, on the vectors of the embedding model \`${set.model}\` and of its static first stage (${set.staticDim ?? 'none'} dims). The static stage's heads read the static vector; the transformer stage's heads read ${set.transformerInput === 'transformer+static' ? 'the transformer vector followed by the static one' : 'the transformer vector'}. Written by \`surgewatch train\` on ${set.createdAt}.`,
     '',
     '## Rows',
     '',
@@ -210,6 +210,7 @@ export async function trainCommand(config: AppConfig, file: string, opts: TrainC
     version: version(heads, createdAt),
     model: spec.id,
     ...(stages.static && { staticDim: stages.static.dim }),
+    transformerInput: stages.static ? 'transformer+static' : 'transformer',
     createdAt,
     datasheet: basename(opts.out).replace(/\.json$/, '') + '.md',
     topics: heads,

@@ -120,6 +120,7 @@ export async function embedTrainingRows(
   texts: readonly string[],
   opts: { logger?: Logger; progress?: (done: number, total: number) => void },
 ): Promise<{ transformer: StageVectors; static?: StageVectors }> {
+  // The transformer stage's heads read the transformer's vector followed by the static one.
   const dir = spec.path!;
   let stat: StageVectors | undefined;
   if (spec.static) {
@@ -138,10 +139,23 @@ export async function embedTrainingRows(
   try {
     const cache = VectorCache.open(join(dir, 'vectors.bin'), pool.dim);
     const x = await embedAll(pool, texts, cache, { maxChars: spec.maxTokens * 8, ...(opts.progress && { progress: opts.progress }) });
-    return { transformer: { x, dim: pool.dim }, ...(stat && { static: stat }) };
+    if (!stat) return { transformer: { x, dim: pool.dim } };
+    return { transformer: joinVectors({ x, dim: pool.dim }, stat), static: stat };
   } finally {
     await pool.close();
   }
+}
+
+/** Row by row, a's vector followed by b's. */
+export function joinVectors(a: StageVectors, b: StageVectors): StageVectors {
+  const n = a.x.length / a.dim;
+  const dim = a.dim + b.dim;
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    x.set(a.x.subarray(i * a.dim, (i + 1) * a.dim), i * dim);
+    x.set(b.x.subarray(i * b.dim, (i + 1) * b.dim), i * dim + a.dim);
+  }
+  return { x, dim };
 }
 
 /** A progress line on stderr, at most every half second. */

@@ -68,6 +68,11 @@ export interface HeadSet {
   /** The embedding model (manifest id) whose vectors the heads read. */
   model: string;
   staticDim?: number;
+  /**
+   * What the transformer stage's heads read: the transformer's vector alone, or followed by the
+   * static stage's vector (which adds which word pieces the text has).
+   */
+  transformerInput: 'transformer' | 'transformer+static';
   createdAt: string;
   /** The datasheet beside the file: rows, licences, figures. */
   datasheet?: string;
@@ -137,6 +142,7 @@ export const headSetSchema = z.object({
   version: z.string().min(1).max(64),
   model: z.string().min(1),
   staticDim: z.number().int().positive().optional(),
+  transformerInput: z.enum(['transformer', 'transformer+static']).default('transformer'),
   createdAt: z.string(),
   datasheet: z.string().optional(),
   topics: z.array(z.object({ topic: z.string().min(1), labels: z.array(z.string()), transformer: stageSchema, static: stageSchema.optional() })),
@@ -177,6 +183,7 @@ export function parseHeadSet(json: unknown, source = 'head file'): HeadSet {
       if (stage === 'static' && set.staticDim !== undefined && m.dim !== set.staticDim) throw new HeadFileError(`${source}: topic ${t.topic}: static head reads ${m.dim} dims, the set says ${set.staticDim}`);
     }
   }
+  if (set.transformerInput === 'transformer+static' && set.staticDim === undefined) throw new HeadFileError(`${source}: transformerInput transformer+static needs staticDim`);
   return set;
 }
 

@@ -45,6 +45,13 @@ const BURST_SEC = 10;
 /** Which candidates keep their place when the budget is short: lexicon matches first. */
 const PRIORITY: Record<CandidateReason | 'all', number> = { lexicon: 0, static: 0, all: 1, cue_word: 1, sample: 2 };
 
+function joined(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** A pipeline's trained heads and the static first stage of their model. */
 export interface HeadStage {
   set: HeadSet;
@@ -71,7 +78,6 @@ export class SemanticScorer {
   heads: HeadStage | undefined;
   private tokens: number;
   private refilledAt: number;
-  private staticBuffer = new Float32Array(0);
 
   constructor(
     readonly config: SemanticConfig,
@@ -123,7 +129,7 @@ export class SemanticScorer {
         const head = byTopic.get(t.id);
         return head ? [[t.id, { head, threshold: t.thresholds.head ?? head.transformer.threshold }] as const] : [];
       });
-      heads = { label: `${set.name}@${set.version}`, topics: new Map(chosen), static: this.heads.static };
+      heads = { label: `${set.name}@${set.version}`, topics: new Map(chosen), static: this.heads.static, joinStatic: set.transformerInput === 'transformer+static' };
     }
     try {
       const index = await buildSemanticIndex(this.embedder, list, this.config, heads);
@@ -197,8 +203,9 @@ export class SemanticScorer {
       const v = vectors[k]!;
       let combined = index.topics.length > 0 ? combineScores(scores[itemIndex]!, nearestExemplars(index, v, this.config), this.config) : scores[itemIndex]!;
       if (heads) {
+        const input = heads.joinStatic ? joined(v, firstStage![itemIndex]!.vector) : v;
         const results: HeadResult[] = [];
-        for (const [topic, t] of heads.topics) results.push({ topic, head: heads.label, stage: 'transformer', probability: headProbability(t.head.transformer, v), threshold: t.threshold });
+        for (const [topic, t] of heads.topics) results.push({ topic, head: heads.label, stage: 'transformer', probability: headProbability(t.head.transformer, input), threshold: t.threshold });
         combined = combineHeads(combined, results);
       }
       this.stats.semanticHits += combined.filter((s) => s.hitBy === 'semantic' || s.hitBy === 'lexicon+semantic' || s.hitBy === 'head').length;
@@ -211,10 +218,8 @@ export class SemanticScorer {
    * The static first stage of one text: whether any topic's head flags it for the transformer,
    * and the static head's own decisions (used when the transformer does not re-score it).
    */
-  private staticStage(heads: HeadIndex, text: string): { flagged: boolean; hits: HeadResult[] } {
-    const embedder = heads.static!;
-    if (this.staticBuffer.length !== embedder.dim) this.staticBuffer = new Float32Array(embedder.dim);
-    const v = embedder.embed(text, this.staticBuffer);
+  private staticStage(heads: HeadIndex, text: string): { flagged: boolean; hits: HeadResult[]; vector: Float32Array } {
+    const v = heads.static!.embed(text);
     this.stats.staticScored++;
     let flagged = false;
     const hits: HeadResult[] = [];
@@ -229,7 +234,7 @@ export class SemanticScorer {
       if (p >= (s.flagThreshold ?? s.threshold)) flagged = true;
       if (p >= s.threshold / 2) hits.push({ topic, head: heads.label, stage: 'static', probability: p, threshold: s.threshold });
     }
-    return { flagged, hits };
+    return { flagged, hits, vector: v };
   }
 
   /** Keeps the candidates the budget allows, highest priority first; counts the rest as shed. */

@@ -32,6 +32,8 @@ export interface HeadIndex {
   topics: ReadonlyMap<string, HeadTopic>;
   /** Absent: the model has no static stage, so heads score only what the transformer embeds. */
   static?: StaticEmbedder | undefined;
+  /** The transformer heads read the transformer vector followed by the static one. */
+  joinStatic?: boolean;
 }
 
 /** The exemplar vectors of one list version under one model; rebuilt on every list change. */

@@ -173,6 +173,10 @@ async function attachHeads(scorer: SemanticScorer, file: string, spec: ModelSpec
     } catch (err) {
       staticStage = undefined;
       problem = `${label}: no static first stage (${(err as Error).message}); only signals picked as candidates are scored by the heads`;
+      if (set.transformerInput === 'transformer+static') {
+        scorer.useHeads(undefined, `${label}: no static first stage (${(err as Error).message}), which the heads read: topics are scored by exemplar similarity`);
+        return;
+      }
     }
   }
   scorer.useHeads({ set, static: staticStage }, problem);

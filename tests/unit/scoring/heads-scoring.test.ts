@@ -52,6 +52,7 @@ const headSet = (): HeadSet => ({
   version: '2026-12-01.abcd',
   model: 'fake',
   staticDim: 2,
+  transformerInput: 'transformer',
   createdAt: '2026-12-01T00:00:00Z',
   topics: [{ topic: 'self-harm', labels: ['self_harm'], transformer: linearHead(0, 0.9), static: linearHead(0, 0.95, 0.3) }],
   probes: { texts: ['hopeless'], transformer: [Float32Array.from([1, 0])], static: [Float32Array.from([1, 0])] },
@@ -129,6 +130,23 @@ describe('two-stage scoring with trained heads', () => {
     expect(r.scores[1]).toEqual([]);
     expect(s.state).toBe('degraded');
     expect(s.reason).toMatch(/static first stage/);
+  });
+
+  it('feeds the transformer heads the static vector too when the head set says so', async () => {
+    const embedder = fakeTransformer();
+    const config = pipelineSchema.parse({ id: 'p', semantic: { mode: 'all', model: 'fake' } }).semantic;
+    const s = new SemanticScorer(config, embedder, silentLogger);
+    const set = headSet();
+    // Reads only the static half: harmful words count even where the "transformer" disagrees.
+    set.transformerInput = 'transformer+static';
+    set.topics[0]!.transformer = { model: { kind: 'linear', dim: 4, w: Float32Array.from([0, 0, 8, -8]), b: 0 }, calibration: { a: 1, b: 0 }, threshold: 0.9 };
+    s.useHeads({ set, static: staticStage });
+    const index = await s.index([topic()]);
+    const r = await s.score([{ signal: { id: 'a', text: 'hopeless' }, lexicon: [] }, { signal: { id: 'b', text: 'gone sunny' }, lexicon: [] }], index);
+    expect(r.scores[0]![0]).toEqual(expect.objectContaining({ hit: true, head: expect.objectContaining({ stage: 'transformer' }) }));
+    // The transformer calls "gone sunny" harmful; its static vector, which this head reads, does not.
+    expect(embedder.seen).toContain('gone sunny');
+    expect(r.scores[1]).toEqual([]);
   });
 
   it('without a static stage, the heads score what candidates mode picks (and everything in mode all)', async () => {
