@@ -48,7 +48,7 @@ export const modelSpecSchema = z
     static: z
       .strictObject({
         /** Width of each token vector after PCA. */
-        dim: z.number().int().min(8).max(4096).default(256),
+        dim: z.number().int().min(2).max(4096).default(256),
         /** Zipf (SIF) weighting: a token of probability p weighs c / (c + p). */
         sifCoefficient: z.number().gt(0).max(1).default(1e-3),
         /** Tokens read per text. */

@@ -129,32 +129,38 @@ export async function buildStaticStage(spec: ModelSpec, dir: string, opts: Stati
   return meta;
 }
 
-/** Whether a model folder has a static stage built from its current files. */
-export function staticStageStatus(spec: ModelSpec, dir: string): 'ready' | 'missing' | 'stale' {
+/**
+ * Whether a model folder has a static stage built from its current files: missing, stale (the
+ * model changed since), corrupt (the table does not match its checksum), or ready.
+ */
+export function staticStageStatus(spec: ModelSpec, dir: string): 'ready' | 'missing' | 'stale' | 'corrupt' {
   const metaFile = join(dir, 'static', 'static.json');
-  if (!existsSync(metaFile) || !existsSync(join(dir, 'static', 'table.bin'))) return 'missing';
+  const tableFile = join(dir, 'static', 'table.bin');
+  if (!existsSync(metaFile) || !existsSync(tableFile)) return 'missing';
+  let meta: StaticMeta;
   try {
-    const meta = staticMetaSchema.parse(JSON.parse(readFileSync(metaFile, 'utf8')));
-    return meta.model === spec.id && meta.sourceSha256 === sourceDigest(spec, dir) ? 'ready' : 'stale';
+    meta = staticMetaSchema.parse(JSON.parse(readFileSync(metaFile, 'utf8')));
   } catch {
-    return 'stale';
+    return 'corrupt';
   }
+  if (meta.model !== spec.id || meta.sourceSha256 !== sourceDigest(spec, dir)) return 'stale';
+  return sha256(readFileSync(tableFile)) === meta.tableSha256 ? 'ready' : 'corrupt';
 }
 
 /** Loads a model's static stage; throws EmbedderError when it is missing or does not check out. */
 export function loadStaticStage(spec: ModelSpec, dir: string, maxTokens?: number): { embedder: StaticEmbedder; meta: StaticMeta } {
   const metaFile = join(dir, 'static', 'static.json');
-  const hint = `run "npm run cli -- models fetch ${spec.id}" to build it`;
-  if (!existsSync(metaFile)) throw new EmbedderError(`model "${spec.id}": no static stage in ${join(dir, 'static')}; ${hint}`);
+  const hint = (force = '') => `run "npm run cli -- models fetch ${spec.id}${force}" to build it`;
+  if (!existsSync(metaFile)) throw new EmbedderError(`model "${spec.id}": no static stage in ${join(dir, 'static')}; ${hint()}`);
   let meta: StaticMeta;
   try {
     meta = staticMetaSchema.parse(JSON.parse(readFileSync(metaFile, 'utf8')));
   } catch (err) {
-    throw new EmbedderError(`model "${spec.id}": ${metaFile} is not a static stage description (${(err as Error).message}); ${hint}`);
+    throw new EmbedderError(`model "${spec.id}": ${metaFile} is not a static stage description (${(err as Error).message}); ${hint(' --force')}`);
   }
   const bytes = readFileSync(join(dir, 'static', 'table.bin'));
   if (bytes.length !== meta.vocabSize * meta.dim * 4 || sha256(bytes) !== meta.tableSha256)
-    throw new EmbedderError(`model "${spec.id}": the static table does not match its checksum; ${hint} --force`);
+    throw new EmbedderError(`model "${spec.id}": the static table does not match its checksum; ${hint(' --force')}`);
   const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   const tokenizer = WordPieceTokenizer.fromJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')));
   const table: StaticTable = { model: spec.id, dim: meta.dim, vectors };

@@ -58,6 +58,11 @@ export interface TinyModelOptions {
   table: number[][];
   /** Truncation length written to tokenizer_config.json. */
   maxLength?: number;
+  /**
+   * Write a BERT WordPiece tokenizer (what the static first stage needs) instead of a
+   * word-level one. `words` must then start with [CLS] and [SEP].
+   */
+  wordPiece?: boolean;
 }
 
 /** Writes the model into `dir` (config.json, tokenizer files, onnx/model.onnx); returns `dir`. */
@@ -94,11 +99,13 @@ export function writeTinyModel(dir: string, opts: TinyModelOptions): string {
       truncation: null,
       padding: null,
       added_tokens: ['[PAD]', '[UNK]'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-      normalizer: { type: 'Lowercase' },
-      pre_tokenizer: { type: 'Whitespace' },
+      normalizer: opts.wordPiece ? { type: 'BertNormalizer', lowercase: true, strip_accents: null, handle_chinese_chars: true, clean_text: true } : { type: 'Lowercase' },
+      pre_tokenizer: { type: opts.wordPiece ? 'BertPreTokenizer' : 'Whitespace' },
       post_processor: null,
       decoder: null,
-      model: { type: 'WordLevel', vocab: Object.fromEntries(vocab.map((w, i) => [w, i])), unk_token: '[UNK]' },
+      model: opts.wordPiece
+        ? { type: 'WordPiece', vocab: Object.fromEntries(vocab.map((w, i) => [w, i])), unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100 }
+        : { type: 'WordLevel', vocab: Object.fromEntries(vocab.map((w, i) => [w, i])), unk_token: '[UNK]' },
     }),
   );
   return dir;

@@ -1,12 +1,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calibrateCommand, type TopicCalibration } from '../../../src/cli/calibrate.js';
 import { scoreCommand, UsageError } from '../../../src/cli/commands.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { shippedPipelinesOn } from '../../_util/pipelines.js';
+import { captureIo } from '../../_util/capture-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'surgewatch-cli-'));
 // The shipped pipelines and lists, on USE Lite (the shipped pipeline names a fetched model).
@@ -17,16 +17,6 @@ afterAll(() => {
 });
 const config = loadConfig({ env: { SURGEWATCH_PIPELINES_DIR: pipelines.dir } });
 
-function captureIo() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  const lines = (chunks: string[]) => chunks.join('').split('\n').filter(Boolean);
-  return { io: { stdout, stderr }, out: () => lines(out), err: () => lines(err) };
-}
 
 describe('surgewatch score with semantic scoring', () => {
   it('adds the nearest exemplar and similarity, and marks hits the lexicon alone would miss', async () => {

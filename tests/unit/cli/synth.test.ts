@@ -5,7 +5,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replayCommand, UsageError } from '../../../src/cli/commands.js';
 import { synthCommand } from '../../../src/cli/synth.js';
@@ -14,19 +13,12 @@ import { loadConfig } from '../../../src/config/load.js';
 import { decodeSignal } from '../../../src/ingest/signal.js';
 import { splitOf } from '../../../src/training/labelled.js';
 import { readLabelledDev, requireLabelledDev } from '../../_util/shared-data.js';
+import { captureIo } from '../../_util/capture-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'surgewatch-synth-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = loadConfig({ env: {} });
 
-function captureIo() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const err: string[] = [];
-  stdout.resume();
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  return { io: { stdout, stderr }, err: () => err.join('').split('\n').filter(Boolean) };
-}
 
 const signalLines = (file: string) =>
   readFileSync(file)
