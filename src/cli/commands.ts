@@ -34,10 +34,15 @@ export interface Io {
 
 export class UsageError extends Error {}
 
+/**
+ * A pipeline's runtime for the command line. Commands work offline on files, so the live
+ * stream's `maxPerSec` budget (which sheds candidates to keep a consumer from lagging) does not
+ * apply: every candidate is scored, and a replay scores the same run after run.
+ */
 export function pickRuntime(config: AppConfig, pipelineId: string | undefined, semantic?: SemanticMode): PipelineRuntime {
   const p = pipelineId ? config.pipelines.find((x) => x.id === pipelineId) : config.pipelines[0];
   if (!p) throw new UsageError(`unknown pipeline "${pipelineId}" (have: ${config.pipelines.map((x) => x.id).join(', ')})`);
-  return buildPipelineRuntime(semantic ? { ...p, semantic: { ...p.semantic, mode: semantic } } : p, config.topics);
+  return buildPipelineRuntime({ ...p, semantic: { ...p.semantic, ...(semantic && { mode: semantic }), maxPerSec: 0 } }, config.topics);
 }
 
 /**

@@ -121,7 +121,7 @@ export function datasheet(
     `- Head: ${t.kind === 'mlp' ? `one hidden layer of ${t.mlp.hidden} units (ReLU, dropout ${t.mlp.dropout}), Adam, ${t.mlp.epochs} epochs, L2 ${t.mlp.l2}, seed ${t.mlp.seed}` : `logistic regression, L2 ${t.l2}`}.`,
     `- Per topic, positives are its rows; every other row is a negative. Hard negatives weigh ${t.hardNegativeWeight}x: offensive rows, and benign rows of a data set that also holds the topic's positives (counter-speech, support threads, news about the harm, a forum's other posts). Positives carry as much weight in all as the negatives.`,
     `- Probabilities are Platt-scaled on the calibration split. The hit threshold is the lowest probability at which at most ${pct(t.maxBenignFpr)} of the calibration split's benign rows hit${t.minPrecision > 0 ? `, raised until the precision there reaches ${t.minPrecision}` : ''}, then raised while recall there stays within ${t.recallSlack} of that (fewer false hits where the curve is flat).`,
-    `- The static stage flags a signal for the transformer at a threshold that keeps ${pct(t.flagRecall)} of the transformer head's hits on the calibration split; its own hit threshold (used when the transformer cannot re-score) follows the same benign rule.`,
+    `- The static stage flags a signal for the transformer at a threshold that keeps ${pct(t.flagRecall)} of the transformer head's hits on the calibration split, unless that would flag more than ${pct(t.maxFlagShare)} of its benign rows (then the threshold rises to that share: it bounds the transformer's load). Its own hit threshold (used when the transformer cannot re-score) follows the same benign rule as the transformer's.`,
     '',
     '## Figures on the test split (in-set)',
     '',

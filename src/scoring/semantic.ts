@@ -67,15 +67,18 @@ function cueKeys(text: string): string[] {
 
 /**
  * Embeds the exemplars of the topics scored by similarity (those `heads` does not cover);
- * topics without exemplars or a head take no part in semantic scoring. Cue words come from
- * every topic's exemplars and terms.
+ * topics without exemplars or a head take no part in semantic scoring. Cue words come from the
+ * exemplars and terms of the topics scored by similarity (for a topic with a head, the static
+ * first stage picks what the transformer sees), or of every topic when the heads have no
+ * static stage.
  */
 export async function buildSemanticIndex(embedder: Embedder, topics: Iterable<TopicDefinition>, config: SemanticConfig, heads?: HeadIndex): Promise<SemanticIndex> {
   const all = [...topics];
   const withExemplars = all.filter((t) => t.exemplars.length > 0 && !heads?.topics.has(t.id));
   const vectors = await embedder.embed(withExemplars.flatMap((t) => [...t.exemplars, ...t.counterExemplars]));
   const cues = new Set<string>();
-  for (const t of all) for (const text of [...t.exemplars, ...t.terms.map((e) => termObject(e).term)]) for (const k of cueKeys(text)) cues.add(k);
+  const cueTopics = heads?.static ? all.filter((t) => !heads.topics.has(t.id)) : all;
+  for (const t of cueTopics) for (const text of [...t.exemplars, ...t.terms.map((e) => termObject(e).term)]) for (const k of cueKeys(text)) cues.add(k);
   let at = 0;
   const out: TopicExemplars[] = withExemplars.map((t) => {
     const v = vectors.slice(at, (at += t.exemplars.length));

@@ -46,8 +46,13 @@ export interface TrainOptions {
    * a sliver of recall (false hits are baseline noise for spike detection).
    */
   recallSlack: number;
-  /** The static stage flags for the transformer at a threshold that keeps this share of the transformer head's hits. */
+  /** The static stage flags for the transformer at a threshold that keeps this share of the transformer head's hits... */
   flagRecall: number;
+  /**
+   * ...unless that flags more than this share of the calibration split's benign rows: the
+   * flag threshold then rises to this share, which bounds the transformer's load per topic.
+   */
+  maxFlagShare: number;
   /** A topic needs this many training positives for a head. */
   minPositives: number;
 }
@@ -61,6 +66,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   minPrecision: 0,
   recallSlack: 0.02,
   flagRecall: 0.97,
+  maxFlagShare: 0.04,
   minPositives: 30,
 };
 
@@ -209,8 +215,9 @@ export interface TrainedTopic {
 
 /**
  * Trains a topic's heads for both stages. The static stage's flag threshold keeps
- * `flagRecall` of the calibration rows the transformer head hits; its own hit threshold (used
- * when the transformer cannot re-score) follows the same benign false-positive rule.
+ * `flagRecall` of the calibration rows the transformer head hits, flagging at most
+ * `maxFlagShare` of the benign ones; its own hit threshold (used when the transformer cannot
+ * re-score) follows the same benign false-positive rule as the transformer's.
  */
 export function trainTopic(
   rows: readonly TrainingRow[],
@@ -230,7 +237,9 @@ export function trainTopic(
     const flagged = [...ps].filter((_, k) => pt[k]! >= transformer.threshold);
     // The static probability below which only (1 - flagRecall) of the transformer's hits lie.
     const sorted = flagged.sort((a, b) => a - b);
-    const flag = sorted.length > 0 ? sorted[Math.floor(sorted.length * (1 - opts.flagRecall))]! : s.threshold;
+    const byRecall = sorted.length > 0 ? sorted[Math.floor(sorted.length * (1 - opts.flagRecall))]! : s.threshold;
+    const benign = [...ps].filter((_, k) => rows[calIdx[k]!]!.label === BENIGN);
+    const flag = Math.max(byRecall, thresholdForShare(benign, opts.maxFlagShare));
     s.flagThreshold = r4(Math.min(flag, s.threshold));
     head.static = s;
   }
