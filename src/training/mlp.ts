@@ -4,6 +4,7 @@
  * L2 on the weights. Deterministic for a seed. Pure: vectors in, weights out.
  */
 import type { HeadModel } from '../scoring/heads.js';
+import { createRng } from '../shared/random.js';
 
 export interface MlpOptions {
   hidden: number;
@@ -17,17 +18,6 @@ export interface MlpOptions {
 
 export const DEFAULT_MLP: MlpOptions = { hidden: 32, epochs: 8, learningRate: 2e-3, l2: 1e-4, batchSize: 128, dropout: 0.1, seed: 1 };
 
-/** mulberry32: a small seeded generator, so training repeats exactly. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Fits the network on rows of `x` (flat, `dim` wide) with 0/1 `labels`; `weights[i]` scales
@@ -35,7 +25,7 @@ export function seededRandom(seed: number): () => number {
  */
 export function fitMlp(x: Float32Array, dim: number, labels: Uint8Array, weights: Float32Array, opts: MlpOptions = DEFAULT_MLP): Extract<HeadModel, { kind: 'mlp' }> {
   const h = opts.hidden;
-  const random = seededRandom(opts.seed);
+  const random = createRng(opts.seed);
   const gauss = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, random()))) * Math.cos(2 * Math.PI * random());
   const w1 = Float32Array.from({ length: h * dim }, () => gauss() * Math.sqrt(2 / dim));
   const b1 = new Float32Array(h);

@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { closeOnce, sleep } from '../shared/once.js';
 import type { SignalSource, SourceBatch } from './source.js';
+import { createRng } from '../shared/random.js';
 
 /**
  * The embedded mode's bundled stream: a steady mix of benign and harmful signals over several
@@ -57,17 +58,7 @@ export interface SampleStreamOptions {
   emitEveryMs?: number;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRng };
 
 const pick = <T>(rng: () => number, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
 

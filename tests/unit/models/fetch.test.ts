@@ -8,7 +8,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/commands.js';
 import { modelsCommand } from '../../../src/cli/models.js';
@@ -20,6 +19,7 @@ import { silentLogger } from '../../../src/shared/logger.js';
 import { fakeMvn } from '../../_util/fake-mvn.js';
 import { writeTinyModel } from '../../_util/tiny-model.js';
 import { writeZip } from '../../_util/zip.js';
+import { captureIo } from '../../_util/capture-io.js';
 
 const root = mkdtempSync(join(tmpdir(), 'surgewatch-fetch-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -223,14 +223,10 @@ describe('surgewatch models', () => {
     return { dir, mvn, config, env: fullEnv, modelDir: join(dir, 'models', 'cache', 'tiny-q') };
   }
 
+  /** The command's stdout as parsed JSON lines, its stderr as one text. */
   function io() {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: string[] = [];
-    const err: string[] = [];
-    stdout.on('data', (c: Buffer) => out.push(c.toString()));
-    stderr.on('data', (c: Buffer) => err.push(c.toString()));
-    return { io: { stdout, stderr }, out: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), err: () => err.join('') };
+    const c = captureIo();
+    return { io: c.io, out: () => c.out().map((l) => JSON.parse(l) as Record<string, unknown>), err: () => c.err().map((l) => `${l}\n`).join('') };
   }
 
   it('fetch without ids fetches the models the pipelines name; --if-missing then does nothing; --force fetches again', async () => {

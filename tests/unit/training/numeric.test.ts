@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fitPca, project, symmetricEigen } from '../../../src/training/linalg.js';
 import { applyPlatt, fitLogistic, fitPlatt, linear, sigmoid } from '../../../src/training/logistic.js';
-import { fitMlp, seededRandom } from '../../../src/training/mlp.js';
+import { fitMlp } from '../../../src/training/mlp.js';
+import { createRng } from '../../../src/shared/random.js';
 import { headScore } from '../../../src/scoring/heads.js';
 
-const random = seededRandom(7);
+const random = createRng(7);
 const gauss = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, random()))) * Math.cos(2 * Math.PI * random());
 
 describe('symmetric eigen decomposition and PCA', () => {
