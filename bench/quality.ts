@@ -129,8 +129,12 @@ function transformerInput(set: HeadSet, stages: TrainingStages): StageVectors {
 }
 
 progress('starting the shipped pipeline (model, heads, exemplars)');
-const noBudget: AppConfig = { ...config, pipelines: config.pipelines.map((p) => ({ ...p, semantic: { ...p.semantic, maxPerSec: 0 } })) };
-const productAll = await startRuntime(noBudget, { semantic: 'all', stderr: process.stderr });
+const withSemantic = (over: Partial<AppConfig['pipelines'][number]['semantic']>): AppConfig => ({ ...config, pipelines: config.pipelines.map((p) => ({ ...p, semantic: { ...p.semantic, ...over } })) });
+const noBudget = withSemantic({ maxPerSec: 0 });
+// For the check against the heads, the transformer sees only what the static stage flags: no
+// cue-word or sampled candidates (those serve the topics scored by exemplars).
+const headsOnly = withSemantic({ maxPerSec: 0, cueWords: false, sampleRate: 0 });
+const productAll = await startRuntime(headsOnly, { semantic: 'all', stderr: process.stderr });
 const loadedHeads = productAll.rt.semantic?.heads?.set;
 const headFile = config.pipelines[0]!.semantic.heads!;
 if (!loadedHeads) print(`\n   the shipped pipeline did not load its heads (${productAll.rt.semantic?.reason ?? 'no reason given'}): figures below are from ${headFile} alone`);
@@ -239,7 +243,7 @@ for (const i of sample.slice(0, 200)) {
 }
 await productAll.setup.close();
 progress(`product path: ${fmtInt(sample.length)} test rows through SemanticScorer, mode candidates`);
-const productCandidates = await startRuntime(noBudget, { semantic: 'candidates', stderr: process.stderr });
+const productCandidates = await startRuntime(headsOnly, { semantic: 'candidates', stderr: process.stderr });
 const candidatesMode = await timed(() => scoreSample(productCandidates.rt));
 const sampleStats = productCandidates.rt.semantic!.stats;
 await productCandidates.setup.close();
@@ -248,12 +252,12 @@ const checkCandidates = checkPath(candidatesMode.value, true);
 const sampleBenign = sample.filter((i) => all.rows[i]!.label === BENIGN).length;
 print([
   '',
-  `   the product path: ${fmtInt(sample.length)} test rows (every ${step}th; ${fmtInt(sampleBenign)} benign) scored by SemanticScorer with the shipped pipeline's heads, lexicon left out, no budget,`,
+  `   the product path: ${fmtInt(sample.length)} test rows (every ${step}th; ${fmtInt(sampleBenign)} benign) scored by SemanticScorer with the shipped pipeline's heads, lexicon, cue words and sample left out, no budget,`,
   '   against the same heads on the cached vectors (mode all: transformer heads; candidates: the static stage flags, the transformer decides):',
 ]);
 table(
   [
-    ['mode', 'topic x signal decisions', 'agree', 'largest probability difference', 'embedded', 'signals/s'],
+    ['mode', 'topic x signal decisions', 'agree', 'largest probability difference', 'sent to the transformer', 'signals/s'],
     ['all', fmtInt(checkAll.pairs), `${fmtInt(checkAll.agree)} (${pct(checkAll.agree / checkAll.pairs)})`, checkAll.maxDiff.toFixed(4), fmtInt(sample.length), (sample.length / (allMode.ms / 1000)).toFixed(1)],
     [
       'candidates',
