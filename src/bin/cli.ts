@@ -25,10 +25,18 @@ commands:
       With --truth (injected surges: {"surges":[{"topic","dimension","start","end"}]}), print
       per-surge detection delay, recall, precision and false alerts per simulated day, and
       the alerts raised during the truth's decoys (benign waves, if it lists any).
-  calibrate <labeled.jsonl> [--pipeline ID] [--min-precision 0.9]
-      Lines {"text","topic"} (topic id or "benign"). Per topic: precision and recall of the
-      semantic score over a threshold sweep, and a proposed thresholds.semantic (the lowest
-      reaching the target precision, else the best F1). JSON lines on stdout, a table on stderr.
+  calibrate <labelled.jsonl> [--pipeline ID] [--min-precision 0.9] [--topic ID]...
+            [--datasets a,b | --exclude-datasets a,b] [--licences FILE --shippable-only]
+            [--kind mlp|linear] [--hidden 32] [--epochs 8] [--max-benign-fpr 0.015] [--at-fpr 0.02]
+      Lines {"text","topic"} plus optional id, dataset, ... (the layout of labelled-dev.jsonl);
+      topic is a topic id or label, "benign" or "offensive". For each topic scored by exemplars:
+      precision and recall of the similarity over a threshold sweep, and a proposed
+      thresholds.semantic (the lowest reaching --min-precision, else the best F1),
+      {"kind":"exemplar",...}. When the pipeline runs on a local transformers model, also heads
+      trained per topic as train would, measured in-set (train split -> test split) and across
+      data sets (leave one data set out where a topic has several, else the held-out split):
+      {"kind":"head","evaluation":"in-set"|"cross-dataset","mode",...}. JSON lines on stdout,
+      tables on stderr.
   detect-series <series.csv> [--out scored.csv] [--baseline ROWS] [--half-life ROWS] [--gap ROWS]
                 [--p 1e-4] [--min-ratio 2] [--min-count 1]
       The detector over a plain timestamp,value count series: each row is tested against the
@@ -59,7 +67,7 @@ commands:
   train <labelled.jsonl> --out <heads.json> [--name NAME] [--pipeline ID | --model ID]
         [--topic ID]... [--datasets a,b | --exclude-datasets a,b] [--licences FILE --shippable-only]
         [--kind mlp|linear] [--hidden 32] [--epochs 8] [--max-benign-fpr 0.015] [--min-precision P]
-        [--cross-dataset]
+        [--cross-dataset] [--at-fpr 0.02]
       Fit a classifier head per topic on the model's sentence vectors (transformer and static
       first stage), calibrate it on a held-out split, set its threshold for the stated benign
       false-positive rate (and precision), measure it on the test split, and write a versioned
@@ -111,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
       'cross-dataset': { type: 'boolean' },
       kind: { type: 'string' },
       'max-benign-fpr': { type: 'string' },
+      'at-fpr': { type: 'string' },
       hidden: { type: 'string' },
       epochs: { type: 'string' },
       'if-missing': { type: 'boolean' },
@@ -157,41 +166,50 @@ async function main(argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, stderr: process.stderr };
   if (command === 'models') return modelsCommand(loadConfig(), file, extra, { force: values.force, ifMissing: values['if-missing'] }, io);
   if (values.force || values['if-missing']) throw new UsageError('--force and --if-missing are options of "models fetch"');
-  if (command === 'train') {
-    if (!file || extra.length > 0) throw new UsageError('train takes exactly one labelled file');
-    if (!values.out) throw new UsageError('train needs --out <heads.json>');
+  /** What `train` and `calibrate` share: which rows and topics, how heads are trained. */
+  const headArgs = () => {
     if (values.kind !== undefined && values.kind !== 'mlp' && values.kind !== 'linear') throw new UsageError('--kind must be mlp or linear');
     const list = (v: string | undefined) => v?.split(',').map((x) => x.trim()).filter(Boolean);
     const hidden = num('hidden', 1, 1024, true);
     const epochs = num('epochs', 1, 1000, true);
+    return {
+      ...(values.topic && { topics: values.topic }),
+      ...(values.datasets && { datasets: list(values.datasets)! }),
+      ...(values['exclude-datasets'] && { excludeDatasets: list(values['exclude-datasets'])! }),
+      ...(values.licences && { licences: values.licences }),
+      ...(values['shippable-only'] && { shippableOnly: true }),
+      ...(values['at-fpr'] !== undefined && { atFpr: num('at-fpr', 0.0001, 0.5, false)! }),
+      train: {
+        ...(values.kind && { kind: values.kind as 'mlp' | 'linear' }),
+        ...(values['max-benign-fpr'] !== undefined && { maxBenignFpr: num('max-benign-fpr', 0, 0.5, false)! }),
+        ...((hidden !== undefined || epochs !== undefined) && { mlp: { ...DEFAULT_MLP, ...(hidden !== undefined && { hidden }), ...(epochs !== undefined && { epochs }) } }),
+      },
+    };
+  };
+  if (command === 'train') {
+    if (!file || extra.length > 0) throw new UsageError('train takes exactly one labelled file');
+    if (!values.out) throw new UsageError('train needs --out <heads.json>');
+    const shared = headArgs();
     await trainCommand(
       loadConfig(),
       file,
       {
+        ...shared,
         out: values.out,
         ...(values.name && { name: values.name }),
         ...(values.pipeline && { pipeline: values.pipeline }),
         ...(values.model && { model: values.model }),
-        ...(values.topic && { topics: values.topic }),
-        ...(values.datasets && { datasets: list(values.datasets)! }),
-        ...(values['exclude-datasets'] && { excludeDatasets: list(values['exclude-datasets'])! }),
-        ...(values.licences && { licences: values.licences }),
-        ...(values['shippable-only'] && { shippableOnly: true }),
         ...(values['cross-dataset'] && { crossDataset: true }),
-        train: {
-          ...(values.kind && { kind: values.kind as 'mlp' | 'linear' }),
-          ...(values['max-benign-fpr'] !== undefined && { maxBenignFpr: num('max-benign-fpr', 0, 0.5, false)! }),
-          ...(values['min-precision'] !== undefined && { minPrecision: num('min-precision', 0, 1, false)! }),
-          ...((hidden !== undefined || epochs !== undefined) && { mlp: { ...DEFAULT_MLP, ...(hidden !== undefined && { hidden }), ...(epochs !== undefined && { epochs }) } }),
-        },
+        train: { ...shared.train, ...(values['min-precision'] !== undefined && { minPrecision: num('min-precision', 0, 1, false)! }) },
       },
       { stdout: process.stdout, stderr: process.stderr },
     );
     return 0;
   }
-  const trainOnly = ['name', 'model', 'topic', 'datasets', 'exclude-datasets', 'licences', 'shippable-only', 'cross-dataset', 'kind', 'max-benign-fpr', 'hidden', 'epochs'] as const;
-  const misplaced = trainOnly.filter((o) => values[o] !== undefined);
-  if (misplaced.length > 0) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')}: options of train`);
+  const trainOnly = ['name', 'model', 'cross-dataset'] as const;
+  const headOptions = ['topic', 'datasets', 'exclude-datasets', 'licences', 'shippable-only', 'kind', 'max-benign-fpr', 'hidden', 'epochs', 'at-fpr'] as const;
+  const misplaced = [...trainOnly, ...(command === 'calibrate' ? [] : headOptions)].filter((o) => values[o] !== undefined);
+  if (misplaced.length > 0) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')}: options of train${misplaced.every((o) => (headOptions as readonly string[]).includes(o)) ? ' and calibrate' : ''}`);
   if (['days', 'seed', 'rate', 'split', 'start', 'warmup-hours'].some((o) => values[o as keyof typeof values] !== undefined))
     throw new UsageError('--days, --seed, --rate, --split, --start and --warmup-hours are options of synth (--split also of lists lint)');
   if (values.topics || values.corpus || values.json || values.severity || values.labelled || values['min-hits'] || values['max-benign-share'])
@@ -234,7 +252,7 @@ async function main(argv: string[]): Promise<number> {
     case 'calibrate': {
       const minPrecision = values['min-precision'] === undefined ? undefined : Number(values['min-precision']);
       if (minPrecision !== undefined && !(minPrecision > 0 && minPrecision <= 1)) throw new UsageError('--min-precision must be a number in (0, 1]');
-      await calibrateCommand(config, file, { ...opts, ...(minPrecision !== undefined && { minPrecision }) }, io);
+      await calibrateCommand(config, file, { ...headArgs(), ...(opts.pipeline && { pipeline: opts.pipeline }), ...(minPrecision !== undefined && { minPrecision }) }, io);
       return 0;
     }
     default:

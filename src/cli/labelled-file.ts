@@ -13,7 +13,7 @@ const MAX_LINE_BYTES = 1024 * 1024;
 
 export interface BadLabelledLine {
   line: number;
-  error: 'oversize' | 'not_utf8' | 'not_json' | 'invalid';
+  error: 'oversize' | 'not_utf8' | 'not_json' | 'invalid' | 'unknown_label';
   reason: string;
 }
 
@@ -51,12 +51,18 @@ export function decodeLabelledLine(bytes: Uint8Array): { ok: true; row: Labelled
   return { ok: true, row: { ...parsed.data, id: rowId({ id: parsed.data.id, text: whole ?? parsed.data.text }) }, truncated: whole !== undefined };
 }
 
-/** Reads every line; `onBad` hears of each bad one as it is found. */
-export async function readLabelledFile(file: string, onBad?: (bad: BadLabelledLine) => void | Promise<void>): Promise<LabelledFile> {
+/**
+ * Reads every line; `onBad` hears of each bad one as it is found. `labelProblem`, when given,
+ * says why a well-formed row's label is not one the caller can use (the line is then bad, as
+ * `unknown_label`).
+ */
+export async function readLabelledFile(file: string, onBad?: (bad: BadLabelledLine) => void | Promise<void>, labelProblem?: (label: string) => string | undefined): Promise<LabelledFile> {
   const out: LabelledFile = { rows: [], lines: 0, bad: [], truncated: 0 };
   for await (const { line, bytes } of readLines(file, MAX_LINE_BYTES)) {
     out.lines++;
-    const r = decodeLabelledLine(bytes);
+    let r = decodeLabelledLine(bytes);
+    const problem = r.ok ? labelProblem?.(r.row.topic) : undefined;
+    if (problem) r = { ok: false, error: 'unknown_label', reason: problem };
     if (r.ok) {
       out.rows.push(r.row);
       if (r.truncated) out.truncated++;

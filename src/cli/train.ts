@@ -17,18 +17,14 @@ import { silentLogger } from '../shared/logger.js';
 import { evaluateCrossDataset, type TopicEvaluation } from '../training/evaluate.js';
 import { DEFAULT_TRAIN, measure, splitRows, trainTopic, type HeldOutFigures, type TrainOptions } from '../training/train.js';
 import { UsageError, type Io } from './commands.js';
-import { embedTrainingRows, progressLine, readLicences, readTrainingRows, trainingModel, type DatasetLicences, type RowFilter, type TrainingData } from './training-data.js';
+import { embedTrainingRows, progressLine, readTrainingRows, rowFilter, trainingModel, type DataSelection, type DatasetLicences, type TrainingData } from './training-data.js';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends DataSelection {
   out: string;
   name?: string;
   pipeline?: string;
   model?: string;
   topics?: readonly string[];
-  datasets?: readonly string[];
-  excludeDatasets?: readonly string[];
-  licences?: string;
-  shippableOnly?: boolean;
   /** Also measure each topic across data sets (slower: one more training per data set). */
   crossDataset?: boolean;
   train?: Partial<TrainOptions>;
@@ -154,14 +150,7 @@ export function datasheet(
 
 export async function trainCommand(config: AppConfig, file: string, opts: TrainCommandOptions, io: Io): Promise<HeadSet> {
   const spec = trainingModel(config, opts.model, opts.pipeline);
-  const licences = opts.licences ? readLicences(opts.licences) : undefined;
-  if (opts.shippableOnly && !licences) throw new UsageError('--shippable-only needs --licences <datasets.yaml>');
-  const filter: RowFilter = {
-    ...(opts.datasets && { datasets: opts.datasets }),
-    ...(opts.excludeDatasets && { excludeDatasets: opts.excludeDatasets }),
-    ...(licences && { licences }),
-    ...(opts.shippableOnly && { shippableOnly: true }),
-  };
+  const { filter, licences } = rowFilter(opts);
   const data = await readTrainingRows(file, config.topics, filter, io);
   if (opts.topics) {
     const unknown = opts.topics.filter((t) => !config.topics.some((d) => d.id === t));

@@ -14,7 +14,7 @@ import { loadStaticStage } from '../models/static-stage.js';
 import { EmbedPool } from '../scoring/embed-pool.js';
 import { EmbedderError } from '../scoring/embedder.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { labelMap, splitOf, type LabelledRow } from '../training/labelled.js';
+import { BENIGN, labelMap, OFFENSIVE, splitOf } from '../training/labelled.js';
 import type { StageVectors, TrainingRow } from '../training/train.js';
 import { embedAll, VectorCache } from '../training/vector-cache.js';
 import { UsageError, type Io } from './commands.js';
@@ -56,6 +56,36 @@ export interface RowFilter {
   shippableOnly?: boolean;
 }
 
+/** Which rows a command reads, as its options name them (`train` and `calibrate` share them). */
+export interface DataSelection {
+  datasets?: readonly string[];
+  excludeDatasets?: readonly string[];
+  /** A data set licence file (models/heads/datasets.yaml). */
+  licences?: string;
+  shippableOnly?: boolean;
+}
+
+/** The row filter of a selection, and the licences it read; throws UsageError on a bad combination. */
+export function rowFilter(sel: DataSelection): { filter: RowFilter; licences?: DatasetLicences } {
+  const licences = sel.licences ? readLicences(sel.licences) : undefined;
+  if (sel.shippableOnly && !licences) throw new UsageError('--shippable-only needs --licences <datasets.yaml>');
+  const filter: RowFilter = {
+    ...(sel.datasets && { datasets: sel.datasets }),
+    ...(sel.excludeDatasets && { excludeDatasets: sel.excludeDatasets }),
+    ...(licences && { licences }),
+    ...(sel.shippableOnly && { shippableOnly: true }),
+  };
+  return { filter, ...(licences && { licences }) };
+}
+
+/** Whether a filter keeps the rows of a data set. */
+export function datasetAllowed(filter: RowFilter, dataset: string): boolean {
+  if (filter.datasets && !filter.datasets.includes(dataset)) return false;
+  if (filter.excludeDatasets?.includes(dataset)) return false;
+  if (filter.shippableOnly) return filter.licences?.[dataset]?.shippable === true;
+  return true;
+}
+
 export interface TrainingData {
   rows: TrainingRow[];
   texts: string[];
@@ -69,21 +99,28 @@ export interface TrainingData {
   bad: number;
 }
 
+export interface ReadRowsOptions {
+  /**
+   * A label that is not "benign", "offensive" or a configured topic's is a bad line
+   * (`unknown_label`; a typo, most likely) instead of a negative; `pipeline` names the
+   * pipeline in the reason.
+   */
+  knownLabelsOnly?: { pipeline: string };
+}
+
 /** Reads and filters the rows; no embedding yet. */
-export async function readTrainingRows(file: string, topics: readonly TopicDefinition[], filter: RowFilter, io: Io): Promise<TrainingData> {
-  const data = await readLabelledFile(file, badLineReporter(io.stderr));
+export async function readTrainingRows(file: string, topics: readonly TopicDefinition[], filter: RowFilter, io: Io, opts: ReadRowsOptions = {}): Promise<TrainingData> {
   const labels = labelMap(topics);
-  const keep = (row: LabelledRow): boolean => {
-    const ds = row.dataset ?? 'unnamed';
-    if (filter.datasets && !filter.datasets.includes(ds)) return false;
-    if (filter.excludeDatasets?.includes(ds)) return false;
-    if (filter.shippableOnly) return filter.licences?.[ds]?.shippable === true;
-    return true;
-  };
+  const known = opts.knownLabelsOnly;
+  const labelProblem = known
+    ? (label: string) =>
+        labels.has(label) || label === BENIGN || label === OFFENSIVE ? undefined : `unknown topic "${label}" (use a topic id or label of pipeline ${known.pipeline}, "${BENIGN}" or "${OFFENSIVE}")`
+    : undefined;
+  const data = await readLabelledFile(file, badLineReporter(io.stderr), labelProblem);
   const out: TrainingData = { rows: [], texts: [], topics: new Map(), counts: new Map(), leftOut: new Map(), lines: data.lines, bad: data.bad.length };
   for (const row of data.rows) {
     const dataset = row.dataset ?? 'unnamed';
-    if (!keep(row)) {
+    if (!datasetAllowed(filter, dataset)) {
       out.leftOut.set(dataset, (out.leftOut.get(dataset) ?? 0) + 1);
       continue;
     }
@@ -103,6 +140,41 @@ export async function readTrainingRows(file: string, topics: readonly TopicDefin
   return out;
 }
 
+/**
+ * The rows of `data` that `filter` keeps, with their vectors: a second selection from rows
+ * read and embedded once (the quality benchmark measures all data sets, then the licensed ones).
+ */
+export function selectTrainingData(data: TrainingData, stages: TrainingStages, filter: RowFilter): { data: TrainingData; stages: TrainingStages } {
+  const keep: number[] = [];
+  const leftOut = new Map(data.leftOut);
+  data.rows.forEach((r, i) => {
+    if (datasetAllowed(filter, r.dataset)) keep.push(i);
+    else leftOut.set(r.dataset, (leftOut.get(r.dataset) ?? 0) + 1);
+  });
+  const rows = keep.map((i) => data.rows[i]!);
+  const topics = new Map<string, string[]>();
+  const counts = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    if (r.topic) {
+      const l = topics.get(r.topic) ?? [];
+      if (!l.includes(r.label)) l.push(r.label);
+      topics.set(r.topic, l);
+    }
+    const byLabel = counts.get(r.dataset) ?? new Map<string, number>();
+    byLabel.set(r.label, (byLabel.get(r.label) ?? 0) + 1);
+    counts.set(r.dataset, byLabel);
+  }
+  const pick = (v: StageVectors): StageVectors => {
+    const x = new Float32Array(keep.length * v.dim);
+    keep.forEach((i, k) => x.set(v.x.subarray(i * v.dim, (i + 1) * v.dim), k * v.dim));
+    return { x, dim: v.dim };
+  };
+  return {
+    data: { rows, texts: keep.map((i) => data.texts[i]!), topics, counts, leftOut, lines: data.lines, bad: data.bad },
+    stages: { transformer: pick(stages.transformer), ...(stages.static && { static: pick(stages.static) }), modelDim: stages.modelDim },
+  };
+}
+
 /** The transformer model a command trains or measures heads for: --model, else the pipeline's. */
 export function trainingModel(config: AppConfig, modelId: string | undefined, pipelineId: string | undefined): ModelSpec {
   const pipeline = pipelineId ? config.pipelines.find((p) => p.id === pipelineId) : config.pipelines[0];
@@ -114,12 +186,20 @@ export function trainingModel(config: AppConfig, modelId: string | undefined, pi
   return spec;
 }
 
+/** Vectors of every row for each stage: the transformer stage's heads read `transformer`, the static stage's `static`. */
+export interface TrainingStages {
+  transformer: StageVectors;
+  static?: StageVectors;
+  /** The model's own width: the first `modelDim` values of a `transformer` row are its sentence vector. */
+  modelDim: number;
+}
+
 /** Vectors of every row for both stages (the static one when the model has it). */
 export async function embedTrainingRows(
   spec: ModelSpec,
   texts: readonly string[],
   opts: { logger?: Logger; progress?: (done: number, total: number) => void },
-): Promise<{ transformer: StageVectors; static?: StageVectors }> {
+): Promise<TrainingStages> {
   // The transformer stage's heads read the transformer's vector followed by the static one.
   const dir = spec.path!;
   let stat: StageVectors | undefined;
@@ -139,8 +219,8 @@ export async function embedTrainingRows(
   try {
     const cache = VectorCache.open(join(dir, 'vectors.bin'), pool.dim);
     const x = await embedAll(pool, texts, cache, { maxChars: spec.maxTokens * 8, ...(opts.progress && { progress: opts.progress }) });
-    if (!stat) return { transformer: { x, dim: pool.dim } };
-    return { transformer: joinVectors({ x, dim: pool.dim }, stat), static: stat };
+    if (!stat) return { transformer: { x, dim: pool.dim }, modelDim: pool.dim };
+    return { transformer: joinVectors({ x, dim: pool.dim }, stat), static: stat, modelDim: pool.dim };
   } finally {
     await pool.close();
   }

@@ -134,6 +134,8 @@ export function evaluateCrossDataset(input: EvaluationInput, inSet?: readonly To
     if (kept !== undefined) figures.recallKept = kept;
     const rs = weighted((x) => x.recallAtFpr.static);
     if (rs !== undefined) figures.recallAtFpr.static = rs;
+    const r2 = weighted((x) => x.recallAtFpr.twoStage);
+    if (r2 !== undefined) figures.recallAtFpr.twoStage = r2;
     out.push({ topic, mode: 'leave one data set out', datasets, figures, folds });
   }
   return out;

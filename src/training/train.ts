@@ -255,8 +255,12 @@ export interface HeldOutFigures {
   twoStage?: StageFigures;
   /** Share of the transformer head's hits that the static stage flags. */
   recallKept?: number;
-  /** Recall of the transformer head at the threshold that gives at most `atFpr` benign false positives on these rows. */
-  recallAtFpr: { fpr: number; transformer: number; static?: number };
+  /**
+   * Recall at the threshold that gives at most `fpr` benign false positives on these rows: of
+   * each stage's head alone, and of the two stages together (the static stage flags at its own
+   * flag threshold, the transformer's threshold is the one that moves).
+   */
+  recallAtFpr: { fpr: number; transformer: number; static?: number; twoStage?: number };
 }
 
 /** Measures trained heads on rows `idx` (none of which trained or calibrated them). */
@@ -291,6 +295,7 @@ export function measure(rows: readonly TrainingRow[], head: TopicHead, stages: {
     });
     out.recallKept = r3(hits === 0 ? 1 : kept / hits);
     out.recallAtFpr.static = recallAtFpr(rows, topic, idx, ps, atFpr);
+    out.recallAtFpr.twoStage = recallAtFpr(rows, topic, idx, pt.map((p, k) => (ps[k]! >= flag ? p : 0)), atFpr);
   }
   return out;
 }

@@ -110,11 +110,16 @@ describe('surgewatch calibrate', () => {
     const c = captureIo();
     const r = await calibrateCommand(config, file, {}, c.io);
     expect(r).toMatchObject({ lines: 2, bad: 3 });
-    const errors = c.err().filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { line: number; error: string });
-    expect(errors.map((e) => e.line)).toEqual([2, 3, 4]);
-    expect(errors[0]!.error).toMatch(/unknown topic "no-such-topic"/);
-    expect(errors[1]!.error).toMatch(/not JSON/);
-    expect(errors[2]!.error).toMatch(/text: /);
+    // Reported as every command that reads labelled files reports them: {line, error, reason}.
+    const errors = c.err().filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { line: number; error: string; reason: string });
+    expect(errors.map((e) => [e.line, e.error])).toEqual([
+      [2, 'unknown_label'],
+      [3, 'not_json'],
+      [4, 'invalid'],
+    ]);
+    expect(errors[0]!.reason).toMatch(/unknown topic "no-such-topic"/);
+    expect(errors[1]!.reason).toMatch(/not JSON/);
+    expect(errors[2]!.reason).toMatch(/text: /);
     expect(r.topics.map((t) => t.topic)).toEqual(['self-harm']);
   });
 
