@@ -12,7 +12,7 @@ import type { ModelSpec } from '../config/model-schema.js';
 import { loadStaticStage } from '../models/static-stage.js';
 import { EmbedPool } from '../scoring/embed-pool.js';
 import { embeddingText } from '../scoring/embedder.js';
-import { encodeFloats, HEADS_FORMAT, serializeHeadSet, type HeadSet, type Probes, type StageFigures, type TopicHead } from '../scoring/heads.js';
+import { HEADS_FORMAT, serializeHeadSet, type HeadSet, type Probes, type StageFigures, type TopicHead } from '../scoring/heads.js';
 import { silentLogger } from '../shared/logger.js';
 import { evaluateCrossDataset, type TopicEvaluation } from '../training/evaluate.js';
 import { DEFAULT_TRAIN, measure, splitRows, trainTopic, type HeldOutFigures, type TrainOptions } from '../training/train.js';
@@ -58,18 +58,10 @@ export async function probeVectors(spec: ModelSpec): Promise<Probes> {
   }
 }
 
-function version(topics: readonly TopicHead[], createdAt: string): string {
-  const h = createHash('sha256');
-  for (const t of topics) {
-    h.update(t.topic);
-    for (const s of [t.transformer, t.static]) {
-      if (!s) continue;
-      const m = s.model;
-      h.update(m.kind === 'linear' ? encodeFloats(m.w) : encodeFloats(m.w1) + encodeFloats(m.w2));
-      h.update(String(s.threshold));
-    }
-  }
-  return `${createdAt.slice(0, 10)}.${h.digest('hex').slice(0, 8)}`;
+/** The date and a hash of everything the heads decide with: weights, calibration, thresholds. */
+function version(set: Omit<HeadSet, 'version'>): string {
+  const content = serializeHeadSet({ ...set, version: '', createdAt: '', topics: set.topics.map((t) => ({ ...t, transformer: { ...t.transformer, figures: undefined }, ...(t.static && { static: { ...t.static, figures: undefined } }) })) });
+  return `${set.createdAt.slice(0, 10)}.${createHash('sha256').update(content).digest('hex').slice(0, 8)}`;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -193,10 +185,9 @@ export async function trainCommand(config: AppConfig, file: string, opts: TrainC
     : undefined;
 
   const createdAt = new Date().toISOString();
-  const set: HeadSet = {
+  const unversioned: Omit<HeadSet, 'version'> = {
     format: HEADS_FORMAT,
     name: opts.name ?? basename(opts.out).replace(/\.json$/, ''),
-    version: version(heads, createdAt),
     model: spec.id,
     ...(stages.static && { staticDim: stages.static.dim }),
     transformerInput: stages.static ? 'transformer+static' : 'transformer',
@@ -205,6 +196,7 @@ export async function trainCommand(config: AppConfig, file: string, opts: TrainC
     topics: heads,
     probes: await probeVectors(spec),
   };
+  const set: HeadSet = { ...unversioned, version: version(unversioned) };
   mkdirSync(dirname(opts.out), { recursive: true });
   const sheet = datasheet(set, data, { file, licences, train, heldOut, ...(cross && { cross }), trainCounts });
   const sheetPath = opts.out.replace(/\.json$/, '') + '.md';
