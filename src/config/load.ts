@@ -7,6 +7,7 @@ import { envSchema, type Env } from './env-schema.js';
 import { DEFAULT_MODEL, modelManifestSchema, type ModelSpec } from './model-schema.js';
 import { pipelineSchema, type PipelineConfig } from './pipeline-schema.js';
 import { topicDefinitionSchema, type TopicDefinition } from './topic-schema.js';
+import { isHttpUrl, resolveSecret, Secret, type WebhookRoute } from './webhook-schema.js';
 
 export type Mode = 'embedded' | 'service';
 
@@ -24,6 +25,8 @@ export interface AppConfig {
   authorHashKey: string;
   /** Embedding models by id: the manifest's, plus use-lite, which is always available. */
   models: ReadonlyMap<string, ModelSpec>;
+  /** Every pipeline's webhook routes, with their URLs and secrets read. */
+  webhooks: WebhookRoute[];
 }
 
 const EMBEDDED_AUTHOR_KEY = 'surgewatch-embedded-mode-only';
@@ -165,7 +168,8 @@ export function loadModels(file: string): { models: Map<string, ModelSpec>; prob
  */
 export function loadConfig(options: { env?: Record<string, string | undefined>; cwd?: string } = {}): AppConfig {
   const cwd = options.cwd ?? process.cwd();
-  const { env, problems } = parseEnv(options.env ?? readProcessEnv());
+  const rawEnv = options.env ?? readProcessEnv();
+  const { env, problems } = parseEnv(rawEnv);
   const dirOf = (d: string) => (isAbsolute(d) ? d : resolve(cwd, d));
   const pipelinesDir = dirOf(env?.SURGEWATCH_PIPELINES_DIR ?? 'pipelines');
   const topicsDir = dirOf(env?.SURGEWATCH_TOPICS_DIR ?? 'config/topics');
@@ -203,6 +207,12 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
     return value;
   });
 
+  const webhooks = pipelines.items.flatMap(({ file, value }) => {
+    const routes = resolveWebhooks(value, dirname(file), rawEnv, topics.topics);
+    problems.push(...routes.problems.map((p) => ({ ...p, source: file })));
+    return routes.routes;
+  });
+
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   const mode: Mode = env.KAFKA_BROKERS && env.REDIS_URL ? 'service' : 'embedded';
   return {
@@ -214,7 +224,42 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
     topicReferences: pipelines.items.map(({ file, value }) => ({ source: file, topics: value.topics })),
     authorHashKey: env.AUTHOR_HASH_KEY ?? EMBEDDED_AUTHOR_KEY,
     models: models.models,
+    webhooks,
   };
+}
+
+const MIN_SECRET_CHARS = 16;
+
+/**
+ * A pipeline's webhooks with their URLs and secrets read from the environment or files
+ * (relative to the pipeline file's folder). Problems name the reference, never a value.
+ */
+export function resolveWebhooks(
+  pipeline: PipelineConfig,
+  baseDir: string,
+  rawEnv: Record<string, string | undefined>,
+  topics: readonly TopicDefinition[],
+): { routes: WebhookRoute[]; problems: Omit<ConfigProblem, 'source'>[] } {
+  const routes: WebhookRoute[] = [];
+  const problems: Omit<ConfigProblem, 'source'>[] = [];
+  const topicIds = new Set(topics.map((t) => t.id));
+  pipeline.alerts.webhooks.forEach((hook, i) => {
+    const at = `alerts.webhooks.${i}`;
+    const before = problems.length;
+    const url = typeof hook.url === 'string' ? { secret: new Secret(hook.url) } : resolveSecret(hook.url, rawEnv, baseDir);
+    if (url.problem) problems.push({ path: `${at}.url`, message: url.problem });
+    else if (!isHttpUrl(url.secret!.reveal())) problems.push({ path: `${at}.url`, message: 'the referenced value must be an http:// or https:// URL' });
+    const secret = hook.secret ? resolveSecret(hook.secret, rawEnv, baseDir) : {};
+    if (secret.problem) problems.push({ path: `${at}.secret`, message: secret.problem });
+    else if (secret.secret && secret.secret.reveal().length < MIN_SECRET_CHARS)
+      problems.push({ path: `${at}.secret`, message: `the referenced secret must be at least ${MIN_SECRET_CHARS} characters` });
+    if (hook.topics !== 'all' && topics.length > 0)
+      hook.topics.forEach((t, j) => {
+        if (!topicIds.has(t)) problems.push({ path: `${at}.topics.${j}`, message: `unknown topic "${t}"` });
+      });
+    if (problems.length === before) routes.push({ ...hook, pipeline: pipeline.id, url: url.secret!, secret: secret.secret });
+  });
+  return { routes, problems };
 }
 
 /** The topic definitions a pipeline scores. */

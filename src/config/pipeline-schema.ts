@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhooksSchema } from './webhook-schema.js';
 
 export const dimensionNames = ['region', 'surface', 'lang'] as const;
 export type DimensionName = (typeof dimensionNames)[number];
@@ -95,6 +96,8 @@ const alertsSchema = z.strictObject({
   kafkaTopic: kafkaTopic.default('alerts'),
   retentionDays: z.number().int().min(1).max(365).default(30),
   sampleSize: z.number().int().min(0).max(50).default(5),
+  /** Where alert events are pushed besides the Kafka topic (see config/README.md, "Webhooks"). */
+  webhooks: webhooksSchema,
 });
 
 export const semanticModes = ['off', 'all', 'candidates'] as const;
