@@ -57,3 +57,25 @@ export function createListKeys(prefix: string) {
 }
 
 export type ListKeys = ReturnType<typeof createListKeys>;
+
+/**
+ * Keys of the webhook delivery queue, shared by every pipeline and worker. The hash tag
+ * {prefix} puts them in one slot with each other (the queue's scripts touch several).
+ */
+export function createDeliveryKeys(prefix: string) {
+  const base = `${prefix}:{${prefix}}:deliveries`;
+  return {
+    base,
+    /** Sorted set: delivery id -> due time (ms); a claimed one's score is its lease's end. */
+    due: `${base}:due`,
+    /** Sorted set: delivery id -> time it became a dead letter (ms). */
+    dead: `${base}:dead`,
+    /** Prefix of the per-delivery hashes (data, attempts, token, last_error, dead_at). */
+    jobPrefix: `${base}:job:`,
+    job: (id: string) => `${base}:job:${id}`,
+    /** Marker of a delivered one, for dedupe. */
+    done: (id: string) => `${base}:done:${id}`,
+  };
+}
+
+export type DeliveryKeys = ReturnType<typeof createDeliveryKeys>;
