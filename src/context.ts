@@ -4,6 +4,10 @@ import type { Kafka } from 'kafkajs';
 import type { AlertPublisher, AlertStore } from './alerts/alert-store.js';
 import { MemoryAlertStore } from './alerts/memory-alert-store.js';
 import { RedisAlertStore } from './alerts/redis-alert-store.js';
+import { MemoryDeliveryQueue, type DeliveryQueue } from './alerts/delivery-queue.js';
+import { fanOut } from './alerts/fan-out-publisher.js';
+import { RedisDeliveryQueue } from './alerts/redis-delivery-queue.js';
+import { WebhookDelivery } from './alerts/webhook-delivery.js';
 import { buildApi, type ReadinessCheck } from './api/app.js';
 import type { AppConfig } from './config/load.js';
 import { TopicWatcher } from './config/topic-watcher.js';
@@ -64,6 +68,9 @@ export class AppContext {
   alerts!: AlertStore;
   lease!: Lease;
   publisher!: AlertPublisher;
+  /** Webhook deliveries: queued by the tick holder, sent by every worker, dead letters for the API. */
+  deliveryQueue!: DeliveryQueue;
+  delivery!: WebhookDelivery;
   deadLetters!: DeadLetterSink;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -102,6 +109,7 @@ export class AppContext {
       this.publisher = new KafkaAlertPublisher(this.producer);
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
       this.lists = new RedisListChannel(redis, env.REDIS_KEY_PREFIX, { clock: this.clock });
+      this.deliveryQueue = new RedisDeliveryQueue(redis, env.REDIS_KEY_PREFIX);
       checks.redis = async () => void (await redis.ping());
     } else {
       this.windows = new MemoryWindowStore();
@@ -110,7 +118,9 @@ export class AppContext {
       this.publisher = new LogAlertPublisher(this.logger.child({ component: 'alerts' }));
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
       this.lists = new MemoryListChannel({ clock: this.clock });
+      this.deliveryQueue = new MemoryDeliveryQueue();
     }
+    this.delivery = new WebhookDelivery({ queue: this.deliveryQueue, routes: this.config.webhooks, clock: this.clock, logger: this.logger.child({ component: 'webhooks' }) });
 
     if (this.role !== 'api') {
       const listSync = new ListSync({
@@ -146,7 +156,8 @@ export class AppContext {
         runtimes: this.runtimes,
         windows: this.windows,
         alerts: this.alerts,
-        publisher: this.publisher,
+        // Webhooks are one more consumer of alert events; they never hold the tick back.
+        publisher: fanOut([this.publisher, this.delivery]),
         lease: this.lease,
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
@@ -176,7 +187,8 @@ export class AppContext {
           return { degraded: degraded.map((r) => `${r.config.id}: ${r.semantic?.reason ?? 'model not loaded yet'}`).join('; ') };
         };
       }
-      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger, metrics: () => semanticMetrics(this.runtimes, this.semantic) });
+      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger, metrics: () => semanticMetrics(this.runtimes, this.semantic) + this.delivery.metricsText(),
+        deliveries: { deliveries: this.delivery } });
     }
   }
 
@@ -235,6 +247,7 @@ export class AppContext {
       void source.start((batch) => applier.handle(batch)).catch((err) => this.logger.error({ err, pipeline: applier.pipeline }, 'signal source failed'));
     });
     this.ticker?.start();
+    if (this.role !== 'api') this.delivery.start();
   }
 
   /** The API's address once listening, e.g. http://127.0.0.1:8080. */
@@ -257,6 +270,7 @@ export class AppContext {
     await step('topic watcher', async () => this.topicWatcher?.close());
     await step('list sync', async () => this.listSync?.close());
     await step('ticker', async () => this.ticker?.close());
+    await step('webhooks', () => this.delivery.close());
     for (const s of this.sources) await step('source', () => s.close());
     this.abort.abort();
     await step('api', async () => this.api?.close());
@@ -268,6 +282,7 @@ export class AppContext {
     await step('windows', () => this.windows.close());
     await step('alerts', () => this.alerts.close());
     await step('lists', () => this.lists.close());
+    await step('delivery queue', () => this.deliveryQueue.close());
     await step('redis', async () => {
       if (this.redis && this.redis.status !== 'end') await this.redis.quit();
     });

@@ -94,6 +94,7 @@ export class WebhookDelivery implements AlertPublisher {
   private flushing: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private lastCounts: { pending: number; dead: number } | undefined;
   private readonly abort = new AbortController();
 
   constructor(private readonly opts: WebhookDeliveryOptions) {
@@ -168,6 +169,7 @@ export class WebhookDelivery implements AlertPublisher {
         this.opts.logger.warn({ err }, 'webhook delivery round failed');
       }
       if (n === 0 && !this.abort.signal.aborted) {
+        this.lastCounts = await this.opts.queue.counts().catch(() => this.lastCounts);
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, this.pollMs);
           function done(): void {
@@ -252,9 +254,9 @@ export class WebhookDelivery implements AlertPublisher {
     return r;
   }
 
-  /** Prometheus text: counters since start, and the queue's pending and dead deliveries. */
-  async metricsText(): Promise<string> {
-    const counts = await this.opts.queue.counts().catch(() => undefined);
+  /** Prometheus text: counters since start, and the queue's pending and dead deliveries as last seen by the loop. */
+  metricsText(): string {
+    const counts = this.lastCounts;
     const s = this.stats;
     const lines = [
       '# TYPE surgewatch_webhook_deliveries_total counter',

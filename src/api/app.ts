@@ -5,6 +5,7 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import { decodeCursor } from '../alerts/alert-store.js';
 import type { Logger } from '../shared/logger.js';
 import { SurgewatchError } from '../shared/errors.js';
+import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 
 /**
  * A dependency's readiness, as /readyz reports it: throws when not ready, returns
@@ -20,6 +21,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Prometheus text exposition for GET /metrics. */
   metrics?: () => string;
+  /** Webhook dead letters and their replay (routes in delivery-routes.ts). */
+  deliveries?: DeliveryRoutesOptions;
 }
 
 class BadRequestError extends SurgewatchError {
@@ -129,6 +132,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!alert) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no alert ${id}` } });
     return alert;
   });
+
+  if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
 
   return app;
 }

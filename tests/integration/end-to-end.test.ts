@@ -7,6 +7,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { AppContext } from '../../src/context.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { verifySignature } from '../../src/alerts/webhook-signature.js';
+import { startReceiver, type Receiver } from '../_util/webhook-receiver.js';
 import { consumeN, createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
 import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
 
@@ -28,8 +30,11 @@ describe('end to end on Kafka and Redis', () => {
   let baseUrl: string;
   let validCount = 0;
   let selfHarmUsTx = 0;
+  let receiver: Receiver;
+  const webhookSecret = 'e2e-webhook-secret-0123456789';
 
   beforeAll(async () => {
+    receiver = await startReceiver();
     writeFileSync(
       join(dir, 'e2e.yaml'),
       [
@@ -38,7 +43,7 @@ describe('end to end on Kafka and Redis', () => {
         'topics: [self-harm, scams-fraud]',
         'windows: { bucketSec: 1, currentSec: 10, baselineSec: 120, baselineGapSec: 0, retentionSec: 600, dimensions: [region, surface] }',
         'detect: { tickSec: 0.5, minCount: 10, minRatio: 3, zThreshold: 4, resolveAfterTicks: 1000 }',
-        `alerts: { kafkaTopic: ${alertsTopic} }`,
+        `alerts: { kafkaTopic: ${alertsTopic}, webhooks: [{ id: e2e-hook, url: '${receiver.url}', secret: { env: E2E_WEBHOOK_SECRET }, topics: [self-harm] }] }`,
       ].join('\n'),
     );
     const config = loadConfig({
@@ -53,6 +58,7 @@ describe('end to end on Kafka and Redis', () => {
         KAFKA_SESSION_TIMEOUT_MS: '6000',
         SURGEWATCH_PIPELINES_DIR: dir,
         HTTP_HOST: '127.0.0.1',
+        E2E_WEBHOOK_SECRET: webhookSecret,
       },
     });
     await createTopic(kafka, signalsTopic, 3);
@@ -99,6 +105,7 @@ describe('end to end on Kafka and Redis', () => {
 
   afterAll(async () => {
     await ctx?.close();
+    await receiver?.close();
     await deleteTopics(kafka, [signalsTopic, alertsTopic, dlqTopic]);
     await deleteKeys(redis, prefix);
     await redis.quit();
@@ -165,6 +172,21 @@ describe('end to end on Kafka and Redis', () => {
     const ours = published.find((m) => m.key === alert.id);
     expect(ours).toBeDefined();
     expect(JSON.parse(ours!.value!.toString())).toHaveProperty('alert.kind', 'spike');
+  });
+
+  it('pushes the alert to its webhook, signed, with an idempotency key', async () => {
+    const alert = await waitFor(
+      async () => ((await (await fetch(`${baseUrl}/v1/alerts?topic=self-harm&dimension=region%3DUS-TX`)).json()) as { alerts: Alert[] }).alerts[0],
+      30_000,
+      'the US-TX self-harm alert',
+    );
+    const pushed = await waitFor(async () => receiver.received.find((r) => r.body.includes(alert.id)), 30_000, 'the webhook delivery');
+    const body = JSON.parse(pushed.body) as { id: string; event: string; alert: Alert };
+    expect(body).toMatchObject({ event: 'opened', alert: { id: alert.id, opened_at: alert.opened_at, dimension: 'region=US-TX' } });
+    expect(pushed.headers['idempotency-key']).toBe(body.id);
+    expect(verifySignature(webhookSecret, String(pushed.headers['x-surgewatch-signature']), pushed.body, Math.floor(now / 1000))).toMatchObject({ ok: true });
+    // Only the routed topic: nothing else surged, and no other topic's alert is pushed.
+    for (const r of receiver.received) expect((JSON.parse(r.body) as { alert: Alert }).alert.topic).toBe('self-harm');
   });
 
   it('raises nothing for the topic that did not surge', async () => {
