@@ -73,7 +73,7 @@ export function slackMessage(event: AlertEvent): { text: string; blocks: unknown
   const where = a.dimension === 'all' ? 'all of the platform' : a.dimension;
   const title = `[${a.severity.toUpperCase()}] ${a.topic_name}: ${HEADLINE[event.type]}`;
   return {
-    text: cut(`${title}. ${a.summary}`, 3000),
+    text: cut(escapeMrkdwn(`${title}. ${a.summary}`), 3000),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: cut(title, 150) } },
       { type: 'section', text: { type: 'mrkdwn', text: cut(escapeMrkdwn(a.summary), 3000) } },
