@@ -178,6 +178,8 @@ describe.each(kinds)('webhook delivery, queue $name', (kind) => {
     expect(new Set(r.received.map((x) => x.headers['idempotency-key'])).size).toBe(1);
     expect(new Set(r.received.map((x) => x.body)).size).toBe(1);
     expect(d.stats).toMatchObject({ delivered: 1, failedAttempts: 2, deadLettered: 0 });
+    expect(d.metricsText()).toContain('surgewatch_webhook_deliveries_total{outcome="delivered"} 1\n');
+    expect(d.metricsText()).toContain('surgewatch_webhook_failed_attempts_total 2\n');
     expect(await queue.counts()).toEqual({ pending: 0, dead: 0 });
     // The same alert version published again (a re-sent event) is not delivered again.
     await d.publish('alerts', e);
