@@ -89,14 +89,25 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   private readonly entries = new Map<string, MemoryEntry>();
   private readonly done = new Map<string, number>();
   private readonly limits: DeliveryQueueLimits;
+  private pendingCount = 0;
+  private nextExpiryMs = -Infinity;
 
   constructor(limits: Partial<DeliveryQueueLimits> = {}) {
     this.limits = { ...defaultQueueLimits, ...limits };
   }
 
+  /** Drops what outlived its retention; a full pass at most once a second (of the caller's time). */
   private expire(nowMs: number): void {
-    for (const [id, e] of this.entries) if (e.keepUntilMs <= nowMs) this.entries.delete(id);
+    if (nowMs < this.nextExpiryMs) return;
+    this.nextExpiryMs = nowMs + 1000;
+    for (const [id, e] of this.entries) if (e.keepUntilMs <= nowMs) this.remove(id);
     for (const [id, until] of this.done) if (until <= nowMs) this.done.delete(id);
+  }
+
+  private remove(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.record.deadAtMs === null) this.pendingCount--;
+    this.entries.delete(id);
   }
 
   private pending(): MemoryEntry[] {
@@ -110,7 +121,8 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   async enqueue(delivery: DeliveryContent, dueAtMs: number): Promise<EnqueueResult> {
     this.expire(delivery.createdAtMs);
     if (this.entries.has(delivery.id) || this.done.has(delivery.id)) return 'duplicate';
-    if (this.pending().length >= this.limits.maxPending) return 'full';
+    if (this.pendingCount >= this.limits.maxPending) return 'full';
+    this.pendingCount++;
     this.entries.set(delivery.id, {
       record: { ...delivery, attempts: 0, lastError: null, deadAtMs: null },
       dueAtMs,
@@ -142,7 +154,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
 
   async complete(d: ClaimedDelivery): Promise<boolean> {
     if (!this.owned(d)) return false;
-    this.entries.delete(d.id);
+    this.remove(d.id);
     this.done.set(d.id, d.createdAtMs + this.limits.doneTtlSec * 1000);
     return true;
   }
@@ -158,6 +170,7 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   async kill(d: ClaimedDelivery, nowMs: number, error: string): Promise<boolean> {
     const e = this.owned(d);
     if (!e) return false;
+    this.pendingCount--;
     Object.assign(e, { token: null, keepUntilMs: nowMs + this.limits.retentionSec * 1000 });
     Object.assign(e.record, { lastError: error, deadAtMs: nowMs });
     const dead = this.dead().sort((a, b) => a.record.deadAtMs! - b.record.deadAtMs!);
@@ -180,11 +193,12 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     if (!e || e.record.deadAtMs === null) return undefined;
     Object.assign(e, { dueAtMs: nowMs, token: null, keepUntilMs: nowMs + this.limits.retentionSec * 1000 });
     Object.assign(e.record, { attempts: 0, deadAtMs: null });
+    this.pendingCount++;
     return { ...e.record };
   }
 
   async counts(): Promise<{ pending: number; dead: number }> {
-    return { pending: this.pending().length, dead: this.dead().length };
+    return { pending: this.pendingCount, dead: this.entries.size - this.pendingCount };
   }
 
   async close(): Promise<void> {}
