@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/alert.js';
@@ -13,7 +16,7 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { buildAlert } from '../_util/alerts.js';
 import { testTopics } from '../_util/fixtures.js';
-import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
+import { createTestRedis, deleteKeys, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
 import { startReceiver, type Receiver, type ReceivedRequest } from '../_util/webhook-receiver.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12);
@@ -294,6 +297,43 @@ describe('webhook delivery in Redis, across restarts and workers', () => {
     while ((await after.runDue()) > 0);
     const keys = r.received.map((x) => x.headers['idempotency-key']).sort();
     expect(keys).toEqual(events.map((e) => `${e.alert.id}.opened.${T0}`).sort());
+  });
+
+  it('delivers everything once after a worker process is killed mid-request', async () => {
+    // The worker sends four at a time. The receiver answers the first four requests and hangs on
+    // the next four: the killed worker has some deliveries done, some claimed and in flight
+    // (their timeout is a minute), the rest still queued.
+    const ok = new Map<string, number>();
+    const r = await startReceiver((req, n) => {
+      if (n > 4 && n <= 8) return 'hang';
+      const key = String(req.headers['idempotency-key']);
+      ok.set(key, (ok.get(key) ?? 0) + 1);
+      return 200;
+    });
+    closers.push(() => r.close());
+    const events = 20;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/fixtures/webhook-worker.ts'], {
+      cwd: resolve('.'),
+      env: { ...process.env, REDIS_URL, PREFIX: p, RECEIVER_URL: r.url, EVENTS: String(events), T0: String(T0) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    closers.push(async () => void child.kill('SIGKILL'));
+    await waitFor(async () => (r.received.length >= 8 ? true : undefined), 30_000, 'the worker to hang on four requests');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(ok.size).toBe(4);
+
+    // A new worker sends what was queued at once, and what the dead one had claimed once its lease ran out.
+    const clock = new ManualClock(Date.now());
+    const after = new WebhookDelivery({ queue: new RedisDeliveryQueue(redis2, p), routes: routes([hook('a', r.url, { timeoutMs: 60_000 })]), clock, logger: silentLogger });
+    closers.push(() => after.close());
+    while ((await after.runDue()) > 0);
+    expect(ok.size).toBe(events - 4);
+    clock.advance(60_000 + 30_000);
+    while ((await after.runDue()) > 0);
+    expect(ok.size).toBe(events);
+    expect([...ok.values()].every((n) => n === 1)).toBe(true);
+    expect(await new RedisDeliveryQueue(redis2, p).counts()).toEqual({ pending: 0, dead: 0 });
   });
 
   it('two workers on one Redis deliver each alert version exactly once', async () => {
