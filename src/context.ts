@@ -187,8 +187,14 @@ export class AppContext {
           return { degraded: degraded.map((r) => `${r.config.id}: ${r.semantic?.reason ?? 'model not loaded yet'}`).join('; ') };
         };
       }
-      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger, metrics: () => semanticMetrics(this.runtimes, this.semantic) + this.delivery.metricsText(),
-        deliveries: { deliveries: this.delivery } });
+      this.api = buildApi({
+        alerts: this.alerts,
+        checks,
+        mode: this.config.mode,
+        logger: this.logger,
+        metrics: () => semanticMetrics(this.runtimes, this.semantic) + this.delivery.metricsText(),
+        deliveries: { deliveries: this.delivery },
+      });
     }
   }
 
