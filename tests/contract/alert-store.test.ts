@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeContract, type ContractHooks } from '../_util/contract.js';
-import { parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
+import { parseSeries, type Alert, type AlertKind, type AlertStatus } from '../../src/alerts/alert.js';
+import type { SeverityTier } from '../../src/config/topic-schema.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { alertId, summarize } from '../../src/alerts/lifecycle.js';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
@@ -20,23 +21,25 @@ interface AlertSpec {
   openedMs?: number;
   updatedMs?: number;
   status?: AlertStatus;
+  severity?: SeverityTier;
+  kind?: AlertKind;
 }
 
 /** A valid alert as the lifecycle would write it. */
-function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0, updatedMs = openedMs, status = 'open' }: AlertSpec = {}): Alert {
+function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0, updatedMs = openedMs, status = 'open', severity = 'critical', kind = 'spike' }: AlertSpec = {}): Alert {
   const { topic, dimension } = parseSeries(series);
   const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4 , p: 1e-12, q: 1e-10};
   const alert: Alert = {
     id: alertId(pipeline, series, openedMs),
-    kind: 'spike',
+    kind,
     pipeline,
     topic,
     topic_name: topic,
     dimension,
     series,
     status,
-    severity: 'critical',
-    base_severity: 'critical',
+    severity,
+    base_severity: severity,
     coordinated: false,
     suggested_term: null,
     opened_at: iso(openedMs),
@@ -106,8 +109,8 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
           makeAlert({ series: 'self-harm', openedMs: T0 + 1 * MIN }),
           makeAlert({ series: 'self-harm|region=US-TX', openedMs: T0 + 2 * MIN, status: 'acknowledged' }),
           makeAlert({ series: 'self-harm|region=GB', openedMs: T0 + 3 * MIN, status: 'resolved' }),
-          makeAlert({ series: 'extremism|region=US-TX', openedMs: T0 + 4 * MIN }),
-          makeAlert({ series: 'extremism', openedMs: T0 + 5 * MIN, status: 'resolved' }),
+          makeAlert({ series: 'extremism|region=US-TX', openedMs: T0 + 4 * MIN, severity: 'high' }),
+          makeAlert({ series: 'extremism', openedMs: T0 + 5 * MIN, status: 'resolved', severity: 'high', kind: 'emerging_term' }),
           makeAlert({ pipeline: 'scams', series: 'scams-fraud', openedMs: T0 + 6 * MIN }),
           makeAlert({ pipeline: 'scams', series: 'scams-fraud|region=US-TX', openedMs: T0 + 7 * MIN, status: 'resolved' }),
           makeAlert({ series: 'self-harm|surface=live', openedMs: T0 + 8 * MIN }),
@@ -136,7 +139,11 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
         ['topic', { topic: 'self-harm' }, (a: Alert) => a.topic === 'self-harm'],
         ['pipeline', { pipeline: 'scams' }, (a: Alert) => a.pipeline === 'scams'],
         ['dimension', { dimension: 'region=US-TX' }, (a: Alert) => a.dimension === 'region=US-TX'],
+        ['severity', { severity: 'high' as const }, (a: Alert) => a.severity === 'high'],
+        ['kind', { kind: 'emerging_term' as const }, (a: Alert) => a.kind === 'emerging_term'],
         ['sinceMs (inclusive)', { sinceMs: T0 + 5 * MIN }, (a: Alert) => Date.parse(a.updated_at) >= T0 + 5 * MIN],
+        ['untilMs (exclusive)', { untilMs: T0 + 5 * MIN }, (a: Alert) => Date.parse(a.updated_at) < T0 + 5 * MIN],
+        ['a time range', { sinceMs: T0 + 2 * MIN, untilMs: T0 + 6 * MIN }, (a: Alert) => Date.parse(a.updated_at) >= T0 + 2 * MIN && Date.parse(a.updated_at) < T0 + 6 * MIN],
         ['several filters at once', { topic: 'self-harm', status: 'open' as const }, (a: Alert) => a.topic === 'self-harm' && a.status === 'open'],
       ])('filters by %s', async (_, filter, pick) => {
         await saveMix();
@@ -172,6 +179,22 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
         } while (cursor && pages.length < 10);
         expect(pages.map((p) => p.length)).toEqual([7, 7, 7, 4]);
         expect(pages.flat()).toEqual(expected);
+      });
+
+      it('pages through a time range with a cursor, never past its end', async () => {
+        for (let i = 0; i < 20; i++) await store.save(makeAlert({ series: `topic-${i}`, openedMs: T0 + i * MIN }), 'opened', 600);
+        const range = { sinceMs: T0 + 3 * MIN, untilMs: T0 + 15 * MIN };
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list({ limit: 5, ...range, ...(cursor && { cursor }) });
+          seen.push(...ids(page.alerts));
+          cursor = page.nextCursor ?? undefined;
+          pages++;
+        } while (cursor && pages < 10);
+        expect(seen).toEqual(Array.from({ length: 12 }, (_, k) => makeAlert({ series: `topic-${14 - k}`, openedMs: T0 + (14 - k) * MIN }).id));
+        expect(pages).toBe(3);
       });
 
       it('pages through a filtered list', async () => {
