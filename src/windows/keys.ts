@@ -57,3 +57,8 @@ export function createListKeys(prefix: string) {
 }
 
 export type ListKeys = ReturnType<typeof createListKeys>;
+
+/** The audit log's stream, global like the lists (hash tag {prefix}). */
+export function auditKey(prefix: string): string {
+  return `${prefix}:{${prefix}}:audit`;
+}
