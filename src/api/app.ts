@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../shared/logger.js';
@@ -68,6 +69,8 @@ async function etag(request: FastifyRequest, reply: FastifyReply, payload: unkno
   }
   return payload;
 }
+
+const notModified = z.undefined().describe('Not modified: the If-None-Match tag is current; no body');
 
 /** Builds the HTTP API; listening is the caller's business. */
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -172,7 +175,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
             tags: ['alerts'],
             summary: 'Alerts, newest update first, filtered and paged',
             querystring: alertListQuery,
-            response: { 200: alertListResponse, 304: errorBodySchema.optional().describe('Not modified: the If-None-Match tag is current'), ...commonErrorResponses },
+            response: { 200: alertListResponse, 304: notModified, ...commonErrorResponses },
           },
         },
         async (request) => {
@@ -202,7 +205,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
             tags: ['alerts'],
             summary: 'One alert',
             params: alertIdParams,
-            response: { 200: alertSchema, 404: errorBodySchema.describe('NOT_FOUND: no such alert'), ...commonErrorResponses },
+            response: { 200: alertSchema, 304: notModified, 404: errorBodySchema.describe('NOT_FOUND: no such alert'), ...commonErrorResponses },
           },
         },
         async (request) => {

@@ -2,7 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
 import { hashKey, roles, type ApiKeyEntry, type Role } from '../config/api-keys.js';
+import { counter } from '../shared/metrics.js';
 import { ApiError } from './errors.js';
+
+const refused = counter({ name: 'surgewatch_api_refused_total', help: 'Requests refused by access control, by reason (no_key, unknown_key, role).', labelNames: ['reason'] });
 
 /** Who may call a route: anyone ("public") or a key of at least this role. */
 export type Access = 'public' | Role;
@@ -101,11 +104,22 @@ export function installAuth(app: FastifyInstance, keyring: ApiKeyring): void {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') return; // unknown routes get their 404
     const key = bearer(request);
-    if (key === undefined) throw new ApiError('UNAUTHORIZED', 'send an API key: Authorization: Bearer <key>');
+    if (key === undefined) {
+      refused.inc({ reason: 'no_key' });
+      throw new ApiError('UNAUTHORIZED', 'send an API key: Authorization: Bearer <key>');
+    }
     const principal = keyring.verify(key);
-    if (!principal) throw new ApiError('UNAUTHORIZED', 'unknown API key');
+    if (!principal) {
+      refused.inc({ reason: 'unknown_key' });
+      // Who tried, never what they sent.
+      request.log.warn({ ip: request.ip, route: request.routeOptions.url }, 'refused an unknown API key');
+      throw new ApiError('UNAUTHORIZED', 'unknown API key');
+    }
     request.principal = principal;
-    if (!atLeast(principal.role, access)) throw new ApiError('FORBIDDEN', `this route needs the ${access} role or above; key "${principal.name}" is ${principal.role}`);
+    if (!atLeast(principal.role, access)) {
+      refused.inc({ reason: 'role' });
+      throw new ApiError('FORBIDDEN', `this route needs the ${access} role or above; key "${principal.name}" is ${principal.role}`);
+    }
   });
 }
 
