@@ -162,14 +162,12 @@ export class AppContext {
           logger: this.logger.child({ component: 'lists' }),
           onTopics: async (topics) => {
             const { set, published } = await listSync.publishTopics(topics);
-            if (published) {
-              await this.audit.append({
-                actor: { name: 'system:files', role: null },
-                action: 'lists.publish',
-                target: this.config.topicsDir,
-                details: { version: set.version, revision: set.revision, topics: topics.map((t) => t.id) },
-              });
-            }
+            if (!published) return;
+            const details = { version: set.version, revision: set.revision, topics: topics.map((t) => t.id) };
+            // The lists are in force either way: a failed audit write is reported, not retried as a reload.
+            await this.audit
+              .append({ actor: { name: 'system:files', role: null }, action: 'lists.publish', target: this.config.topicsDir, details })
+              .catch((err: unknown) => this.logger.error({ err, ...details }, 'published topic lists could not be written to the audit log'));
           },
           onProblems: (problems) => listSync.reportProblems(problems),
         });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,15 +7,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { AppContext } from '../../../src/context.js';
 import { makeAlert } from '../../_util/alerts.js';
+import { waitFor } from '../../_util/services.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'surgewatch-embedded-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function start(env: Record<string, string> = {}) {
+function start(env: Record<string, string> = {}, watchTopics = false) {
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, done) => void (logs.push(c.toString()), done()) }));
   const config = loadConfig({ cwd: resolve('.'), env: { SURGEWATCH_SAMPLE_STREAM: 'off', SURGEWATCH_SEMANTIC_MODE: 'off', SURGEWATCH_ADMIN_KEY_FILE: join(dir, 'admin-key'), ...env } });
-  const ctx = AppContext.fromConfig(config, { httpPort: 0, logger, watchTopics: false });
+  const ctx = AppContext.fromConfig(config, { httpPort: 0, logger, watchTopics });
   return { ctx, logs };
 }
 
@@ -84,6 +85,34 @@ describe('/metrics', () => {
       expect(text).toMatch(new RegExp(`surgewatch_semantic_up\\{pipeline="${pipeline}",model="[^"]+",mode="candidates"\\} [01]`));
       expect(text).toMatch(/surgewatch_process_resident_memory_bytes \d+/);
       expect(text).toMatch(/surgewatch_nodejs_eventloop_lag_seconds /);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('the audit log in embedded mode', () => {
+  it('records topic lists published from a changed file, with the new version', async () => {
+    const topics = join(dir, 'topics');
+    cpSync(resolve('config/topics'), topics, { recursive: true });
+    const { ctx } = start({ SURGEWATCH_TOPICS_DIR: topics, SURGEWATCH_API_KEYS: 'ops:admin:a-configured-key-0123456789', HTTP_HOST: '127.0.0.1' }, true);
+    try {
+      await ctx.start();
+      const before = ctx.runtimes[0]!.lists.set.version;
+      const file = join(topics, 'spam.yaml');
+      writeFileSync(file, `${readFileSync(file, 'utf8')}\n# edited\n`.replace('terms:', 'terms:\n  - buy followers cheap today'));
+      const entry = await waitFor(
+        async () => {
+          const res = await fetch(`${ctx.apiUrl()}/v1/audit`, { headers: { authorization: 'Bearer a-configured-key-0123456789' } });
+          const body = (await res.json()) as { entries: { action: string; actor: unknown; target: string; details: { version: string } }[] };
+          return body.entries.find((e) => e.action === 'lists.publish');
+        },
+        15_000,
+        'the lists.publish audit entry',
+      );
+      expect(entry).toMatchObject({ actor: { name: 'system:files', role: null }, target: topics });
+      expect(entry.details.version).not.toBe(before);
+      expect(entry.details.version).toBe(ctx.runtimes[0]!.lists.set.version);
     } finally {
       await ctx.close();
     }
