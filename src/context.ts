@@ -9,6 +9,10 @@ import { fanOut } from './alerts/fan-out-publisher.js';
 import { RedisDeliveryQueue } from './alerts/redis-delivery-queue.js';
 import { WebhookDelivery } from './alerts/webhook-delivery.js';
 import { buildApi, type ReadinessCheck } from './api/app.js';
+import { ApiKeyring } from './api/auth.js';
+import { MemoryAuditLog, type AuditLog } from './audit/audit-log.js';
+import { RedisAuditLog } from './audit/redis-audit-log.js';
+import { ensureAdminKey } from './config/admin-key.js';
 import type { AppConfig } from './config/load.js';
 import { TopicWatcher } from './config/topic-watcher.js';
 import { createKafka, ensureTopics } from './ingest/kafka-client.js';
@@ -18,6 +22,7 @@ import { MemoryListChannel, type ListChannel } from './lists/list-channel.js';
 import { RedisListChannel } from './lists/redis-list-channel.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readMetric, type MetricsRegistry } from './shared/metrics.js';
 import { closeOnce } from './shared/once.js';
 import { createKeys } from './windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
@@ -31,7 +36,25 @@ import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js
 import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
 import { SampleStreamSource } from './worker/sample-stream.js';
 import type { DeadLetterSink, SignalSource } from './worker/source.js';
-import { indexLists, semanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
+import { indexLists, registerSemanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
+
+const alertEvents = counter({
+  name: 'surgewatch_alert_events_total',
+  help: 'Alert events published (opened, updated, resolved), by topic, severity and kind.',
+  labelNames: ['pipeline', 'topic', 'severity', 'kind', 'event'],
+});
+
+/** Counts each published alert event, then hands it on. */
+function countingPublisher(inner: AlertPublisher): AlertPublisher {
+  return {
+    publish: (topic, event) => {
+      const a = event.alert;
+      alertEvents.inc({ pipeline: a.pipeline, topic: a.topic, severity: a.severity, kind: a.kind, event: event.type });
+      return inner.publish(topic, event);
+    },
+    close: () => inner.close(),
+  };
+}
 
 /** What tests may replace when building a context. */
 export interface ContextOverrides {
@@ -72,6 +95,14 @@ export class AppContext {
   deliveryQueue!: DeliveryQueue;
   delivery!: WebhookDelivery;
   deadLetters!: DeadLetterSink;
+  /** Who changed or revealed what (Redis stream in service mode, memory in embedded). */
+  audit!: AuditLog;
+  /** The API keys in force: the configured ones, or the generated admin key in embedded mode. */
+  readonly keys: ApiKeyring;
+  /** Figures this context reads from its own objects at each scrape (the process's are in shared/metrics). */
+  readonly metrics: MetricsRegistry = createMetricsRegistry();
+  /** Embedded mode without configured keys: the admin key file, and the key when this start created it. */
+  adminKey: { file: string; created?: string } | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
 
@@ -82,6 +113,7 @@ export class AppContext {
     this.logger = overrides.logger ?? createLogger(config.env.LOG_LEVEL);
     this.clock = overrides.clock ?? systemClock;
     this.runtimes = config.pipelines.map((p) => buildPipelineRuntime(p, config.topics));
+    this.keys = new ApiKeyring(config.apiKeys);
   }
 
   static fromConfig(config: AppConfig, overrides: ContextOverrides = {}): AppContext {
@@ -106,7 +138,8 @@ export class AppContext {
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
       const redis = this.redis;
       this.lease = new RedisLease(redis, (name) => createKeys(env.REDIS_KEY_PREFIX, name.split(':')[1] ?? name).lease(name));
-      this.publisher = new KafkaAlertPublisher(this.producer);
+      this.publisher = countingPublisher(new KafkaAlertPublisher(this.producer));
+      this.audit = new RedisAuditLog(this.redis, env.REDIS_KEY_PREFIX, { retentionDays: env.SURGEWATCH_AUDIT_RETENTION_DAYS });
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
       this.lists = new RedisListChannel(redis, env.REDIS_KEY_PREFIX, { clock: this.clock });
       this.deliveryQueue = new RedisDeliveryQueue(redis, env.REDIS_KEY_PREFIX);
@@ -115,7 +148,8 @@ export class AppContext {
       this.windows = new MemoryWindowStore();
       this.alerts = new MemoryAlertStore();
       this.lease = new MemoryLease(this.clock);
-      this.publisher = new LogAlertPublisher(this.logger.child({ component: 'alerts' }));
+      this.publisher = countingPublisher(new LogAlertPublisher(this.logger.child({ component: 'alerts' })));
+      this.audit = new MemoryAuditLog(systemClock);
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
       this.lists = new MemoryListChannel({ clock: this.clock });
       this.deliveryQueue = new MemoryDeliveryQueue();
@@ -136,7 +170,15 @@ export class AppContext {
           topicsDir: this.config.topicsDir,
           references: this.config.topicReferences,
           logger: this.logger.child({ component: 'lists' }),
-          onTopics: (topics) => listSync.publishTopics(topics),
+          onTopics: async (topics) => {
+            const { set, published } = await listSync.publishTopics(topics);
+            if (!published) return;
+            const details = { version: set.version, revision: set.revision, topics: topics.map((t) => t.id) };
+            // The lists are in force either way: a failed audit write is reported, not retried as a reload.
+            await this.audit
+              .append({ actor: { name: 'system:files', role: null }, action: 'lists.publish', target: this.config.topicsDir, details })
+              .catch((err: unknown) => this.logger.error({ err, ...details }, 'published topic lists could not be written to the audit log'));
+          },
           onProblems: (problems) => listSync.reportProblems(problems),
         });
       }
@@ -187,15 +229,49 @@ export class AppContext {
           return { degraded: degraded.map((r) => `${r.config.id}: ${r.semantic?.reason ?? 'model not loaded yet'}`).join('; ') };
         };
       }
+      enableProcessMetrics();
+      registerSemanticMetrics(this.metrics, this.runtimes, () => this.semantic);
+      this.registerAlertMetrics();
+      this.delivery.registerMetrics(this.metrics);
       this.api = buildApi({
         alerts: this.alerts,
+        audit: this.audit,
+        keys: this.keys,
         checks,
         mode: this.config.mode,
         logger: this.logger,
-        metrics: () => semanticMetrics(this.runtimes, this.semantic) + this.delivery.metricsText(),
+        metrics: () => exposition(this.metrics),
         deliveries: { deliveries: this.delivery },
+        http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },
       });
     }
+  }
+
+  /** Open alerts by topic and severity, read from the store at each scrape. */
+  private registerAlertMetrics(): void {
+    readMetric(this.metrics, {
+      type: 'gauge',
+      name: 'surgewatch_alerts_open',
+      help: 'Alerts not resolved (open or acknowledged), by topic and severity.',
+      labelNames: ['pipeline', 'topic', 'severity'],
+      read: async () => {
+        const counts = new Map<string, [{ pipeline: string; topic: string; severity: string }, number]>();
+        try {
+          for (const rt of this.runtimes) {
+            for (const a of await this.alerts.listOpen(rt.config.id)) {
+              const key = `${a.pipeline}\0${a.topic}\0${a.severity}`;
+              const row = counts.get(key) ?? [{ pipeline: a.pipeline, topic: a.topic, severity: a.severity }, 0];
+              row[1]++;
+              counts.set(key, row);
+            }
+          }
+        } catch (err) {
+          // The other figures are still worth serving while the store does not answer.
+          this.logger.warn({ err }, 'open alerts could not be counted for /metrics');
+        }
+        return counts.values();
+      },
+    });
   }
 
   private sourceFor(rt: PipelineRuntime, applier: BatchApplier): SignalSource {
@@ -246,7 +322,16 @@ export class AppContext {
     await this.listSync?.start(this.config.topics);
     this.topicWatcher?.start();
     if (this.api) {
-      await this.api.listen({ host: this.config.env.HTTP_HOST, port: this.overrides.httpPort ?? this.config.env.HTTP_PORT });
+      if (this.keys.size === 0) {
+        // Embedded mode without configured keys: an admin key of its own, kept in a file.
+        const admin = ensureAdminKey(this.config.adminKeyFile);
+        this.keys.add(admin.entry);
+        this.adminKey = { file: this.config.adminKeyFile, ...(admin.created && { created: admin.key }) };
+        if (admin.created) await this.audit.append({ actor: { name: 'system', role: null }, action: 'keys.create', target: 'admin', details: { file: this.config.adminKeyFile } });
+      }
+      const { host, hostReason } = this.config.http;
+      if (hostReason) this.logger.warn({ host }, hostReason);
+      await this.api.listen({ host, port: this.overrides.httpPort ?? this.config.env.HTTP_PORT });
     }
     this.sources.forEach((source, i) => {
       const applier = this.appliers[i]!;
@@ -287,6 +372,7 @@ export class AppContext {
     await step('embedders', async () => this.semantic?.close());
     await step('windows', () => this.windows.close());
     await step('alerts', () => this.alerts.close());
+    await step('audit', () => this.audit.close());
     await step('lists', () => this.lists.close());
     await step('delivery queue', () => this.deliveryQueue.close());
     await step('redis', async () => {

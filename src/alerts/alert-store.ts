@@ -1,12 +1,17 @@
-import type { Alert, AlertEventType, AlertStatus } from './alert.js';
+import type { SeverityTier } from '../config/topic-schema.js';
+import type { Alert, AlertEventType, AlertKind, AlertStatus } from './alert.js';
 
 export interface AlertQuery {
   pipeline?: string;
   status?: AlertStatus;
   topic?: string;
+  severity?: SeverityTier;
+  kind?: AlertKind;
   dimension?: string;
   /** Only alerts updated at or after this time (ms). */
   sinceMs?: number;
+  /** Only alerts updated before this time (ms). */
+  untilMs?: number;
   limit: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
@@ -54,8 +59,11 @@ export function matchesQuery(a: Alert, q: AlertQuery): boolean {
     (q.pipeline === undefined || a.pipeline === q.pipeline) &&
     (q.status === undefined || a.status === q.status) &&
     (q.topic === undefined || a.topic === q.topic) &&
+    (q.severity === undefined || a.severity === q.severity) &&
+    (q.kind === undefined || a.kind === q.kind) &&
     (q.dimension === undefined || a.dimension === q.dimension) &&
-    (q.sinceMs === undefined || Date.parse(a.updated_at) >= q.sinceMs)
+    (q.sinceMs === undefined || Date.parse(a.updated_at) >= q.sinceMs) &&
+    (q.untilMs === undefined || Date.parse(a.updated_at) < q.untilMs)
   );
 }
 

@@ -63,7 +63,8 @@ export class RedisAlertStore implements AlertStore {
   private async scanPipeline(pipeline: string, q: AlertQuery, cursor: { ms: number; id: string } | undefined, want: number): Promise<Alert[]> {
     const k = this.k(pipeline);
     const out: Alert[] = [];
-    const max = cursor ? String(cursor.ms) : '+inf';
+    // The index is scored by update time: the time range and the cursor bound the walk.
+    const max = cursor && (q.untilMs === undefined || cursor.ms < q.untilMs) ? String(cursor.ms) : q.untilMs !== undefined ? `(${q.untilMs}` : '+inf';
     const min = q.sinceMs === undefined ? '-inf' : String(q.sinceMs);
     for (let offset = 0; ; offset += SCAN_CHUNK) {
       const ids = await this.redis.zrevrangebyscore(k.alertIndex, max, min, 'LIMIT', offset, SCAN_CHUNK);

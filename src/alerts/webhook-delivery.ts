@@ -7,6 +7,7 @@ import type { AlertPublisher } from './alert-store.js';
 import type { ClaimedDelivery, DeadPage, DeliveryQueue, DeliveryRecord } from './delivery-queue.js';
 import { deliveriesFor, type DeliveryContent } from './webhook-payload.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
+import { readMetric, type MetricsRegistry } from '../shared/metrics.js';
 
 /** One HTTP POST; resolves with the status, rejects on a network error or timeout. */
 export type HttpSender = (request: { url: string; headers: Record<string, string>; body: string; timeoutMs: number }) => Promise<{ status: number; retryAfterSec?: number }>;
@@ -254,20 +255,30 @@ export class WebhookDelivery implements AlertPublisher {
     return r;
   }
 
-  /** Prometheus text: counters since start, and the queue's pending and dead deliveries as last seen by the loop. */
-  metricsText(): string {
-    const counts = this.lastCounts;
-    const s = this.stats;
-    const lines = [
-      '# TYPE surgewatch_webhook_deliveries_total counter',
-      ...(['queued', 'duplicates', 'dropped', 'delivered', 'deadLettered', 'replayed'] as const).map(
-        (k) => `surgewatch_webhook_deliveries_total{outcome="${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}"} ${s[k]}`,
-      ),
-      '# TYPE surgewatch_webhook_failed_attempts_total counter',
-      `surgewatch_webhook_failed_attempts_total ${s.failedAttempts}`,
-    ];
-    if (counts) lines.push('# TYPE surgewatch_webhook_queue gauge', `surgewatch_webhook_queue{state="pending"} ${counts.pending}`, `surgewatch_webhook_queue{state="dead"} ${counts.dead}`);
-    return `${lines.join('\n')}\n`;
+  /** Registers the delivery figures: counters since start, and the queue's pending and dead deliveries as last seen by the loop. */
+  registerMetrics(registry: MetricsRegistry): void {
+    const outcomes = ['queued', 'duplicates', 'dropped', 'delivered', 'deadLettered', 'replayed'] as const;
+    readMetric(registry, {
+      type: 'counter',
+      name: 'surgewatch_webhook_deliveries_total',
+      help: 'Webhook deliveries by outcome since start.',
+      labelNames: ['outcome'],
+      read: () => outcomes.map((k) => [{ outcome: k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, this.stats[k]] as [{ outcome: string }, number]),
+    });
+    readMetric(registry, {
+      type: 'counter',
+      name: 'surgewatch_webhook_failed_attempts_total',
+      help: 'Webhook attempts that failed (each retry counts).',
+      labelNames: [],
+      read: () => [[{}, this.stats.failedAttempts]],
+    });
+    readMetric(registry, {
+      type: 'gauge',
+      name: 'surgewatch_webhook_queue',
+      help: 'Webhook deliveries pending and dead, as last seen by the sending loop.',
+      labelNames: ['state'],
+      read: () => (this.lastCounts ? [[{ state: 'pending' }, this.lastCounts.pending], [{ state: 'dead' }, this.lastCounts.dead]] : []),
+    });
   }
 
   /** Stops claiming, lets attempts in flight settle, and queues what is still buffered. */

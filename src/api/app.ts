@@ -1,11 +1,18 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alertStatuses } from '../alerts/alert.js';
 import type { AlertStore } from '../alerts/alert-store.js';
-import { decodeCursor } from '../alerts/alert-store.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../shared/logger.js';
-import { SurgewatchError } from '../shared/errors.js';
+import { installAuth, type ApiKeyring } from './auth.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
+import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
+import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
 /**
  * A dependency's readiness, as /readyz reports it: throws when not ready, returns
@@ -13,126 +20,224 @@ import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-r
  */
 export type ReadinessCheck = () => Promise<void | { degraded: string }>;
 
+export interface HttpOptions {
+  bodyLimitBytes: number;
+  /** Requests per minute per key (or address); 0 = no limit. */
+  rateLimitPerMin: number;
+  /** Origins allowed by CORS ("*" = any); empty = no CORS headers. */
+  corsOrigins: readonly string[];
+}
+
 export interface ApiDeps {
   alerts: AlertStore;
+  audit: AuditLog;
+  keys: ApiKeyring;
   /** Named checks, e.g. { redis, kafka }; each throws when not ready. */
   checks: Record<string, ReadinessCheck>;
   mode: 'embedded' | 'service';
   logger: Logger;
   /** Prometheus text exposition for GET /metrics. */
-  metrics?: () => string;
-  /** Webhook dead letters and their replay (routes in delivery-routes.ts). */
+  metrics?: () => Promise<string>;
+  http?: Partial<HttpOptions>;
+  /** Webhook dead letters and their replay (routes in delivery-routes.ts, admin only). */
   deliveries?: DeliveryRoutesOptions;
 }
 
-class BadRequestError extends SurgewatchError {
-  constructor(message: string) {
-    super('BAD_REQUEST', message);
-    this.name = 'BadRequestError';
-  }
-}
+export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, rateLimitPerMin: 600, corsOrigins: [] };
+const CHECK_TIMEOUT_MS = 2000;
 
-const listQuerySchema = z.strictObject({
-  status: z.enum(alertStatuses).optional(),
-  topic: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a topic id').optional(),
-  pipeline: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a pipeline id').optional(),
-  dimension: z.string().min(1).max(80).optional(),
-  since: z
-    .string()
-    .transform((s, ctx) => {
-      const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-      if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time or epoch milliseconds' });
-      return ms;
-    })
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .max(200)
-    .refine((c) => decodeCursor(c) !== undefined, 'is not a cursor this API returned')
-    .optional(),
-});
-
-const idSchema = z.strictObject({ id: z.string().regex(/^al_[0-9a-f]{1,64}$/, 'must be an alert id (al_...)') });
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const msg = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-  throw new BadRequestError(`invalid ${where}: ${msg}`);
-}
+class CheckTimeoutError extends Error {}
 
 async function timed(check: ReadinessCheck, ms: number): Promise<void | { degraded: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${ms} ms`)), ms)))]);
   } finally {
     clearTimeout(timer);
   }
 }
 
+/**
+ * Sets a strong ETag from the serialized body and answers 304 when the client has it already
+ * (If-None-Match). The body is still built: the tag saves the transfer and the client's work.
+ */
+async function etag(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+  const tag = `"${createHash('sha1').update(payload).digest('base64url')}"`;
+  reply.header('etag', tag).header('cache-control', 'private, no-cache');
+  const match = request.headers['if-none-match'];
+  if (typeof match === 'string' && (match.trim() === '*' || match.split(',').some((t) => t.trim().replace(/^W\//, '') === tag))) {
+    reply.code(304);
+    return '';
+  }
+  return payload;
+}
+
+const notModified = z.undefined().describe('Not modified: the If-None-Match tag is current; no body');
+
 /** Builds the HTTP API; listening is the caller's business. */
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024 });
-
-  app.setErrorHandler((err: FastifyError | SurgewatchError, request, reply) => {
-    if (err instanceof SurgewatchError && err.code === 'BAD_REQUEST') {
-      return reply.status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
-    }
-    const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
-    if (status >= 400 && status < 500) {
-      return reply.status(status).send({ error: { code: 'BAD_REQUEST', message: err.message } });
-    }
-    request.log.error({ err }, 'request failed');
-    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  const http = { ...defaultHttpOptions, ...deps.http };
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: http.bodyLimitBytes,
+    // Path tricks (../, %2e%2e) never reach a handler as such: params are checked by their schema.
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 200 },
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
-  );
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`)));
+  installAuth(app, deps.keys);
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.get('/readyz', async (_request, reply) => {
-    const results = await Promise.all(
-      Object.entries(deps.checks).map(async ([name, check]) => {
-        try {
-          const r = await timed(check, 2000);
-          return [name, r ? { ok: true, degraded: r.degraded } : { ok: true }] as const;
-        } catch (err) {
-          return [name, { ok: false, error: (err as Error).message }] as const;
-        }
-      }),
-    );
-    const ready = results.every(([, r]) => r.ok);
-    // Degraded still answers 200: the service works (lexicon-only), but someone should look.
-    const status = !ready ? 'not_ready' : results.some(([, r]) => 'degraded' in r) ? 'degraded' : 'ready';
-    return reply.status(ready ? 200 : 503).send({ status, mode: deps.mode, checks: Object.fromEntries(results) });
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'surgewatch API',
+        version: '1',
+        description: 'Alerts on emerging high-harm trends. Every route under /v1 needs `Authorization: Bearer <key>`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from SURGEWATCH_API_KEYS' } } },
+    },
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const access = input.route.config?.access;
+      if (access && access !== 'public') out.schema = { ...out.schema, security: [{ apiKey: [] }], description: `Role: ${access} or above.` };
+      return out;
+    },
+    transformObject: jsonSchemaTransformObject,
   });
-
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics?.() ?? ''));
-
-  app.get('/v1/alerts', async (request) => {
-    const q = parse(listQuerySchema, request.query, 'query');
-    const page = await deps.alerts.list({
-      limit: q.limit,
-      ...(q.status && { status: q.status }),
-      ...(q.topic && { topic: q.topic }),
-      ...(q.pipeline && { pipeline: q.pipeline }),
-      ...(q.dimension && { dimension: q.dimension }),
-      ...(q.since !== undefined && { sinceMs: q.since }),
-      ...(q.cursor && { cursor: q.cursor }),
+  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (http.corsOrigins.length > 0) {
+    app.register(cors, {
+      origin: http.corsOrigins.includes('*') ? '*' : [...http.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'if-none-match', 'last-event-id'],
+      exposedHeaders: ['etag', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      maxAge: 600,
     });
-    return { alerts: page.alerts, next_cursor: page.nextCursor };
+  }
+  if (http.rateLimitPerMin > 0) {
+    app.register(rateLimit, {
+      max: http.rateLimitPerMin,
+      timeWindow: 60_000,
+      // Runs after authentication: a key has its own budget wherever it calls from.
+      keyGenerator: (request) => (request.principal ? `key:${request.principal.name}` : `ip:${request.ip}`),
+      errorResponseBuilder: (_request, context) => new ApiError('RATE_LIMITED', `rate limit of ${context.max} requests per minute reached; retry in ${context.after}`),
+    });
+  }
+
+  app.register(async (root) => {
+    const r = root.withTypeProvider<ZodTypeProvider>();
+    const probe = { access: 'public' as const, rateLimit: false as const };
+
+    r.get('/healthz', { config: probe, schema: { tags: ['system'], summary: 'The process is up', response: { 200: healthResponse } } }, async () => ({ status: 'ok' as const }));
+
+    r.get(
+      '/readyz',
+      { config: probe, schema: { tags: ['system'], summary: 'Redis, Kafka and the models answer', response: { 200: readyResponse, 503: readyResponse } } },
+      async (request, reply) => {
+        const results = await Promise.all(
+          Object.entries(deps.checks).map(async ([name, check]) => {
+            try {
+              const res = await timed(check, CHECK_TIMEOUT_MS);
+              return [name, res ? { ok: true, degraded: res.degraded } : { ok: true }] as const;
+            } catch (err) {
+              // The cause is logged; the response only says that it does not answer.
+              request.log.warn({ err, check: name }, 'readiness check failed');
+              return [name, { ok: false, error: err instanceof CheckTimeoutError ? err.message : 'not answering (see the logs)' }] as const;
+            }
+          }),
+        );
+        const ready = results.every(([, res]) => res.ok);
+        // Degraded still answers 200: the service works (lexicon-only), but someone should look.
+        const status = !ready ? 'not_ready' : results.some(([, res]) => 'degraded' in res) ? 'degraded' : 'ready';
+        return reply.status(ready ? 200 : 503).send({ status, mode: deps.mode, checks: Object.fromEntries(results) });
+      },
+    );
+
+    r.get('/metrics', { config: probe, schema: { tags: ['system'], summary: 'Prometheus metrics' } }, async (_request, reply) =>
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics ? await deps.metrics() : ''),
+    );
+
+    r.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => root.swagger());
   });
 
-  app.get('/v1/alerts/:id', async (request, reply) => {
-    const { id } = parse(idSchema, request.params, 'alert id');
-    const alert = await deps.alerts.get(id);
-    if (!alert) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no alert ${id}` } });
-    return alert;
-  });
+  app.register(
+    async (v1) => {
+      const r = v1.withTypeProvider<ZodTypeProvider>();
 
+      r.get(
+        '/alerts',
+        {
+          config: { access: 'viewer' },
+          onSend: etag,
+          schema: {
+            tags: ['alerts'],
+            summary: 'Alerts, newest update first, filtered and paged',
+            querystring: alertListQuery,
+            response: { 200: alertListResponse, 304: notModified, ...commonErrorResponses },
+          },
+        },
+        async (request) => {
+          const q = request.query;
+          const page = await deps.alerts.list({
+            limit: q.limit,
+            ...(q.status && { status: q.status }),
+            ...(q.topic && { topic: q.topic }),
+            ...(q.severity && { severity: q.severity }),
+            ...(q.kind && { kind: q.kind }),
+            ...(q.pipeline && { pipeline: q.pipeline }),
+            ...(q.dimension && { dimension: q.dimension }),
+            ...(q.since !== undefined && { sinceMs: q.since }),
+            ...(q.until !== undefined && { untilMs: q.until }),
+            ...(q.cursor && { cursor: q.cursor }),
+          });
+          return { alerts: page.alerts, next_cursor: page.nextCursor };
+        },
+      );
+
+      r.get(
+        '/alerts/:id',
+        {
+          config: { access: 'viewer' },
+          onSend: etag,
+          schema: {
+            tags: ['alerts'],
+            summary: 'One alert',
+            params: alertIdParams,
+            response: { 200: alertSchema, 304: notModified, 404: errorBodySchema.describe('NOT_FOUND: no such alert'), ...commonErrorResponses },
+          },
+        },
+        async (request) => {
+          const alert = await deps.alerts.get(request.params.id);
+          if (!alert) throw new ApiError('NOT_FOUND', `no alert ${request.params.id}`);
+          return alert;
+        },
+      );
+
+      r.get(
+        '/audit',
+        {
+          config: { access: 'admin' },
+          schema: {
+            tags: ['access'],
+            summary: 'The audit log, newest first: who changed, revealed or acknowledged what',
+            querystring: auditQuery,
+            response: { 200: auditListResponse, ...commonErrorResponses },
+          },
+        },
+        async (request) => {
+          const q = request.query;
+          const page = await deps.audit.list({ limit: q.limit, ...(q.cursor && { before: q.cursor }), ...(q.since !== undefined && { sinceMs: q.since }) });
+          return { entries: page.entries, next_cursor: page.nextCursor };
+        },
+      );
+    },
+    { prefix: '/v1' },
+  );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
 
   return app;

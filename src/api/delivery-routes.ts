@@ -67,6 +67,7 @@ function deliveryRoutes(r: FastifyZod, opts: DeliveryRoutesOptions): void {
   r.route({
     method: 'GET',
     url: '/v1/deliveries/dead',
+    config: { access: 'admin' },
     ...common,
     schema: {
       summary: 'Webhook deliveries that failed for good, newest first',
@@ -86,6 +87,7 @@ function deliveryRoutes(r: FastifyZod, opts: DeliveryRoutesOptions): void {
   r.route({
     method: 'POST',
     url: '/v1/deliveries/dead/:id/replay',
+    config: { access: 'admin' },
     ...common,
     schema: {
       summary: 'Queue a dead letter again, with fresh attempts',

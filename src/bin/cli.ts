@@ -6,6 +6,7 @@ import { replayCommand, scoreCommand, UsageError } from '../cli/commands.js';
 import { listsLintCommand, severities, type Severity } from '../cli/lint.js';
 import { splitChoices, type SplitChoice } from '../cli/lint-labelled.js';
 import { calibrateCommand } from '../cli/calibrate.js';
+import { keysCommand } from '../cli/keys.js';
 import { modelsCommand } from '../cli/models.js';
 import { trainCommand } from '../cli/train.js';
 import { DEFAULT_MLP } from '../training/mlp.js';
@@ -72,6 +73,9 @@ commands:
       first stage), calibrate it on a held-out split, set its threshold for the stated benign
       false-positive rate (and precision), measure it on the test split, and write a versioned
       head file with a datasheet (.md) beside it. Pipelines name it in semantic.heads.
+  keys new --name NAME --role viewer|analyst|editor|admin
+      A new API key as one JSON line {"name","role","key","entry"}: give "key" to its holder and
+      add "entry" (which holds only the key's SHA-256) to SURGEWATCH_API_KEYS.
   models list
       One JSON line per model in models/manifest.yaml: id, backend, status (ready, missing,
       corrupt; every file's sha256 checked), path, artifact.
@@ -110,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       'warmup-hours': { type: 'string' },
       force: { type: 'boolean' },
       name: { type: 'string' },
+      role: { type: 'string' },
       model: { type: 'string' },
       topic: { type: 'string', multiple: true },
       datasets: { type: 'string' },
@@ -163,6 +168,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'lists') return listsCommand(file, extra, values);
+  if (command === 'keys') return keysCommand(file, extra, { name: values.name, role: values.role }, { stdout: process.stdout });
+  if (values.role !== undefined) throw new UsageError('--role is an option of "keys new"');
   const io = { stdout: process.stdout, stderr: process.stderr };
   if (command === 'models') return modelsCommand(loadConfig(), file, extra, { force: values.force, ifMissing: values['if-missing'] }, io);
   if (values.force || values['if-missing']) throw new UsageError('--force and --if-missing are options of "models fetch"');

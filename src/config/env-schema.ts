@@ -22,8 +22,24 @@ export const envSchema = z
     KAFKA_DEAD_LETTER_TOPIC: kafkaTopic.default('signals.dlq'),
     REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional(),
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default('sw'),
-    HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+    /** Unset: 0.0.0.0 when SURGEWATCH_API_KEYS is set, else 127.0.0.1 (see loadConfig). */
+    HTTP_HOST: z.string().min(1).optional(),
     HTTP_PORT: port.default(8080),
+    HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Requests per minute per API key (or per address without one); 0 turns the limit off. */
+    HTTP_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(0).max(1_000_000).default(600),
+    /** Origins browsers may call the API from: comma-separated, or * for any; unset: none. */
+    HTTP_CORS_ORIGINS: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/, message: 'each origin must be * or an http(s) URL' })])))
+      .optional(),
+    /** API keys: name:role:key entries (or name:role:sha256:<hex>), or the path of a file of them. */
+    SURGEWATCH_API_KEYS: z.string().min(1).optional(),
+    /** Embedded mode without SURGEWATCH_API_KEYS: where the generated admin key is kept. */
+    SURGEWATCH_ADMIN_KEY_FILE: z.string().min(1).default('.surgewatch/admin-key'),
+    /** How long the audit log keeps entries (service mode; trimmed as new ones are written). */
+    SURGEWATCH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
     SURGEWATCH_ROLE: z.enum(['all', 'worker', 'api']).default('all'),
     SURGEWATCH_PIPELINES_DIR: z.string().min(1).default('pipelines'),
     SURGEWATCH_TOPICS_DIR: z.string().min(1).default('config/topics'),
@@ -52,6 +68,13 @@ export const envSchema = z
     }
     if (hasKafka && hasRedis && env.AUTHOR_HASH_KEY === undefined) {
       ctx.addIssue({ code: 'custom', path: ['AUTHOR_HASH_KEY'], message: 'is required in service mode (a secret of 16+ characters)' });
+    }
+    if (hasKafka && hasRedis && env.SURGEWATCH_ROLE !== 'worker' && env.SURGEWATCH_API_KEYS === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SURGEWATCH_API_KEYS'],
+        message: 'is required in service mode when the API runs (name:role:key entries, or a file of them); SURGEWATCH_ROLE=worker runs without the API',
+      });
     }
   }, {
     // Run even when another variable is invalid, so that every problem is listed at once.

@@ -3,6 +3,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../shared/errors.js';
+import { parseApiKeys, type ApiKeyEntry } from './api-keys.js';
 import { envSchema, type Env } from './env-schema.js';
 import { DEFAULT_MODEL, modelManifestSchema, type ModelSpec } from './model-schema.js';
 import { pipelineSchema, type PipelineConfig } from './pipeline-schema.js';
@@ -27,6 +28,12 @@ export interface AppConfig {
   models: ReadonlyMap<string, ModelSpec>;
   /** Every pipeline's webhook routes, with their URLs and secrets read. */
   webhooks: WebhookRoute[];
+  /** API keys from SURGEWATCH_API_KEYS, hashed (the raw value is not kept in `env`). */
+  apiKeys: ApiKeyEntry[];
+  /** Where the API listens, and why there when HTTP_HOST is unset. */
+  http: { host: string; hostReason: string | undefined };
+  /** Embedded mode without configured keys: the file of the generated admin key (absolute). */
+  adminKeyFile: string;
 }
 
 const EMBEDDED_AUTHOR_KEY = 'surgewatch-embedded-mode-only';
@@ -212,12 +219,23 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
     problems.push(...routes.problems.map((p) => ({ ...p, source: file })));
     return routes.routes;
   });
+  const apiKeys = env?.SURGEWATCH_API_KEYS ? parseApiKeys(env.SURGEWATCH_API_KEYS, cwd) : { keys: [], problems: [] };
+  problems.push(...apiKeys.problems);
 
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   const mode: Mode = env.KAFKA_BROKERS && env.REDIS_URL ? 'service' : 'embedded';
+  // Keys are hashed from here on: the raw value stays out of everything that may be logged.
+  delete env.SURGEWATCH_API_KEYS;
+  const keyed = apiKeys.keys.length > 0;
   return {
     mode,
     env,
+    apiKeys: apiKeys.keys,
+    http: {
+      host: env.HTTP_HOST ?? (keyed ? '0.0.0.0' : '127.0.0.1'),
+      hostReason: env.HTTP_HOST || keyed ? undefined : 'listening on 127.0.0.1 only: no SURGEWATCH_API_KEYS configured (set them, or HTTP_HOST, to serve other hosts)',
+    },
+    adminKeyFile: dirOf(env.SURGEWATCH_ADMIN_KEY_FILE),
     pipelines: pipelineConfigs,
     topics: topics.topics,
     topicsDir,

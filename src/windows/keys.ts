@@ -79,3 +79,7 @@ export function createDeliveryKeys(prefix: string) {
 }
 
 export type DeliveryKeys = ReturnType<typeof createDeliveryKeys>;
+/** The audit log's stream, global like the lists (hash tag {prefix}). */
+export function auditKey(prefix: string): string {
+  return `${prefix}:{${prefix}}:audit`;
+}

@@ -5,6 +5,9 @@ import type { WindowStore } from '../windows/window-store.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { processRecords, type RawRecord, type Watermark } from './process-records.js';
 import type { DeadLetterSink, SourceBatch } from './source.js';
+import { histogram, latencyBuckets } from '../shared/metrics.js';
+
+const scoringSeconds = histogram({ name: 'surgewatch_scoring_seconds', help: 'Time to validate, normalise and score one batch of records (lexicon and semantic).', labelNames: ['pipeline'], buckets: latencyBuckets });
 
 export interface BatchApplierOptions {
   store: WindowStore;
@@ -53,12 +56,14 @@ export class BatchApplier {
         this.applied.set(partitionKey, prev);
         return;
       }
+      const scoring = scoringSeconds.startTimer({ pipeline: this.pipeline });
       const out = await processRecords(fresh, this.runtime, {
         authorHashKey: this.opts.authorHashKey,
         watermark: this.watermark,
         ...(batch.heartbeat && { keepAlive: batch.heartbeat }),
         ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),
       });
+      scoring({ pipeline: this.pipeline });
       // Dead letters go out before the counts: if we die in between, they are re-sent (a
       // duplicate on the dead-letter topic) rather than lost.
       const letters = out.deadLetters.filter((d) => !deadLettered.has(d.record.offset));

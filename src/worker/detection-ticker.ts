@@ -11,6 +11,9 @@ import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
+import { histogram, latencyBuckets } from '../shared/metrics.js';
+
+const tickSeconds = histogram({ name: 'surgewatch_tick_seconds', help: 'Duration of a detection tick of one pipeline (lease, reads, decision, saves).', labelNames: ['pipeline'], buckets: latencyBuckets });
 
 export interface TickerOptions {
   runtimes: readonly PipelineRuntime[];
@@ -62,6 +65,7 @@ export class DetectionTicker {
     try {
       const report = await this.tickPipeline(rt, this.opts.clock.now());
       const ms = Math.round(performance.now() - started);
+      tickSeconds.observe({ pipeline: rt.config.id }, (performance.now() - started) / 1000);
       const level = ms > rt.config.detect.tickSec * 1000 ? 'warn' : 'debug';
       this.opts.logger[level]({ pipeline: rt.config.id, ms, ran: report.ran, series: report.series, events: report.events.length }, 'detection tick');
     } catch (err) {

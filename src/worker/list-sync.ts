@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import type { ListChannel } from '../lists/list-channel.js';
+import type { ListChannel, PublishResult } from '../lists/list-channel.js';
 import { createListSetDraft, type ListSet, type ListSetRef } from '../lists/list-set.js';
 import type { Clock } from '../shared/clock.js';
 import type { ConfigProblem } from '../shared/errors.js';
@@ -71,13 +71,15 @@ export class ListSync {
   }
 
   /** Publishes lists read from files (a valid reload); every process then swaps them in. */
-  async publishTopics(topics: readonly TopicDefinition[]): Promise<void> {
-    const { set, published } = await this.opts.channel.publish(createListSetDraft(topics, this.opts.source));
+  async publishTopics(topics: readonly TopicDefinition[]): Promise<PublishResult> {
+    const result = await this.opts.channel.publish(createListSetDraft(topics, this.opts.source));
+    const { set, published } = result;
     if (published) this.opts.logger.info({ version: set.version, revision: set.revision }, `published reloaded topic lists: version ${set.version}, revision ${set.revision}`);
     else this.opts.logger.debug({ version: set.version }, 'reloaded topic lists are unchanged');
     // The folder reads cleanly again: an earlier error no longer describes it.
     await this.opts.channel.clearError();
     await this.sync();
+    return result;
   }
 
   /** Records a rejected reload; the active lists stay. */

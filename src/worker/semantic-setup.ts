@@ -6,7 +6,8 @@ import type { Logger } from '../shared/logger.js';
 import { CachingBatcher } from '../scoring/batcher.js';
 import { EmbedderError, type Embedder } from '../scoring/embedder.js';
 import { EmbedPool } from '../scoring/embed-pool.js';
-import { SemanticScorer } from '../scoring/semantic-scorer.js';
+import { SemanticScorer, type SemanticStats } from '../scoring/semantic-scorer.js';
+import { readMetric, type MetricsRegistry } from '../shared/metrics.js';
 import { HeadFileError, MIN_PROBE_AGREEMENT, parseHeadSet, probeAgreement, type HeadSet } from '../scoring/heads.js';
 import type { StaticEmbedder } from '../scoring/static-embedder.js';
 import { loadStaticStage } from '../models/static-stage.js';
@@ -198,48 +199,65 @@ export async function indexLists(runtimes: readonly PipelineRuntime[]): Promise<
   for (const rt of runtimes) rt.lists = await withExemplars(rt, rt.lists);
 }
 
-const label = (v: string) => v.replace(/["\\\n]/g, '_');
-
-/** Prometheus text for semantic scoring: state per pipeline, candidates, cache, batches, queue. */
-export function semanticMetrics(runtimes: readonly PipelineRuntime[], setup: SemanticSetup | undefined): string {
-  const lines: string[] = [
-    '# HELP surgewatch_semantic_up 1 when semantic scoring runs on the pipeline\'s own model, 0 when degraded (lexicon-only or a fallback model).',
-    '# TYPE surgewatch_semantic_up gauge',
+/**
+ * Semantic scoring's figures, read from each pipeline's scorer and each model's embedder when
+ * scraped: state and model per pipeline, candidates by reason, cache, batches, queue.
+ */
+export function registerSemanticMetrics(registry: MetricsRegistry, runtimes: readonly PipelineRuntime[], setup: () => SemanticSetup | undefined): void {
+  const scorers = () => runtimes.flatMap((rt) => (rt.semantic ? [{ pipeline: rt.config.id, s: rt.semantic }] : []));
+  readMetric(registry, {
+    type: 'gauge',
+    name: 'surgewatch_semantic_up',
+    help: "1 when semantic scoring runs on the pipeline's own model, 0 when degraded (lexicon-only or a fallback model).",
+    labelNames: ['pipeline', 'model', 'mode'],
+    read: () => scorers().map(({ pipeline, s }) => [{ pipeline, model: s.config.model, mode: s.config.mode }, s.state === 'ok' ? 1 : 0]),
+  });
+  readMetric(registry, {
+    type: 'gauge',
+    name: 'surgewatch_semantic_model',
+    help: 'The model each pipeline asked for and the one it runs on ("none": lexicon-only).',
+    labelNames: ['pipeline', 'requested', 'loaded'],
+    read: () => scorers().map(({ pipeline, s }) => [{ pipeline, requested: s.config.model, loaded: s.model ?? 'none' }, 1]),
+  });
+  readMetric(registry, {
+    type: 'counter',
+    name: 'surgewatch_semantic_candidates_total',
+    help: 'Signals sent to the transformer, by why they were picked.',
+    labelNames: ['pipeline', 'reason'],
+    read: () => scorers().flatMap(({ pipeline, s }) => Object.entries(s.stats.candidates).map(([reason, n]): [{ pipeline: string; reason: string }, number] => [{ pipeline, reason }, n])),
+  });
+  const perPipeline: [string, string, (st: SemanticStats) => number][] = [
+    ['skipped', 'Signals no stage picked for the transformer.', (st) => st.skipped],
+    ['shed', 'Candidates left on the static decision past the transformer budget.', (st) => st.shed],
+    ['hits', 'Semantic hits.', (st) => st.semanticHits],
+    ['failed_batches', 'Embedding batches that failed.', (st) => st.failedBatches],
+    ['static_scored', 'Signals scored by the static first stage.', (st) => st.staticScored],
+    ['static_hits', 'Signals the static stage flagged.', (st) => st.staticHits],
   ];
-  const loaded: string[] = [
-    '# HELP surgewatch_semantic_model The model each pipeline asked for and the one it runs on ("none": lexicon-only).',
-    '# TYPE surgewatch_semantic_model gauge',
+  for (const [name, help, pick] of perPipeline) {
+    readMetric(registry, { type: 'counter', name: `surgewatch_semantic_${name}_total`, help, labelNames: ['pipeline'], read: () => scorers().map(({ pipeline, s }) => [{ pipeline }, pick(s.stats)]) });
+  }
+  const perModel: [string, 'gauge' | 'counter', string, (e: CachingBatcher, pool: EmbedPool | undefined) => number][] = [
+    ['requests_total', 'counter', 'Texts asked to be embedded.', (e) => e.stats.requested],
+    ['cache_hits_total', 'counter', 'Texts answered from the embedding cache.', (e) => e.stats.cacheHits],
+    ['joined_total', 'counter', 'Texts that joined an embedding already in flight.', (e) => e.stats.joined],
+    ['texts_total', 'counter', 'Texts embedded by the model.', (e) => e.stats.embedded],
+    ['batches_total', 'counter', 'Batches sent to the model.', (e) => e.stats.batches],
+    ['failures_total', 'counter', 'Batches the model failed.', (e) => e.stats.failures],
+    ['cache_entries', 'gauge', 'Entries in the embedding cache.', (e) => e.cache.size],
+    ['queued_batches', 'gauge', 'Batches waiting for an inference thread.', (_e, pool) => pool?.queued ?? 0],
+    ['workers', 'gauge', 'Inference threads.', (_e, pool) => pool?.size ?? 0],
   ];
-  const counters: string[] = ['# TYPE surgewatch_semantic_candidates_total counter'];
-  for (const rt of runtimes) {
-    const s = rt.semantic;
-    if (!s) continue;
-    const p = label(rt.config.id);
-    lines.push(`surgewatch_semantic_up{pipeline="${p}",model="${label(s.config.model)}",mode="${s.config.mode}"} ${s.state === 'ok' ? 1 : 0}`);
-    loaded.push(`surgewatch_semantic_model{pipeline="${p}",requested="${label(s.config.model)}",loaded="${label(s.model ?? 'none')}"} 1`);
-    for (const [reason, n] of Object.entries(s.stats.candidates)) counters.push(`surgewatch_semantic_candidates_total{pipeline="${p}",reason="${reason}"} ${n}`);
-    counters.push(`surgewatch_semantic_skipped_total{pipeline="${p}"} ${s.stats.skipped}`);
-    counters.push(`surgewatch_semantic_shed_total{pipeline="${p}"} ${s.stats.shed}`);
-    counters.push(`surgewatch_semantic_hits_total{pipeline="${p}"} ${s.stats.semanticHits}`);
-    counters.push(`surgewatch_semantic_failed_batches_total{pipeline="${p}"} ${s.stats.failedBatches}`);
-    counters.push(`surgewatch_semantic_static_scored_total{pipeline="${p}"} ${s.stats.staticScored}`);
-    counters.push(`surgewatch_semantic_static_hits_total{pipeline="${p}"} ${s.stats.staticHits}`);
+  for (const [name, type, help, pick] of perModel) {
+    readMetric(registry, {
+      type,
+      name: `surgewatch_embed_${name}`,
+      help,
+      labelNames: ['model'],
+      read: () => {
+        const current = setup();
+        return [...(current?.embedders ?? [])].map(([model, e]) => [{ model }, pick(e, current?.pools.get(model))]);
+      },
+    });
   }
-  const models: string[] = [];
-  for (const [id, e] of setup?.embedders ?? []) {
-    const m = `model="${label(id)}"`;
-    const st = e.stats;
-    models.push(
-      `surgewatch_embed_requests_total{${m}} ${st.requested}`,
-      `surgewatch_embed_cache_hits_total{${m}} ${st.cacheHits}`,
-      `surgewatch_embed_joined_total{${m}} ${st.joined}`,
-      `surgewatch_embed_texts_total{${m}} ${st.embedded}`,
-      `surgewatch_embed_batches_total{${m}} ${st.batches}`,
-      `surgewatch_embed_failures_total{${m}} ${st.failures}`,
-      `surgewatch_embed_cache_entries{${m}} ${e.cache.size}`,
-      `surgewatch_embed_queued_batches{${m}} ${setup?.pools.get(id)?.queued ?? 0}`,
-      `surgewatch_embed_workers{${m}} ${setup?.pools.get(id)?.size ?? 0}`,
-    );
-  }
-  return [...lines, ...loaded, ...counters, ...models].join('\n') + '\n';
 }

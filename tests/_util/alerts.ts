@@ -1,8 +1,11 @@
-import { parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
+import { parseSeries, type Alert, type AlertKind, type AlertStatus } from '../../src/alerts/alert.js';
 import { alertId, summarize } from '../../src/alerts/lifecycle.js';
+import type { SeverityTier } from '../../src/config/topic-schema.js';
 
-const MIN = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
+/** Event time well away from the wall clock: the stores must not read the clock. */
+export const T0 = Date.UTC(2024, 2, 1, 12);
+export const MIN = 60_000;
+export const iso = (ms: number) => new Date(ms).toISOString();
 
 export interface AlertSpec {
   pipeline?: string;
@@ -10,14 +13,14 @@ export interface AlertSpec {
   openedMs?: number;
   updatedMs?: number;
   status?: AlertStatus;
-  kind?: Alert['kind'];
-  severity?: Alert['severity'];
+  severity?: SeverityTier;
+  kind?: AlertKind;
 }
 
 /** A valid alert as the lifecycle would write it. */
-export function buildAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = Date.UTC(2024, 2, 1, 12), updatedMs = openedMs, status = 'open', kind = 'spike', severity = 'critical' }: AlertSpec = {}): Alert {
+export function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0, updatedMs = openedMs, status = 'open', severity = 'critical', kind = 'spike' }: AlertSpec = {}): Alert {
   const { topic, dimension } = parseSeries(series);
-  const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4, p: 1e-12, q: 1e-10 };
+  const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4 , p: 1e-12, q: 1e-10};
   const alert: Alert = {
     id: alertId(pipeline, series, openedMs),
     kind,
@@ -49,3 +52,4 @@ export function buildAlert({ pipeline = 'high-harm', series = 'self-harm', opene
   alert.summary = summarize(alert);
   return alert;
 }
+

@@ -1,27 +1,20 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeContract, type ContractHooks } from '../_util/contract.js';
 import type { Alert, AlertStatus } from '../../src/alerts/alert.js';
+import { iso, makeAlert, MIN, T0 } from '../_util/alerts.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { alertId } from '../../src/alerts/lifecycle.js';
-import { buildAlert, type AlertSpec } from '../_util/alerts.js';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
 import { createKeys } from '../../src/windows/keys.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
-
-/** Event time well away from the wall clock: the stores must not read the clock. */
-const T0 = Date.UTC(2024, 2, 1, 12);
-const MIN = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const makeAlert = (spec: AlertSpec = {}) => buildAlert({ openedMs: T0, ...spec });
-const PIPELINES = ['high-harm', 'scams'] as const;
-
 
 /** The same alert, later, with a new status. */
 function moved(a: Alert, status: AlertStatus, updatedMs: number): Alert {
   return { ...a, status, updated_at: iso(updatedMs), resolved_at: status === 'resolved' ? iso(updatedMs) : a.resolved_at };
 }
 
+const PIPELINES = ['high-harm', 'scams'] as const;
 const ids = (alerts: Alert[]) => alerts.map((a) => a.id);
 
 
@@ -65,8 +58,8 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
           makeAlert({ series: 'self-harm', openedMs: T0 + 1 * MIN }),
           makeAlert({ series: 'self-harm|region=US-TX', openedMs: T0 + 2 * MIN, status: 'acknowledged' }),
           makeAlert({ series: 'self-harm|region=GB', openedMs: T0 + 3 * MIN, status: 'resolved' }),
-          makeAlert({ series: 'extremism|region=US-TX', openedMs: T0 + 4 * MIN }),
-          makeAlert({ series: 'extremism', openedMs: T0 + 5 * MIN, status: 'resolved' }),
+          makeAlert({ series: 'extremism|region=US-TX', openedMs: T0 + 4 * MIN, severity: 'high' }),
+          makeAlert({ series: 'extremism', openedMs: T0 + 5 * MIN, status: 'resolved', severity: 'high', kind: 'emerging_term' }),
           makeAlert({ pipeline: 'scams', series: 'scams-fraud', openedMs: T0 + 6 * MIN }),
           makeAlert({ pipeline: 'scams', series: 'scams-fraud|region=US-TX', openedMs: T0 + 7 * MIN, status: 'resolved' }),
           makeAlert({ series: 'self-harm|surface=live', openedMs: T0 + 8 * MIN }),
@@ -95,7 +88,11 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
         ['topic', { topic: 'self-harm' }, (a: Alert) => a.topic === 'self-harm'],
         ['pipeline', { pipeline: 'scams' }, (a: Alert) => a.pipeline === 'scams'],
         ['dimension', { dimension: 'region=US-TX' }, (a: Alert) => a.dimension === 'region=US-TX'],
+        ['severity', { severity: 'high' as const }, (a: Alert) => a.severity === 'high'],
+        ['kind', { kind: 'emerging_term' as const }, (a: Alert) => a.kind === 'emerging_term'],
         ['sinceMs (inclusive)', { sinceMs: T0 + 5 * MIN }, (a: Alert) => Date.parse(a.updated_at) >= T0 + 5 * MIN],
+        ['untilMs (exclusive)', { untilMs: T0 + 5 * MIN }, (a: Alert) => Date.parse(a.updated_at) < T0 + 5 * MIN],
+        ['a time range', { sinceMs: T0 + 2 * MIN, untilMs: T0 + 6 * MIN }, (a: Alert) => Date.parse(a.updated_at) >= T0 + 2 * MIN && Date.parse(a.updated_at) < T0 + 6 * MIN],
         ['several filters at once', { topic: 'self-harm', status: 'open' as const }, (a: Alert) => a.topic === 'self-harm' && a.status === 'open'],
       ])('filters by %s', async (_, filter, pick) => {
         await saveMix();
@@ -131,6 +128,22 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
         } while (cursor && pages.length < 10);
         expect(pages.map((p) => p.length)).toEqual([7, 7, 7, 4]);
         expect(pages.flat()).toEqual(expected);
+      });
+
+      it('pages through a time range with a cursor, never past its end', async () => {
+        for (let i = 0; i < 20; i++) await store.save(makeAlert({ series: `topic-${i}`, openedMs: T0 + i * MIN }), 'opened', 600);
+        const range = { sinceMs: T0 + 3 * MIN, untilMs: T0 + 15 * MIN };
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list({ limit: 5, ...range, ...(cursor && { cursor }) });
+          seen.push(...ids(page.alerts));
+          cursor = page.nextCursor ?? undefined;
+          pages++;
+        } while (cursor && pages < 10);
+        expect(seen).toEqual(Array.from({ length: 12 }, (_, k) => makeAlert({ series: `topic-${14 - k}`, openedMs: T0 + (14 - k) * MIN }).id));
+        expect(pages).toBe(3);
       });
 
       it('pages through a filtered list', async () => {

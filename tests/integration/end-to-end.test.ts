@@ -32,6 +32,8 @@ describe('end to end on Kafka and Redis', () => {
   let selfHarmUsTx = 0;
   let receiver: Receiver;
   const webhookSecret = 'e2e-webhook-secret-0123456789';
+  const API_KEY = `${id}-viewer-key-0123456789`;
+  const get = (url: string) => fetch(url, { headers: { authorization: `Bearer ${API_KEY}` } });
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -59,6 +61,7 @@ describe('end to end on Kafka and Redis', () => {
         SURGEWATCH_PIPELINES_DIR: dir,
         HTTP_HOST: '127.0.0.1',
         E2E_WEBHOOK_SECRET: webhookSecret,
+        SURGEWATCH_API_KEYS: `dash:viewer:${API_KEY}`,
       },
     });
     await createTopic(kafka, signalsTopic, 3);
@@ -143,7 +146,7 @@ describe('end to end on Kafka and Redis', () => {
   it('raises a spike alert for the surge, served by the API with its figures', async () => {
     const alert = await waitFor(
       async () => {
-        const res = await fetch(`${baseUrl}/v1/alerts?topic=self-harm&dimension=region%3DUS-TX`);
+        const res = await get(`${baseUrl}/v1/alerts?topic=self-harm&dimension=region%3DUS-TX`);
         const body = (await res.json()) as { alerts: Alert[] };
         return body.alerts[0];
       },
@@ -163,11 +166,11 @@ describe('end to end on Kafka and Redis', () => {
     expect(alert.summary).toContain('region US-TX');
     expect(alert.list_version).toBe(ctx.runtimes[0]!.lists.set.version);
 
-    const one = await fetch(`${baseUrl}/v1/alerts/${alert.id}`);
+    const one = await get(`${baseUrl}/v1/alerts/${alert.id}`);
     expect(one.status).toBe(200);
     expect(((await one.json()) as Alert).id).toBe(alert.id);
     // The same alert is on the durable alerts topic, keyed by its id (one event at least per alert).
-    const all = ((await (await fetch(`${baseUrl}/v1/alerts?limit=500`)).json()) as { alerts: Alert[] }).alerts;
+    const all = ((await (await get(`${baseUrl}/v1/alerts?limit=500`)).json()) as { alerts: Alert[] }).alerts;
     const published = await consumeN(kafka, alertsTopic, all.length, 30_000);
     const ours = published.find((m) => m.key === alert.id);
     expect(ours).toBeDefined();
@@ -176,7 +179,7 @@ describe('end to end on Kafka and Redis', () => {
 
   it('pushes the alert to its webhook, signed, with an idempotency key', async () => {
     const alert = await waitFor(
-      async () => ((await (await fetch(`${baseUrl}/v1/alerts?topic=self-harm&dimension=region%3DUS-TX`)).json()) as { alerts: Alert[] }).alerts[0],
+      async () => ((await (await get(`${baseUrl}/v1/alerts?topic=self-harm&dimension=region%3DUS-TX`)).json()) as { alerts: Alert[] }).alerts[0],
       30_000,
       'the US-TX self-harm alert',
     );
@@ -190,7 +193,7 @@ describe('end to end on Kafka and Redis', () => {
   });
 
   it('raises nothing for the topic that did not surge', async () => {
-    const res = await fetch(`${baseUrl}/v1/alerts?topic=scams-fraud`);
+    const res = await get(`${baseUrl}/v1/alerts?topic=scams-fraud`);
     expect(((await res.json()) as { alerts: Alert[] }).alerts).toEqual([]);
   });
 
@@ -198,13 +201,14 @@ describe('end to end on Kafka and Redis', () => {
     const ready = await fetch(`${baseUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', mode: 'service', checks: { redis: { ok: true }, kafka: { ok: true } } });
-    const bad = await fetch(`${baseUrl}/v1/alerts?status=burning&limit=0`);
+    const bad = await get(`${baseUrl}/v1/alerts?status=burning&limit=0`);
     expect(bad.status).toBe(400);
     const body = (await bad.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('BAD_REQUEST');
+    expect(body.error.code).toBe('VALIDATION');
     expect(body.error.message).toMatch(/status/);
     expect(body.error.message).toMatch(/limit/);
-    const missing = await fetch(`${baseUrl}/v1/alerts/al_0123456789abcdef`);
+    const missing = await get(`${baseUrl}/v1/alerts/al_0123456789abcdef`);
     expect(missing.status).toBe(404);
+    expect((await fetch(`${baseUrl}/v1/alerts`)).status).toBe(401);
   });
 });

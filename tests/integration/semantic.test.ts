@@ -43,6 +43,7 @@ function longPosts(n: number, seed: number): string[] {
  */
 describe('semantic scoring does not block the process (real Kafka and Redis)', () => {
   const id = uniqueId('sem');
+  const API_KEY = `${id}-viewer-key-0123456789`;
   const signalsTopic = `${id}-signals`;
   const kafka = testKafka();
   const redis = createTestRedis();
@@ -70,7 +71,7 @@ describe('semantic scoring does not block the process (real Kafka and Redis)', (
     const config = loadConfig({
       cwd: resolve('.'),
       // The broker's smallest session timeout (6 s, workerEnv's): the embedding batch below takes longer.
-      env: workerEnv(id, { SURGEWATCH_ROLE: 'all', SURGEWATCH_PIPELINES_DIR: dir, SURGEWATCH_EMBED_WORKERS: '1', HTTP_HOST: '127.0.0.1' }),
+      env: workerEnv(id, { SURGEWATCH_ROLE: 'all', SURGEWATCH_PIPELINES_DIR: dir, SURGEWATCH_EMBED_WORKERS: '1', HTTP_HOST: '127.0.0.1', SURGEWATCH_API_KEYS: `dash:viewer:${API_KEY}` }),
     });
     await createTopic(kafka, signalsTopic, 1);
     const messages = posts.map((text, i) => ({ key: `k${i}`, value: JSON.stringify({ id: `p${i}`, ts: now - 5000, text, surface: 'post' }) }));
@@ -99,7 +100,7 @@ describe('semantic scoring does not block the process (real Kafka and Redis)', (
       totals = await ctx.windows.totals('sem');
       if ((totals.signals ?? 0) >= posts.length + 1) break;
       const busy = embedder.stats.embedded > 0 && embedder.stats.embedded < posts.length;
-      const [health, alerts] = await Promise.all([fetch(`${base}/healthz`), fetch(`${base}/v1/alerts`)]);
+      const [health, alerts] = await Promise.all([fetch(`${base}/healthz`), fetch(`${base}/v1/alerts`, { headers: { authorization: `Bearer ${API_KEY}` } })]);
       if (health.status !== 200 || alerts.status !== 200) failed++;
       else if (busy && embedder.stats.embedded < posts.length) answeredDuringBatch++;
       await new Promise((r) => setTimeout(r, 100));
@@ -154,7 +155,7 @@ describe('when the model is missing', () => {
     writeFileSync(models, `models:\n  - ${model(sub)}\n`);
     return loadConfig({
       cwd: resolve('.'),
-      env: { SURGEWATCH_PIPELINES_DIR: sub, SURGEWATCH_MODELS_FILE: models, SURGEWATCH_SAMPLE_STREAM: 'off', HTTP_HOST: '127.0.0.1' },
+      env: { SURGEWATCH_PIPELINES_DIR: sub, SURGEWATCH_MODELS_FILE: models, SURGEWATCH_SAMPLE_STREAM: 'off', HTTP_HOST: '127.0.0.1', SURGEWATCH_ADMIN_KEY_FILE: join(sub, 'admin-key') },
     });
   }
 

@@ -14,7 +14,8 @@ import { pipelineSchema } from '../../src/config/pipeline-schema.js';
 import type { WebhookRoute } from '../../src/config/webhook-schema.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import { buildAlert } from '../_util/alerts.js';
+import { createMetricsRegistry } from '../../src/shared/metrics.js';
+import { makeAlert } from '../_util/alerts.js';
 import { testTopics } from '../_util/fixtures.js';
 import { createTestRedis, deleteKeys, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
 import { startReceiver, type Receiver, type ReceivedRequest } from '../_util/webhook-receiver.js';
@@ -34,8 +35,8 @@ function routes(hooks: Record<string, unknown>[]): WebhookRoute[] {
 
 const hook = (id: string, url: string, extra: Record<string, unknown> = {}) => ({ id, url, secret: { env: 'HOOK_SECRET' }, backoff: BACKOFF, maxAttempts: 4, ...extra });
 
-function event(type: AlertEvent['type'], spec: Parameters<typeof buildAlert>[0] = {}): AlertEvent {
-  return { type, alert: buildAlert({ openedMs: T0, ...spec }) };
+function event(type: AlertEvent['type'], spec: Parameters<typeof makeAlert>[0] = {}): AlertEvent {
+  return { type, alert: makeAlert({ openedMs: T0, ...spec }) };
 }
 
 /** The signature a receiver computes on its own from the raw body and the secret. */
@@ -181,8 +182,11 @@ describe.each(kinds)('webhook delivery, queue $name', (kind) => {
     expect(new Set(r.received.map((x) => x.headers['idempotency-key'])).size).toBe(1);
     expect(new Set(r.received.map((x) => x.body)).size).toBe(1);
     expect(d.stats).toMatchObject({ delivered: 1, failedAttempts: 2, deadLettered: 0 });
-    expect(d.metricsText()).toContain('surgewatch_webhook_deliveries_total{outcome="delivered"} 1\n');
-    expect(d.metricsText()).toContain('surgewatch_webhook_failed_attempts_total 2\n');
+    const registry = createMetricsRegistry();
+    d.registerMetrics(registry);
+    const text = await registry.metrics();
+    expect(text).toContain('surgewatch_webhook_deliveries_total{outcome="delivered"} 1\n');
+    expect(text).toContain('surgewatch_webhook_failed_attempts_total 2\n');
     expect(await queue.counts()).toEqual({ pending: 0, dead: 0 });
     // The same alert version published again (a re-sent event) is not delivered again.
     await d.publish('alerts', e);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffMs } from '../../../src/alerts/webhook-delivery.js';
 import { slackMessage } from '../../../src/alerts/webhook-payload.js';
 import { signatureHeader, verifySignature } from '../../../src/alerts/webhook-signature.js';
-import { buildAlert } from '../../_util/alerts.js';
+import { makeAlert } from '../../_util/alerts.js';
 
 const SECRET = 'whsec-unit-0123456789abcdef';
 const NOW = 1_780_000_000;
@@ -46,7 +46,7 @@ describe('retry backoff', () => {
 
 describe('Slack message', () => {
   it('escapes Slack markup in what the alert carries and stays within Slack limits', () => {
-    const alert = { ...buildAlert({ series: 'self-harm|region=US-TX' }), topic_name: 'x'.repeat(400), summary: 'a <b> & <!channel> '.repeat(400) };
+    const alert = { ...makeAlert({ series: 'self-harm|region=US-TX' }), topic_name: 'x'.repeat(400), summary: 'a <b> & <!channel> '.repeat(400) };
     const m = slackMessage({ type: 'opened', alert });
     const section = m.blocks[1] as { text: { text: string } };
     expect(section.text.text).not.toMatch(/<|>/);

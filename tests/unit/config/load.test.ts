@@ -37,6 +37,7 @@ const serviceEnv = {
   KAFKA_BROKERS: 'localhost:9092, kafka-2:9093',
   REDIS_URL: 'redis://127.0.0.1:6379',
   AUTHOR_HASH_KEY: 'a-secret-of-16-chars-or-more',
+  SURGEWATCH_API_KEYS: 'ops:admin:an-api-key-of-24-characters-or-more',
 };
 
 const dirs: string[] = [];
@@ -203,9 +204,12 @@ windows:
     { name: 'REDIS_URL without KAFKA_BROKERS', env: { REDIS_URL: 'redis://localhost:6379' }, problems: ['env | KAFKA_BROKERS'] },
     {
       name: 'service mode without AUTHOR_HASH_KEY',
-      env: { KAFKA_BROKERS: 'localhost:9092', REDIS_URL: 'redis://localhost:6379' },
+      env: { KAFKA_BROKERS: 'localhost:9092', REDIS_URL: 'redis://localhost:6379', SURGEWATCH_API_KEYS: serviceEnv.SURGEWATCH_API_KEYS },
       problems: ['env | AUTHOR_HASH_KEY'],
     },
+    { name: 'service mode with the API but no SURGEWATCH_API_KEYS', env: { ...serviceEnv, SURGEWATCH_API_KEYS: undefined }, problems: ['env | SURGEWATCH_API_KEYS'] },
+    { name: 'an API key entry with an unknown role', env: { SURGEWATCH_API_KEYS: 'ops:root:an-api-key-of-24-characters-or-more' }, problems: ['env SURGEWATCH_API_KEYS | entry 1'] },
+    { name: 'HTTP_CORS_ORIGINS not an origin', env: { HTTP_CORS_ORIGINS: 'https://ok.example, javascript:alert(1)' }, problems: ['env | HTTP_CORS_ORIGINS.1'] },
     { name: 'short AUTHOR_HASH_KEY', env: { ...serviceEnv, AUTHOR_HASH_KEY: 'short' }, problems: ['env | AUTHOR_HASH_KEY'] },
     { name: 'broker without port', env: { ...serviceEnv, KAFKA_BROKERS: 'localhost' }, problems: ['env | KAFKA_BROKERS.0'] },
     { name: 'REDIS_URL not a redis URL', env: { ...serviceEnv, REDIS_URL: 'http://localhost' }, problems: ['env | REDIS_URL'] },

@@ -175,6 +175,10 @@ describe('docker-compose.yml: the surgewatch service and the env contract', () =
     expect(requiredVars.has('AUTHOR_HASH_KEY') || /dev|insecure|change/i.test(env.AUTHOR_HASH_KEY ?? '')).toBe(true);
   });
 
+  it('(a) does not ship an API key: SURGEWATCH_API_KEYS must come from the user, as the API listens on every interface', () => {
+    expect(requiredVars.has('SURGEWATCH_API_KEYS')).toBe(true);
+  });
+
   it('is built from the Dockerfile in the repository root', () => {
     const build = typeof appService.build === 'string' ? { context: appService.build } : appService.build;
     expect(build).toBeDefined();

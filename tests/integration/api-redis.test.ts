@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alerts/alert.js';
+import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
+import { buildApi } from '../../src/api/app.js';
+import { ApiKeyring } from '../../src/api/auth.js';
+import { RedisAuditLog } from '../../src/audit/redis-audit-log.js';
+import { hashKey } from '../../src/config/api-keys.js';
+import { makeAlert, MIN, T0 } from '../_util/alerts.js';
+import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
+
+/** The API on a real HTTP socket over the Redis stores: filters, paging, 304s and the audit log. */
+describe('API over HTTP on Redis', () => {
+  const prefix = uniqueId('api');
+  const redis = createTestRedis();
+  const VIEWER = `${prefix}-viewer-key-0123456789`;
+  const ADMIN = `${prefix}-admin-key-0123456789`;
+  const alerts = new RedisAlertStore(redis, prefix, ['high-harm', 'scams'], new Map());
+  const audit = new RedisAuditLog(redis, prefix, { retentionDays: 30 });
+  let app: FastifyInstance;
+  let base: string;
+  const saved: Alert[] = [];
+  const get = (path: string, key = VIEWER, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+  const ids = async (res: Response) => ((await res.json()) as { alerts: Alert[] }).alerts.map((a) => a.id);
+
+  beforeAll(async () => {
+    for (let i = 0; i < 30; i++) {
+      const a = makeAlert({
+        pipeline: i % 3 === 0 ? 'scams' : 'high-harm',
+        series: i % 2 ? `self-harm|region=R${i % 4}` : 'extremism',
+        openedMs: T0 + i * MIN,
+        status: i % 5 === 0 ? 'resolved' : 'open',
+        severity: i % 4 === 0 ? 'high' : 'critical',
+        kind: i % 7 === 0 ? 'emerging_term' : 'spike',
+      });
+      saved.push(a);
+      await alerts.save(a, 'opened', 0);
+    }
+    const keys = new ApiKeyring([
+      { name: 'dash', role: 'viewer', sha256: hashKey(VIEWER) },
+      { name: 'ops', role: 'admin', sha256: hashKey(ADMIN) },
+    ]);
+    app = buildApi({ alerts, audit, keys, checks: { redis: async () => void (await redis.ping()) }, mode: 'service', logger: pino({ level: 'silent' }) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  });
+
+  const newestFirst = (pick: (a: Alert) => boolean) => saved.filter(pick).reverse().map((a) => a.id);
+
+  it.each([
+    ['status', '?status=resolved', (a: Alert) => a.status === 'resolved'],
+    ['topic and dimension', '?topic=self-harm&dimension=region%3DR1', (a: Alert) => a.topic === 'self-harm' && a.dimension === 'region=R1'],
+    ['severity and kind', '?severity=high&kind=emerging_term', (a: Alert) => a.severity === 'high' && a.kind === 'emerging_term'],
+    ['pipeline', '?pipeline=scams', (a: Alert) => a.pipeline === 'scams'],
+    ['a time range', `?since=${T0 + 5 * MIN}&until=${new Date(T0 + 12 * MIN).toISOString()}`, (a: Alert) => Date.parse(a.updated_at) >= T0 + 5 * MIN && Date.parse(a.updated_at) < T0 + 12 * MIN],
+  ])('filters by %s', async (_, query, pick) => {
+    const expected = newestFirst(pick);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(await ids(await get(`/v1/alerts${query}&limit=500`.replace('?&', '?')))).toEqual(expected);
+  });
+
+  it('pages a filtered list across both pipelines, each alert once', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await get(`/v1/alerts?status=open&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      const body = (await res.json()) as { alerts: Alert[]; next_cursor: string | null };
+      seen.push(...body.alerts.map((a) => a.id));
+      cursor = body.next_cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen).toEqual(newestFirst((a) => a.status === 'open'));
+    expect(pages).toBe(4); // 24 open alerts
+  });
+
+  it('answers 304 to a current ETag, and 200 once an alert in the page changes', async () => {
+    const first = await get('/v1/alerts?topic=extremism');
+    const tag = first.headers.get('etag')!;
+    expect(tag).toBeTruthy();
+    const same = await get('/v1/alerts?topic=extremism', VIEWER, { 'if-none-match': tag });
+    expect(same.status).toBe(304);
+    expect(await same.text()).toBe('');
+    const changed = { ...saved[0]!, status: 'acknowledged' as const, updated_at: new Date(T0 + 100 * MIN).toISOString() };
+    await alerts.save(changed, 'updated', 0);
+    const after = await get('/v1/alerts?topic=extremism', VIEWER, { 'if-none-match': tag });
+    expect(after.status).toBe(200);
+    expect((await ids(after))[0]).toBe(changed.id);
+  });
+
+  it('serves the audit log from Redis to admins only', async () => {
+    await audit.append({ actor: { name: 'ops', role: 'admin' }, action: 'alert.acknowledge', target: saved[1]!.id, details: { note: 'on it' } });
+    expect((await get('/v1/audit')).status).toBe(403);
+    const res = await get('/v1/audit', ADMIN);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { entries: unknown[] }).entries[0]).toMatchObject({ action: 'alert.acknowledge', target: saved[1]!.id, actor: { name: 'ops', role: 'admin' } });
+    expect((await fetch(`${base}/v1/audit`)).status).toBe(401);
+  });
+});
