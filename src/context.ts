@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { AlertPublisher, AlertStore } from './alerts/alert-store.js';
 import { MemoryAlertStore } from './alerts/memory-alert-store.js';
+import { OutboxRelay } from './alerts/outbox-relay.js';
 import { RedisAlertStore } from './alerts/redis-alert-store.js';
 import { buildApi, type ReadinessCheck } from './api/app.js';
 import type { AppConfig } from './config/load.js';
@@ -15,7 +16,7 @@ import { RedisListChannel } from './lists/redis-list-channel.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { closeOnce } from './shared/once.js';
-import { createKeys } from './windows/keys.js';
+import { leaseKey } from './windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
 import { MemoryWindowStore } from './windows/memory-window-store.js';
 import { RedisWindowStore } from './windows/redis-window-store.js';
@@ -48,6 +49,8 @@ export class AppContext {
   readonly appliers: BatchApplier[] = [];
   readonly sources: SignalSource[] = [];
   ticker: DetectionTicker | undefined;
+  /** Publishes the alert events the ticker writes to the outbox (worker roles only). */
+  relay: OutboxRelay | undefined;
   /** Where topic lists are published and followed (Redis in service mode, memory in embedded). */
   lists!: ListChannel;
   /** Keeps this process's pipelines on the list set in force (worker roles only). */
@@ -98,15 +101,16 @@ export class AppContext {
       this.windows = new RedisWindowStore(this.redis, env.REDIS_KEY_PREFIX);
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
       const redis = this.redis;
-      this.lease = new RedisLease(redis, (name) => createKeys(env.REDIS_KEY_PREFIX, name.split(':')[1] ?? name).lease(name));
+      this.lease = new RedisLease(redis, (name) => leaseKey(env.REDIS_KEY_PREFIX, name));
       this.publisher = new KafkaAlertPublisher(this.producer);
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
       this.lists = new RedisListChannel(redis, env.REDIS_KEY_PREFIX, { clock: this.clock });
       checks.redis = async () => void (await redis.ping());
     } else {
       this.windows = new MemoryWindowStore();
-      this.alerts = new MemoryAlertStore();
-      this.lease = new MemoryLease(this.clock);
+      const lease = new MemoryLease(this.clock);
+      this.lease = lease;
+      this.alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
       this.publisher = new LogAlertPublisher(this.logger.child({ component: 'alerts' }));
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
       this.lists = new MemoryListChannel({ clock: this.clock });
@@ -142,11 +146,17 @@ export class AppContext {
         this.appliers.push(applier);
         this.sources.push(this.sourceFor(rt, applier));
       }
+      this.relay = new OutboxRelay({
+        store: this.alerts,
+        publisher: this.publisher,
+        pipelines: this.runtimes.map((r) => ({ id: r.config.id, topic: r.config.alerts.kafkaTopic })),
+        logger: this.logger.child({ component: 'alerts' }),
+      });
       this.ticker = new DetectionTicker({
         runtimes: this.runtimes,
         windows: this.windows,
         alerts: this.alerts,
-        publisher: this.publisher,
+        outbox: this.relay,
         lease: this.lease,
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
@@ -235,6 +245,7 @@ export class AppContext {
       void source.start((batch) => applier.handle(batch)).catch((err) => this.logger.error({ err, pipeline: applier.pipeline }, 'signal source failed'));
     });
     this.ticker?.start();
+    this.relay?.start();
   }
 
   /** The API's address once listening, e.g. http://127.0.0.1:8080. */
@@ -257,6 +268,7 @@ export class AppContext {
     await step('topic watcher', async () => this.topicWatcher?.close());
     await step('list sync', async () => this.listSync?.close());
     await step('ticker', async () => this.ticker?.close());
+    await step('alert outbox', async () => this.relay?.close());
     for (const s of this.sources) await step('source', () => s.close());
     this.abort.abort();
     await step('api', async () => this.api?.close());

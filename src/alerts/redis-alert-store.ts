@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { LeaseLostError } from '../shared/errors.js';
 import { createKeys, type Keys } from '../windows/keys.js';
-import type { Alert, AlertEventType } from './alert.js';
+import type { Fence } from '../windows/lease.js';
+import { alertEventId, type Alert, type AlertEventType } from './alert.js';
 import {
   compareAlerts,
   decodeCursor,
@@ -10,14 +13,21 @@ import {
   type AlertPage,
   type AlertQuery,
   type AlertStore,
+  type OutboxEvent,
 } from './alert-store.js';
 
 const SCAN_CHUNK = 200;
 const EVENTS_MAXLEN = 10_000;
+/** Bounds Redis memory if Kafka stays away for very long; far above any tick's events. */
+const OUTBOX_MAXLEN = 100_000;
+const saveAlertLua = readFileSync(new URL('./lua/save-alert.lua', import.meta.url), 'utf8');
+
+type SaveAlertCommand = (...args: (string | number)[]) => Promise<number>;
 
 /**
  * Alerts in Redis, per pipeline: one JSON string per alert (TTL = retention), a sorted index by
- * update time, a hash of open alerts by series, cooldown markers and a capped event stream.
+ * update time, a hash of open alerts by series, cooldown markers, a capped event stream and an
+ * outbox stream of events not yet published.
  */
 export class RedisAlertStore implements AlertStore {
   private readonly keys: Map<string, Keys>;
@@ -29,6 +39,7 @@ export class RedisAlertStore implements AlertStore {
     private readonly retentionSecByPipeline: ReadonlyMap<string, number>,
   ) {
     this.keys = new Map(pipelines.map((p) => [p, createKeys(prefix, p)]));
+    if (!('surgewatchSaveAlert' in redis)) redis.defineCommand('surgewatchSaveAlert', { lua: saveAlertLua, numberOfKeys: 7 });
   }
 
   private k(pipeline: string): Keys {
@@ -96,29 +107,50 @@ export class RedisAlertStore implements AlertStore {
     return until !== null && Number(until) > nowMs;
   }
 
-  async save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number): Promise<void> {
+  async save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
     const k = this.k(alert.pipeline);
-    const ttl = (this.retentionSecByPipeline.get(alert.pipeline) ?? 30 * 86_400);
-    const json = JSON.stringify(alert);
-    const tx = this.redis.multi();
-    tx.set(k.alert(alert.id), json, 'EX', ttl);
-    tx.zadd(k.alertIndex, Date.parse(alert.updated_at), alert.id);
-    tx.expire(k.alertIndex, ttl);
-    if (alert.status === 'resolved') {
-      tx.hdel(k.openAlerts, alert.series);
-      const until = Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000;
-      // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
-      if (cooldownSec > 0) tx.set(k.cooldown(alert.series), String(until), 'EX', Math.max(cooldownSec, 60));
-    } else {
-      tx.hset(k.openAlerts, alert.series, alert.id);
-    }
-    tx.expire(k.openAlerts, ttl);
-    if (event) {
-      tx.xadd(k.alertEvents, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', event, 'id', alert.id, 'alert', json);
-      tx.expire(k.alertEvents, ttl);
-    }
-    const results = (await tx.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
+    const ttl = this.retentionSecByPipeline.get(alert.pipeline) ?? 30 * 86_400;
+    // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
+    const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
+    const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
+    const r = await save.call(
+      this.redis,
+      k.alert(alert.id),
+      k.alertIndex,
+      k.openAlerts,
+      k.cooldown(alert.series),
+      k.alertEvents,
+      k.alertOutbox,
+      k.lease(fence?.lease ?? ''),
+      alert.id,
+      JSON.stringify(alert),
+      Date.parse(alert.updated_at),
+      alert.status,
+      alert.series,
+      ttl,
+      event ?? '',
+      cooldownUntil,
+      Math.max(cooldownSec, 60),
+      fence ? String(fence.token) : '',
+      event ? alertEventId(alert, event) : '',
+      EVENTS_MAXLEN,
+      OUTBOX_MAXLEN,
+      k.alert(''),
+    );
+    if (r === -1) throw new LeaseLostError(fence!.lease);
+    return r === 1;
+  }
+
+  async pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]> {
+    const entries = await this.redis.xrange(this.k(pipeline).alertOutbox, '-', '+', 'COUNT', limit);
+    return entries.map(([entry, f]) => {
+      const fields = new Map(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!]));
+      return { entry, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: JSON.parse(fields.get('alert')!) as Alert };
+    });
+  }
+
+  async ackEvents(pipeline: string, events: readonly OutboxEvent[]): Promise<void> {
+    if (events.length > 0) await this.redis.xdel(this.k(pipeline).alertOutbox, ...events.map((e) => e.entry));
   }
 
   async ping(): Promise<void> {

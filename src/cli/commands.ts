@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { AppConfig } from '../config/load.js';
 import { decodeSignal, signalLimits } from '../ingest/signal.js';
 import { MemoryAlertStore } from '../alerts/memory-alert-store.js';
+import { OutboxRelay } from '../alerts/outbox-relay.js';
 import { RedisAlertStore } from '../alerts/redis-alert-store.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import { Redis } from 'ioredis';
@@ -11,7 +12,8 @@ import type { WindowStore } from '../windows/window-store.js';
 import type { AlertPublisher } from '../alerts/alert-store.js';
 import { ManualClock } from '../shared/clock.js';
 import { silentLogger } from '../shared/logger.js';
-import { MemoryLease } from '../windows/lease.js';
+import { leaseKey } from '../windows/keys.js';
+import { MemoryLease, RedisLease, type Lease } from '../windows/lease.js';
 import { MemoryWindowStore } from '../windows/memory-window-store.js';
 import { BatchApplier } from '../worker/batch-applier.js';
 import { DetectionTicker } from '../worker/detection-ticker.js';
@@ -207,9 +209,12 @@ async function replayOn(
   const clock = new ManualClock(0);
   const prefix = replayKeyPrefix(config);
   const windows: WindowStore = redis ? new RedisWindowStore(redis, prefix) : new MemoryWindowStore();
+  // A replay is one process: the lease is a formality, but alert writes to Redis are fenced by it.
+  const memoryLease = new MemoryLease(clock);
+  const lease: Lease = redis ? new RedisLease(redis, (name) => leaseKey(prefix, name)) : memoryLease;
   const alerts: AlertStore = redis
     ? new RedisAlertStore(redis, prefix, [rt.config.id], new Map([[rt.config.id, rt.config.alerts.retentionDays * 86_400]]))
-    : new MemoryAlertStore();
+    : new MemoryAlertStore({ fenceCheck: memoryLease.holds });
   const deadLetters = new MemoryDeadLetterSink(silentLogger, 100_000);
   const out: WriteStream | NodeJS.WritableStream = opts.out ? createWriteStream(opts.out) : io.stdout;
   const events: string[] = [];
@@ -224,8 +229,8 @@ async function replayOn(
     close: async () => {},
   };
   const applier = new BatchApplier(rt, { store: windows, deadLetters, authorHashKey: config.authorHashKey, clock, logger: silentLogger, checkFuture: false });
-  // A replay is one process: the lease is a formality, and an in-memory one never expires on wall time.
-  const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, publisher, lease: new MemoryLease(clock), clock, logger: silentLogger });
+  const relay = new OutboxRelay({ store: alerts, publisher, pipelines: [{ id: rt.config.id, topic: rt.config.alerts.kafkaTopic }], logger: silentLogger });
+  const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, lease, clock, logger: silentLogger });
   const tickMs = rt.config.detect.tickSec * 1000;
 
   let nextTickMs: number | undefined;
@@ -242,6 +247,7 @@ async function replayOn(
       await flush();
       clock.set(nextTickMs);
       await ticker.tick(nextTickMs);
+      await relay.drain();
       for (const e of events.splice(0)) await write(out, `${e}\n`);
       nextTickMs += tickMs;
     }

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
   | 'CLOSED'
+  | 'LEASE_LOST'
   | 'MODEL_UNAVAILABLE'
   | 'MVN_NOT_FOUND'
   | 'MODEL_FETCH_FAILED'
@@ -47,5 +48,13 @@ export class NotFoundError extends SurgewatchError {
   constructor(message: string) {
     super('NOT_FOUND', message);
     this.name = 'NotFoundError';
+  }
+}
+
+/** A write made under a lease that has since moved to another holder (or lapsed): refused. */
+export class LeaseLostError extends SurgewatchError {
+  constructor(lease: string) {
+    super('LEASE_LOST', `lease "${lease}" is no longer held by this process; the write was refused`);
+    this.name = 'LeaseLostError';
   }
 }

@@ -1,11 +1,14 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeContract, type ContractHooks } from '../_util/contract.js';
-import { parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
+import { alertEventId, parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { alertId, summarize } from '../../src/alerts/lifecycle.js';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
-import { createKeys } from '../../src/windows/keys.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { LeaseLostError } from '../../src/shared/errors.js';
+import { createKeys, leaseKey } from '../../src/windows/keys.js';
+import { MemoryLease, RedisLease, type Lease } from '../../src/windows/lease.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
 
 /** Event time well away from the wall clock: the stores must not read the clock. */
@@ -66,12 +69,93 @@ function moved(a: Alert, status: AlertStatus, updatedMs: number): Alert {
 const ids = (alerts: Alert[]) => alerts.map((a) => a.id);
 
 
+/** A store, and the lease its fenced writes are checked against. */
+interface StoreHarness {
+  store: AlertStore;
+  lease: Lease;
+  close(): Promise<void>;
+}
+
+const TICK = 'tick:high-harm';
+
 /** The behaviour every AlertStore must show; run once per implementation. Pipelines: "high-harm" and "scams". */
-function describeAlertStoreContract(name: string, factory: () => AlertStore, hooks: ContractHooks = {}): void {
+function describeAlertStoreContract(name: string, factory: () => StoreHarness, hooks: ContractHooks = {}): void {
   describeContract(`${name} (AlertStore contract)`, factory, hooks, (current) => {
     let store: AlertStore;
+    let lease: Lease;
     beforeEach(() => {
-      store = current();
+      ({ store, lease } = current());
+    });
+
+    describe('opening, fencing and the outbox', () => {
+      it('opens an alert once: saving the same opening again (a retried tick) writes nothing and queues no second event', async () => {
+        const a = makeAlert();
+        expect(await store.save(a, 'opened', 600)).toBe(true);
+        expect(await store.save({ ...a, summary: 'again' }, 'opened', 600)).toBe(false);
+        expect(await store.get(a.id)).toEqual(a);
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => [e.type, e.alert.id])).toEqual([['opened', a.id]]);
+      });
+
+      it('does not open a second alert on a series that has one open', async () => {
+        const first = makeAlert({ openedMs: T0 });
+        const second = makeAlert({ openedMs: T0 + MIN });
+        expect(first.id).not.toBe(second.id);
+        await store.save(first, 'opened', 600);
+        expect(await store.save(second, 'opened', 600)).toBe(false);
+        expect(ids(await store.listOpen('high-harm'))).toEqual([first.id]);
+        expect(await store.get(second.id)).toBeUndefined();
+        // Once resolved, the series can open again.
+        await store.save(moved(first, 'resolved', T0 + 2 * MIN), 'resolved', 0);
+        expect(await store.save(second, 'opened', 600)).toBe(true);
+        expect(ids(await store.listOpen('high-harm'))).toEqual([second.id]);
+      });
+
+      it('writes under a fence only while the lease holds its token', async () => {
+        const stale = (await lease.acquire(TICK, 'worker-a', 30_000))!;
+        const a = makeAlert();
+        expect(await store.save(a, 'opened', 600, { lease: TICK, token: stale })).toBe(true);
+        // The lease moves: the old holder's writes are refused, and nothing of them lands.
+        await lease.release(TICK, 'worker-a');
+        const fresh = (await lease.acquire(TICK, 'worker-b', 30_000))!;
+        const update = moved(a, 'open', T0 + MIN);
+        await expect(store.save(update, 'updated', 600, { lease: TICK, token: stale })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+        await expect(store.save(makeAlert({ series: 'extremism' }), 'opened', 600, { lease: TICK, token: stale })).rejects.toBeInstanceOf(LeaseLostError);
+        expect(await store.get(a.id)).toEqual(a);
+        expect(await store.listOpen('high-harm')).toEqual([a]);
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => e.type)).toEqual(['opened']);
+        // The new holder writes.
+        expect(await store.save(update, 'updated', 600, { lease: TICK, token: fresh })).toBe(true);
+        expect(await store.get(a.id)).toEqual(update);
+      });
+
+      it('refuses a fenced write once the lease is released', async () => {
+        const token = (await lease.acquire(TICK, 'worker-a', 30_000))!;
+        await lease.release(TICK, 'worker-a');
+        await expect(store.save(makeAlert(), 'opened', 600, { lease: TICK, token })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+        expect(await store.list({ limit: 10 })).toEqual({ alerts: [], nextCursor: null });
+      });
+
+      it('keeps every event in the outbox, oldest first with a stable id, until acknowledged', async () => {
+        const a = makeAlert();
+        const b = makeAlert({ pipeline: 'scams', series: 'scams-fraud' });
+        await store.save(a, 'opened', 600);
+        await store.save(b, 'opened', 600);
+        await store.save(moved(a, 'open', T0 + MIN), undefined, 600); // no event
+        await store.save(moved(a, 'resolved', T0 + 2 * MIN), 'resolved', 600);
+
+        const pending = await store.pendingEvents('high-harm', 10);
+        expect(pending.map((e) => [e.type, e.alert.status, e.eventId])).toEqual([
+          ['opened', 'open', alertEventId(a, 'opened')],
+          ['resolved', 'resolved', alertEventId(moved(a, 'resolved', T0 + 2 * MIN), 'resolved')],
+        ]);
+        expect(new Set(pending.map((e) => e.eventId)).size).toBe(2);
+        expect((await store.pendingEvents('high-harm', 1)).map((e) => e.type)).toEqual(['opened']);
+        // Reading does not consume; acknowledging does, and only what was acknowledged.
+        expect(await store.pendingEvents('high-harm', 10)).toEqual(pending);
+        await store.ackEvents('high-harm', pending.slice(0, 1));
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => e.eventId)).toEqual([pending[1]!.eventId]);
+        expect((await store.pendingEvents('scams', 10)).map((e) => e.alert.id)).toEqual([b.id]);
+      });
     });
 
     describe('get', () => {
@@ -248,7 +332,11 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
   });
 }
 
-describeAlertStoreContract('MemoryAlertStore', () => new MemoryAlertStore());
+describeAlertStoreContract('MemoryAlertStore', () => {
+  const lease = new MemoryLease(new ManualClock(T0));
+  const store = new MemoryAlertStore({ fenceCheck: lease.holds });
+  return { store, lease, close: () => store.close() };
+});
 
 {
   const redis = createTestRedis();
@@ -258,7 +346,8 @@ describeAlertStoreContract('MemoryAlertStore', () => new MemoryAlertStore());
     () => {
       const prefix = uniqueId('swa');
       prefixes.push(prefix);
-      return new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+      const store = new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+      return { store, lease: new RedisLease(redis, (name) => leaseKey(prefix, name)), close: () => store.close() };
     },
     {
       afterEach: async () => {
