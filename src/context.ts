@@ -19,6 +19,7 @@ import { closeOnce } from './shared/once.js';
 import { leaseKey } from './windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
 import { MemoryWindowStore } from './windows/memory-window-store.js';
+import { redisCall, watchRedis } from './windows/redis-health.js';
 import { RedisWindowStore } from './windows/redis-window-store.js';
 import type { WindowStore } from './windows/window-store.js';
 import { BatchApplier } from './worker/batch-applier.js';
@@ -95,6 +96,7 @@ export class AppContext {
     const checks: Record<string, ReadinessCheck> = {};
     if (this.config.mode === 'service') {
       this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 10_000, connectionName: 'surgewatch' });
+      watchRedis(this.redis, this.logger);
       this.kafka = createKafka({ brokers: env.KAFKA_BROKERS!, clientId: env.KAFKA_CLIENT_ID }, this.logger);
       this.producer = new KafkaProducerHandle(this.kafka);
       const retention = new Map(this.runtimes.map((r) => [r.config.id, r.config.alerts.retentionDays * 86_400]));
@@ -105,7 +107,7 @@ export class AppContext {
       this.publisher = new KafkaAlertPublisher(this.producer);
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
       this.lists = new RedisListChannel(redis, env.REDIS_KEY_PREFIX, { clock: this.clock });
-      checks.redis = async () => void (await redis.ping());
+      checks.redis = async () => void (await redisCall(() => redis.ping()));
     } else {
       this.windows = new MemoryWindowStore();
       const lease = new MemoryLease(this.clock);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../shared/errors.js';
 import { createKeys, type Keys } from '../windows/keys.js';
+import { redisCall } from '../windows/redis-health.js';
 import type { Fence } from '../windows/lease.js';
 import { alertEventId, type Alert, type AlertEventType } from './alert.js';
 import {
@@ -48,26 +49,30 @@ export class RedisAlertStore implements AlertStore {
     return k;
   }
 
-  async get(id: string): Promise<Alert | undefined> {
-    if (!/^al_[0-9a-f]{1,64}$/.test(id)) return undefined;
-    const pipe = this.redis.pipeline();
-    for (const k of this.keys.values()) pipe.get(k.alert(id));
-    const replies = (await pipe.exec()) ?? [];
-    for (const [err, v] of replies) {
-      if (err) throw err;
-      if (typeof v === 'string') return JSON.parse(v) as Alert;
-    }
-    return undefined;
+  get(id: string): Promise<Alert | undefined> {
+    return redisCall(async () => {
+      if (!/^al_[0-9a-f]{1,64}$/.test(id)) return undefined;
+      const pipe = this.redis.pipeline();
+      for (const k of this.keys.values()) pipe.get(k.alert(id));
+      const replies = (await pipe.exec()) ?? [];
+      for (const [err, v] of replies) {
+        if (err) throw err;
+        if (typeof v === 'string') return JSON.parse(v) as Alert;
+      }
+      return undefined;
+    });
   }
 
-  async list(q: AlertQuery): Promise<AlertPage> {
-    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const pipelines = q.pipeline === undefined ? [...this.keys.keys()] : this.keys.has(q.pipeline) ? [q.pipeline] : [];
-    const found: Alert[] = [];
-    for (const p of pipelines) found.push(...(await this.scanPipeline(p, q, cursor, q.limit + 1)));
-    found.sort(compareAlerts);
-    const page = found.slice(0, q.limit);
-    return { alerts: page, nextCursor: found.length > q.limit ? encodeCursor(page[page.length - 1]!) : null };
+  list(q: AlertQuery): Promise<AlertPage> {
+    return redisCall(async () => {
+      const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const pipelines = q.pipeline === undefined ? [...this.keys.keys()] : this.keys.has(q.pipeline) ? [q.pipeline] : [];
+      const found: Alert[] = [];
+      for (const p of pipelines) found.push(...(await this.scanPipeline(p, q, cursor, q.limit + 1)));
+      found.sort(compareAlerts);
+      const page = found.slice(0, q.limit);
+      return { alerts: page, nextCursor: found.length > q.limit ? encodeCursor(page[page.length - 1]!) : null };
+    });
   }
 
   /** Walks one pipeline's index newest-first from the cursor until `want` alerts match. */
@@ -94,67 +99,79 @@ export class RedisAlertStore implements AlertStore {
     }
   }
 
-  async listOpen(pipeline: string): Promise<Alert[]> {
-    const k = this.k(pipeline);
-    const ids = await this.redis.hvals(k.openAlerts);
-    if (ids.length === 0) return [];
-    const values = await this.redis.mget(ids.map((id) => k.alert(id)));
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Alert);
-  }
-
-  async inCooldown(pipeline: string, series: string, nowMs: number): Promise<boolean> {
-    const until = await this.redis.get(this.k(pipeline).cooldown(series));
-    return until !== null && Number(until) > nowMs;
-  }
-
-  async save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
-    const k = this.k(alert.pipeline);
-    const ttl = this.retentionSecByPipeline.get(alert.pipeline) ?? 30 * 86_400;
-    // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
-    const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
-    const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
-    const r = await save.call(
-      this.redis,
-      k.alert(alert.id),
-      k.alertIndex,
-      k.openAlerts,
-      k.cooldown(alert.series),
-      k.alertEvents,
-      k.alertOutbox,
-      k.lease(fence?.lease ?? ''),
-      alert.id,
-      JSON.stringify(alert),
-      Date.parse(alert.updated_at),
-      alert.status,
-      alert.series,
-      ttl,
-      event ?? '',
-      cooldownUntil,
-      Math.max(cooldownSec, 60),
-      fence ? String(fence.token) : '',
-      event ? alertEventId(alert, event) : '',
-      EVENTS_MAXLEN,
-      OUTBOX_MAXLEN,
-      k.alert(''),
-    );
-    if (r === -1) throw new LeaseLostError(fence!.lease);
-    return r === 1;
-  }
-
-  async pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]> {
-    const entries = await this.redis.xrange(this.k(pipeline).alertOutbox, '-', '+', 'COUNT', limit);
-    return entries.map(([entry, f]) => {
-      const fields = new Map(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!]));
-      return { entry, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: JSON.parse(fields.get('alert')!) as Alert };
+  listOpen(pipeline: string): Promise<Alert[]> {
+    return redisCall(async () => {
+      const k = this.k(pipeline);
+      const ids = await this.redis.hvals(k.openAlerts);
+      if (ids.length === 0) return [];
+      const values = await this.redis.mget(ids.map((id) => k.alert(id)));
+      return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Alert);
     });
   }
 
-  async ackEvents(pipeline: string, events: readonly OutboxEvent[]): Promise<void> {
-    if (events.length > 0) await this.redis.xdel(this.k(pipeline).alertOutbox, ...events.map((e) => e.entry));
+  inCooldown(pipeline: string, series: string, nowMs: number): Promise<boolean> {
+    return redisCall(async () => {
+      const until = await this.redis.get(this.k(pipeline).cooldown(series));
+      return until !== null && Number(until) > nowMs;
+    });
   }
 
-  async ping(): Promise<void> {
-    await this.redis.ping();
+  save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
+    return redisCall(async () => {
+      const k = this.k(alert.pipeline);
+      const ttl = this.retentionSecByPipeline.get(alert.pipeline) ?? 30 * 86_400;
+      // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
+      const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
+      const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
+      const r = await save.call(
+        this.redis,
+        k.alert(alert.id),
+        k.alertIndex,
+        k.openAlerts,
+        k.cooldown(alert.series),
+        k.alertEvents,
+        k.alertOutbox,
+        k.lease(fence?.lease ?? ''),
+        alert.id,
+        JSON.stringify(alert),
+        Date.parse(alert.updated_at),
+        alert.status,
+        alert.series,
+        ttl,
+        event ?? '',
+        cooldownUntil,
+        Math.max(cooldownSec, 60),
+        fence ? String(fence.token) : '',
+        event ? alertEventId(alert, event) : '',
+        EVENTS_MAXLEN,
+        OUTBOX_MAXLEN,
+        k.alert(''),
+      );
+      if (r === -1) throw new LeaseLostError(fence!.lease);
+      return r === 1;
+    });
+  }
+
+  pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]> {
+    return redisCall(async () => {
+      const entries = await this.redis.xrange(this.k(pipeline).alertOutbox, '-', '+', 'COUNT', limit);
+      return entries.map(([entry, f]) => {
+        const fields = new Map(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!]));
+        return { entry, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: JSON.parse(fields.get('alert')!) as Alert };
+      });
+    });
+  }
+
+  ackEvents(pipeline: string, events: readonly OutboxEvent[]): Promise<void> {
+    return redisCall(async () => {
+      if (events.length > 0) await this.redis.xdel(this.k(pipeline).alertOutbox, ...events.map((e) => e.entry));
+    });
+  }
+
+  ping(): Promise<void> {
+    return redisCall(async () => {
+      await this.redis.ping();
+    });
   }
 
   async close(): Promise<void> {}

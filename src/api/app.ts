@@ -20,6 +20,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Prometheus text exposition for GET /metrics. */
   metrics?: () => string;
+  /** A request waits this long for the alert store, then answers 503 (default 3000). */
+  storeTimeoutMs?: number;
 }
 
 class BadRequestError extends SurgewatchError {
@@ -59,10 +61,14 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   throw new BadRequestError(`invalid ${where}: ${msg}`);
 }
 
-async function timed(check: ReadinessCheck, ms: number): Promise<void | { degraded: string }> {
+/** The promise's outcome, or an UNAVAILABLE error once `ms` passed without one. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new SurgewatchError('UNAVAILABLE', `${what} did not answer within ${ms} ms`, { retriable: true })), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -77,6 +83,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof SurgewatchError && err.code === 'BAD_REQUEST') {
       return reply.status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     }
+    // A dependency that is down or slow (Redis): the client may retry; nothing is wrong with the request.
+    if (err instanceof SurgewatchError && err.retriable) {
+      request.log.warn({ code: err.code, reason: err.message }, 'request failed: a dependency is unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', '5')
+        .send({ error: { code: 'UNAVAILABLE', message: `${err.message}; retry shortly` } });
+    }
     const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 400 && status < 500) {
       return reply.status(status).send({ error: { code: 'BAD_REQUEST', message: err.message } });
@@ -88,16 +102,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  const storeTimeoutMs = deps.storeTimeoutMs ?? 3000;
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async (request, reply) => {
     const results = await Promise.all(
       Object.entries(deps.checks).map(async ([name, check]) => {
         try {
-          const r = await timed(check, 2000);
+          const r = await within(check(), 2000, name);
           return [name, r ? { ok: true, degraded: r.degraded } : { ok: true }] as const;
         } catch (err) {
-          return [name, { ok: false, error: (err as Error).message }] as const;
+          // Our own errors say what is wrong in our words; a library's text stays in the log.
+          if (!(err instanceof SurgewatchError)) request.log.warn({ err, check: name }, 'readiness check failed');
+          return [name, { ok: false, error: err instanceof SurgewatchError ? err.message : `${name} is not reachable` }] as const;
         }
       }),
     );
@@ -111,7 +128,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get('/v1/alerts', async (request) => {
     const q = parse(listQuerySchema, request.query, 'query');
-    const page = await deps.alerts.list({
+    const page = await within(deps.alerts.list({
       limit: q.limit,
       ...(q.status && { status: q.status }),
       ...(q.topic && { topic: q.topic }),
@@ -119,13 +136,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       ...(q.dimension && { dimension: q.dimension }),
       ...(q.since !== undefined && { sinceMs: q.since }),
       ...(q.cursor && { cursor: q.cursor }),
-    });
+    }), storeTimeoutMs, 'the alert store');
     return { alerts: page.alerts, next_cursor: page.nextCursor };
   });
 
   app.get('/v1/alerts/:id', async (request, reply) => {
     const { id } = parse(idSchema, request.params, 'alert id');
-    const alert = await deps.alerts.get(id);
+    const alert = await within(deps.alerts.get(id), storeTimeoutMs, 'the alert store');
     if (!alert) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no alert ${id}` } });
     return alert;
   });

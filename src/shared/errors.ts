@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'CLOSED'
   | 'LEASE_LOST'
+  | 'UNAVAILABLE'
   | 'MODEL_UNAVAILABLE'
   | 'MVN_NOT_FOUND'
   | 'MODEL_FETCH_FAILED'
