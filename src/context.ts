@@ -153,6 +153,7 @@ export class AppContext {
         publisher: this.publisher,
         pipelines: this.runtimes.map((r) => ({ id: r.config.id, topic: r.config.alerts.kafkaTopic })),
         logger: this.logger.child({ component: 'alerts' }),
+        closeGraceMs: Math.min(5000, env.SURGEWATCH_SHUTDOWN_GRACE_MS / 4),
       });
       this.ticker = new DetectionTicker({
         runtimes: this.runtimes,
@@ -258,13 +259,31 @@ export class AppContext {
     return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
   }
 
-  /** Stop taking work, finish and commit the batch in hand, flush, close clients. */
+  /**
+   * Stop taking work, finish and commit the batch in hand, flush, close clients; all within
+   * SURGEWATCH_SHUTDOWN_GRACE_MS, even with Redis or Kafka down. A batch that cannot finish in
+   * time is given up uncommitted (it is delivered again to the next owner: nothing lost), and a
+   * step that does not end in time is left behind.
+   */
   close = closeOnce(async () => {
+    const graceMs = this.config.env.SURGEWATCH_SHUTDOWN_GRACE_MS;
+    const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 5);
+    const giveUp = setTimeout(() => {
+      this.logger.warn({ graceMs }, 'shutting down: half the grace period passed; a batch still in hand is given up uncommitted (it is delivered again)');
+      this.abort.abort();
+    }, graceMs / 2);
+    giveUp.unref();
     const step = async (name: string, fn: () => Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await fn();
+        // Past the deadline a step still gets a moment: closing a healthy client is quick.
+        const left = Math.max(250, deadline - Date.now());
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
+        if ((await Promise.race([fn(), late])) === 'late') this.logger.warn({ step: name }, `closing ${name} did not finish within the shutdown grace period; left behind`);
       } catch (err) {
         this.logger.warn({ err }, `closing ${name} failed`);
+      } finally {
+        clearTimeout(timer);
       }
     };
     await step('topic watcher', async () => this.topicWatcher?.close());
@@ -283,7 +302,10 @@ export class AppContext {
     await step('alerts', () => this.alerts.close());
     await step('lists', () => this.lists.close());
     await step('redis', async () => {
-      if (this.redis && this.redis.status !== 'end') await this.redis.quit();
+      // QUIT waits for a connection; without one there is nothing to say goodbye to.
+      if (this.redis?.status === 'ready') await this.redis.quit();
+      else this.redis?.disconnect();
     });
+    clearTimeout(giveUp);
   });
 }
