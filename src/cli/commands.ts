@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { AppConfig } from '../config/load.js';
@@ -152,6 +153,8 @@ export interface ReplayResult {
   events: number;
   /** With a truth file: per-surge detection, recall, precision and false alerts per day. */
   truth?: TruthReport;
+  /** With REDIS_URL set: the key prefix of this run's windows and alerts in Redis. */
+  redisPrefix?: string;
 }
 
 export async function replayCommand(
@@ -191,9 +194,19 @@ export async function replayCommand(
   }
 }
 
-/** Where a replay keeps its state in Redis: REDIS_KEY_PREFIX with ".replay" appended. */
-export function replayKeyPrefix(config: AppConfig): string {
-  return `${config.env.REDIS_KEY_PREFIX}.replay`;
+/**
+ * Where a replay run keeps its state in Redis: REDIS_KEY_PREFIX, ".replay." and the run's id.
+ * Every run starts from a clean slate: replaying a file again counts it again, from zero (the
+ * offset fence of an earlier run would otherwise skip every line), and runs at the same time do
+ * not mix. The state expires with the pipeline's retention.
+ */
+export function replayKeyPrefix(config: AppConfig, runId: string): string {
+  return `${config.env.REDIS_KEY_PREFIX}.replay.${runId}`;
+}
+
+/** A new replay run id: sortable by start time, unique across processes. */
+export function newReplayRunId(nowMs = Date.now()): string {
+  return `${nowMs.toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
 async function replayOn(
@@ -207,7 +220,7 @@ async function replayOn(
   redis: Redis | undefined,
 ): Promise<ReplayResult> {
   const clock = new ManualClock(0);
-  const prefix = replayKeyPrefix(config);
+  const prefix = replayKeyPrefix(config, newReplayRunId());
   const windows: WindowStore = redis ? new RedisWindowStore(redis, prefix) : new MemoryWindowStore();
   // A replay is one process: the lease is a formality, but alert writes to Redis are fenced by it.
   const memoryLease = new MemoryLease(clock);
@@ -276,5 +289,5 @@ async function replayOn(
     await once(out, 'finish');
   }
   const totals = await windows.totals(rt.config.id);
-  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: seen.size, events: eventCount };
+  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: seen.size, events: eventCount, ...(redis && { redisPrefix: prefix }) };
 }
