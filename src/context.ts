@@ -238,7 +238,7 @@ export class AppContext {
       });
       await indexLists(this.runtimes);
     }
-    await this.listSync?.start(this.config.topics);
+    await this.listSync?.start(this.config.topics, this.config.topicsEditedAtMs);
     this.topicWatcher?.start();
     if (this.api) {
       await this.api.listen({ host: this.config.env.HTTP_HOST, port: this.overrides.httpPort ?? this.config.env.HTTP_PORT });
