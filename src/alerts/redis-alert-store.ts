@@ -4,7 +4,7 @@ import { LeaseLostError } from '../shared/errors.js';
 import { createKeys, type Keys } from '../windows/keys.js';
 import { redisCall } from '../windows/redis-health.js';
 import type { Fence } from '../windows/lease.js';
-import { alertEventId, type Alert, type AlertEventType } from './alert.js';
+import { alertEventId, alertStatuses, type Alert, type AlertEventType } from './alert.js';
 import {
   compareAlerts,
   decodeCursor,
@@ -32,6 +32,8 @@ type SaveAlertCommand = (...args: (string | number)[]) => Promise<number>;
  */
 export class RedisAlertStore implements AlertStore {
   private readonly keys: Map<string, Keys>;
+  /** Pipelines whose filter indexes are known to be complete. */
+  private readonly indexed = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -40,7 +42,7 @@ export class RedisAlertStore implements AlertStore {
     private readonly retentionSecByPipeline: ReadonlyMap<string, number>,
   ) {
     this.keys = new Map(pipelines.map((p) => [p, createKeys(prefix, p)]));
-    if (!('surgewatchSaveAlert' in redis)) redis.defineCommand('surgewatchSaveAlert', { lua: saveAlertLua, numberOfKeys: 7 });
+    if (!('surgewatchSaveAlert' in redis)) redis.defineCommand('surgewatchSaveAlert', { lua: saveAlertLua, numberOfKeys: 13 });
   }
 
   private k(pipeline: string): Keys {
@@ -75,14 +77,63 @@ export class RedisAlertStore implements AlertStore {
     });
   }
 
-  /** Walks one pipeline's index newest-first from the cursor until `want` alerts match. */
+  /**
+   * The index a query walks: with filters, the smallest of its topic, status and dimension
+   * indexes (every alert in it matches that filter), else the pipeline's whole index.
+   */
+  private async indexFor(pipeline: string, q: AlertQuery): Promise<string> {
+    const k = this.k(pipeline);
+    const candidates = [
+      ...(q.topic !== undefined ? [k.alertsByTopic(q.topic)] : []),
+      ...(q.status !== undefined ? [k.alertsByStatus(q.status)] : []),
+      ...(q.dimension !== undefined ? [k.alertsByDimension(q.dimension)] : []),
+    ];
+    if (candidates.length === 0) return k.alertIndex;
+    await this.ensureIndexes(pipeline);
+    if (candidates.length === 1) return candidates[0]!;
+    const sizes = await Promise.all(candidates.map((key) => this.redis.zcard(key)));
+    return candidates[sizes.indexOf(Math.min(...sizes))]!;
+  }
+
+  /**
+   * Alerts saved before the filter indexes existed are added to them once, from the main index;
+   * a marker records that they are complete (saves keep them so, and keep the marker alive).
+   */
+  private async ensureIndexes(pipeline: string): Promise<void> {
+    const k = this.k(pipeline);
+    if (this.indexed.has(pipeline) || (await this.redis.exists(k.alertIndexesReady)) === 1) return void this.indexed.add(pipeline);
+    for (let offset = 0; ; offset += SCAN_CHUNK) {
+      const entries = await this.redis.zrange(k.alertIndex, String(offset), String(offset + SCAN_CHUNK - 1), 'WITHSCORES');
+      if (entries.length === 0) break;
+      const ids = entries.filter((_, i) => i % 2 === 0);
+      const values = await this.redis.mget(ids.map((id) => k.alert(id)));
+      const tx = this.redis.multi();
+      values.forEach((v, i) => {
+        if (v === null) return;
+        const a = JSON.parse(v) as Alert;
+        const score = Number(entries[2 * i + 1]);
+        for (const key of [k.alertsByTopic(a.topic), k.alertsByStatus(a.status), k.alertsByDimension(a.dimension)]) tx.zadd(key, score, a.id).expire(key, this.ttlOf(pipeline));
+      });
+      await tx.exec();
+      if (ids.length < SCAN_CHUNK) break;
+    }
+    await this.redis.set(k.alertIndexesReady, '1', 'EX', this.ttlOf(pipeline));
+    this.indexed.add(pipeline);
+  }
+
+  private ttlOf(pipeline: string): number {
+    return this.retentionSecByPipeline.get(pipeline) ?? 30 * 86_400;
+  }
+
+  /** Walks one pipeline's alerts newest-first from the cursor until `want` alerts match. */
   private async scanPipeline(pipeline: string, q: AlertQuery, cursor: { ms: number; id: string } | undefined, want: number): Promise<Alert[]> {
     const k = this.k(pipeline);
+    const index = await this.indexFor(pipeline, q);
     const out: Alert[] = [];
     const max = cursor ? String(cursor.ms) : '+inf';
     const min = q.sinceMs === undefined ? '-inf' : String(q.sinceMs);
     for (let offset = 0; ; offset += SCAN_CHUNK) {
-      const ids = await this.redis.zrevrangebyscore(k.alertIndex, max, min, 'LIMIT', offset, SCAN_CHUNK);
+      const ids = await this.redis.zrevrangebyscore(index, max, min, 'LIMIT', offset, SCAN_CHUNK);
       if (ids.length === 0) return out;
       const values = await this.redis.mget(ids.map((id) => k.alert(id)));
       const expired: string[] = [];
@@ -92,7 +143,8 @@ export class RedisAlertStore implements AlertStore {
         if (matchesQuery(a, q) && (!cursor || isAfterCursor(a, cursor))) out.push(a);
       });
       if (expired.length > 0) {
-        await this.redis.zrem(k.alertIndex, ...expired);
+        await this.redis.zrem(index, ...expired);
+        if (index !== k.alertIndex) await this.redis.zrem(k.alertIndex, ...expired);
         offset -= expired.length;
       }
       if (out.length >= want || ids.length < SCAN_CHUNK) return out;
@@ -119,7 +171,7 @@ export class RedisAlertStore implements AlertStore {
   save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
     return redisCall(async () => {
       const k = this.k(alert.pipeline);
-      const ttl = this.retentionSecByPipeline.get(alert.pipeline) ?? 30 * 86_400;
+      const ttl = this.ttlOf(alert.pipeline);
       // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
       const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
       const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
@@ -132,6 +184,10 @@ export class RedisAlertStore implements AlertStore {
         k.alertEvents,
         k.alertOutbox,
         k.lease(fence?.lease ?? ''),
+        k.alertsByTopic(alert.topic),
+        k.alertsByDimension(alert.dimension),
+        ...alertStatuses.map((s) => k.alertsByStatus(s)),
+        k.alertIndexesReady,
         alert.id,
         JSON.stringify(alert),
         Date.parse(alert.updated_at),

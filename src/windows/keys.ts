@@ -27,6 +27,12 @@ export function createKeys(prefix: string, pipeline: string) {
     alertEvents: `${base}:alerts:events`,
     /** Stream of alert events not yet published to Kafka. */
     alertOutbox: `${base}:alerts:outbox`,
+    /** Index zsets (id -> updated ms) of the alerts of one topic, status or dimension: filtered lists read only these. */
+    alertsByTopic: (topic: string) => `${base}:alerts:topic:${topic}`,
+    alertsByStatus: (status: string) => `${base}:alerts:status:${status}`,
+    alertsByDimension: (dimension: string) => `${base}:alerts:dim:${dimension}`,
+    /** Present once the filter indexes cover every alert (built once from the main index). */
+    alertIndexesReady: `${base}:alerts:indexed`,
   };
 }
 

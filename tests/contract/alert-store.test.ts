@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { describeContract, type ContractHooks } from '../_util/contract.js';
 import { alertEventId, parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
@@ -397,6 +397,54 @@ describe('RedisAlertStore (Redis only)', () => {
     expect(keys.length).toBeGreaterThanOrEqual(9);
     const ttls = await Promise.all(keys.map(async (key) => [key, await redis.ttl(key)] as const));
     expect(ttls.filter(([, ttl]) => ttl <= 0)).toEqual([]);
+  });
+
+  /** Counts the alert bodies a call reads from Redis. */
+  async function alertsRead<T>(fn: () => Promise<T>): Promise<{ result: T; read: number }> {
+    const mget = vi.spyOn(redis, 'mget');
+    try {
+      const result = await fn();
+      const read = mget.mock.calls.reduce((n, args) => n + (Array.isArray(args[0]) ? args[0].length : args.length), 0);
+      return { result, read };
+    } finally {
+      mget.mockRestore();
+    }
+  }
+
+  it('reads only the alerts of the filtered topic, status or dimension, however many others there are', async () => {
+    // Three old scam alerts, then 300 newer self-harm ones in other regions: a filter on the
+    // scams must not walk the self-harm alerts.
+    const scams = [0, 1, 2].map((i) => makeAlert({ series: `scams-fraud|region=R${i}`, openedMs: T0 + i * MIN }));
+    for (const a of scams) await store.save(a, 'opened', 600);
+    await store.save(moved(scams[1]!, 'resolved', T0 + 5 * MIN), 'resolved', 600);
+    for (let i = 0; i < 300; i++) await store.save(makeAlert({ series: `self-harm|region=X${i}`, openedMs: T0 + 10 * MIN + i * 1000 }), 'opened', 600);
+
+    const byTopic = await alertsRead(() => store.list({ limit: 50, topic: 'scams-fraud' }));
+    expect(ids(byTopic.result.alerts).sort()).toEqual(ids(scams).sort());
+    expect(byTopic.read).toBe(3);
+    const byBoth = await alertsRead(() => store.list({ limit: 50, topic: 'scams-fraud', status: 'resolved' }));
+    expect(ids(byBoth.result.alerts)).toEqual([scams[1]!.id]);
+    expect(byBoth.read).toBe(1);
+    const byDimension = await alertsRead(() => store.list({ limit: 50, dimension: 'region=R2' }));
+    expect(ids(byDimension.result.alerts)).toEqual([scams[2]!.id]);
+    expect(byDimension.read).toBe(1);
+    // A status change moves the alert between status indexes: nothing stale is served.
+    expect(ids((await store.list({ limit: 50, status: 'open', topic: 'scams-fraud' })).alerts).sort()).toEqual([scams[0]!.id, scams[2]!.id].sort());
+  });
+
+  it('indexes alerts saved before the filter indexes existed, once, on the first filtered query', async () => {
+    const a = makeAlert({ series: 'self-harm|region=GB' });
+    const b = makeAlert({ series: 'extremism', status: 'resolved' });
+    await store.save(a, 'opened', 600);
+    await store.save(b, 'opened', 600);
+    // As an older surgewatch left them: alerts and the main index only.
+    const k = createKeys(prefix, 'high-harm');
+    await redis.del(k.alertIndexesReady, k.alertsByTopic('self-harm'), k.alertsByTopic('extremism'), k.alertsByStatus('open'), k.alertsByStatus('resolved'), k.alertsByDimension('region=GB'), k.alertsByDimension('all'));
+    const fresh = new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+    expect(ids((await fresh.list({ limit: 10, topic: 'self-harm' })).alerts)).toEqual([a.id]);
+    expect(ids((await fresh.list({ limit: 10, status: 'resolved' })).alerts)).toEqual([b.id]);
+    expect(ids((await fresh.list({ limit: 10, dimension: 'all' })).alerts)).toEqual([b.id]);
+    expect(await redis.exists(k.alertIndexesReady)).toBe(1);
   });
 
   it('appends each saved event to the pipeline event stream, and nothing for a save without one', async () => {

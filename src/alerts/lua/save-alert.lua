@@ -7,6 +7,11 @@
   KEYS[4]  cooldown marker       KEYS[5]  event stream (capped, for readers)
   KEYS[6]  outbox stream (drained to Kafka by the relay)
   KEYS[7]  lease hash { owner, token }
+  KEYS[8]  topic index zset      KEYS[9]  dimension index zset
+  KEYS[10..12] status index zsets: open, acknowledged, resolved
+  KEYS[13] marker that the filter indexes are complete: set by the first save into an empty
+           index, else only kept alive (alerts saved before the indexes existed are added by
+           the store once, on the first filtered read)
 
   ARGV[1]  alert id       ARGV[2]  alert JSON      ARGV[3]  updated ms   ARGV[4] status
   ARGV[5]  series         ARGV[6]  ttl (s)         ARGV[7]  event type or ""
@@ -31,9 +36,24 @@ if event == 'opened' then
   if other and other ~= id and redis.call('EXISTS', ARGV[14] .. other) == 1 then return 0 end
 end
 
+local fresh = redis.call('EXISTS', KEYS[2]) == 0
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
 redis.call('ZADD', KEYS[2], ARGV[3], id)
 redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('ZADD', KEYS[8], ARGV[3], id)
+redis.call('EXPIRE', KEYS[8], ttl)
+redis.call('ZADD', KEYS[9], ARGV[3], id)
+redis.call('EXPIRE', KEYS[9], ttl)
+local statuses = { open = 10, acknowledged = 11, resolved = 12 }
+for status, i in pairs(statuses) do
+  if status == ARGV[4] then
+    redis.call('ZADD', KEYS[i], ARGV[3], id)
+    redis.call('EXPIRE', KEYS[i], ttl)
+  else
+    redis.call('ZREM', KEYS[i], id)
+  end
+end
+if fresh then redis.call('SET', KEYS[13], '1', 'EX', ttl) else redis.call('EXPIRE', KEYS[13], ttl) end
 if ARGV[4] == 'resolved' then
   if redis.call('HGET', KEYS[3], series) == id then redis.call('HDEL', KEYS[3], series) end
   if ARGV[8] ~= '' then redis.call('SET', KEYS[4], ARGV[8], 'EX', ARGV[9]) end
