@@ -6,6 +6,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 
+/** SIGKILLs a child process this test started, and resolves once it is gone. */
+export async function killAndWait(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -88,12 +96,8 @@ export class OwnKafka {
 
   /** Stops the broker (SIGKILL: an outage, not a goodbye); its data stays for a restart. */
   async stop(): Promise<void> {
-    const child = this.child;
+    await killAndWait(this.child);
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
   }
 
   async destroy(): Promise<void> {

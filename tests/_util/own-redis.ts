@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { freePort } from './own-kafka.js';
+import { freePort, killAndWait } from './own-kafka.js';
 
 /** A redis-server owned by one test, on its own port, without persistence: the test may stop it. Never the shared one. */
 export class OwnRedis {
@@ -35,11 +35,7 @@ export class OwnRedis {
 
   /** Kills the server (an outage: no goodbye to its clients). */
   async stop(): Promise<void> {
-    const child = this.child;
+    await killAndWait(this.child);
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
   }
 }

@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { describeContract, type ContractHooks } from '../_util/contract.js';
-import { alertEventId, parseSeries, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
+import { alertEventId, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
+import { ALERT_T0, makeAlert } from '../_util/alerts.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
-import { alertId, summarize } from '../../src/alerts/lifecycle.js';
+import { alertId } from '../../src/alerts/lifecycle.js';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
 import { ManualClock } from '../../src/shared/clock.js';
@@ -11,55 +12,10 @@ import { createKeys, leaseKey } from '../../src/windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from '../../src/windows/lease.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
 
-/** Event time well away from the wall clock: the stores must not read the clock. */
-const T0 = Date.UTC(2024, 2, 1, 12);
+const T0 = ALERT_T0;
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const PIPELINES = ['high-harm', 'scams'] as const;
-
-interface AlertSpec {
-  pipeline?: string;
-  series?: string;
-  openedMs?: number;
-  updatedMs?: number;
-  status?: AlertStatus;
-}
-
-/** A valid alert as the lifecycle would write it. */
-function makeAlert({ pipeline = 'high-harm', series = 'self-harm', openedMs = T0, updatedMs = openedMs, status = 'open' }: AlertSpec = {}): Alert {
-  const { topic, dimension } = parseSeries(series);
-  const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4 , p: 1e-12, q: 1e-10};
-  const alert: Alert = {
-    id: alertId(pipeline, series, openedMs),
-    kind: 'spike',
-    pipeline,
-    topic,
-    topic_name: topic,
-    dimension,
-    series,
-    status,
-    severity: 'critical',
-    base_severity: 'critical',
-    coordinated: false,
-    suggested_term: null,
-    opened_at: iso(openedMs),
-    updated_at: iso(updatedMs),
-    resolved_at: status === 'resolved' ? iso(updatedMs) : null,
-    window: { ...figures, start: iso(updatedMs - 5 * MIN), end: iso(updatedMs), seconds: 300 },
-    peak: { ...figures, at: iso(openedMs) },
-    baseline: { seconds: 3600, mean_per_bucket: 0.267, bucket_seconds: 10, seasonal_factor: 1 },
-    distinct_authors: 31,
-    top_terms: [{ term: 'kys', count: 20 }],
-    sample_signal_ids: ['s1', 's2'],
-    summary: '',
-    list_version: 'v1',
-    opened_observed: figures.observed,
-    significant_ticks: 1,
-    quiet_ticks: 0,
-  };
-  alert.summary = summarize(alert);
-  return alert;
-}
 
 /** The same alert, later, with a new status. */
 function moved(a: Alert, status: AlertStatus, updatedMs: number): Alert {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { alertEventId, type Alert, type AlertEventType } from '../../src/alerts/alert.js';
+import { makeAlert } from '../_util/alerts.js';
 import { OutboxRelay } from '../../src/alerts/outbox-relay.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
-import { alertId, summarize } from '../../src/alerts/lifecycle.js';
 import { createKafka } from '../../src/ingest/kafka-client.js';
 import { KafkaAlertPublisher, KafkaProducerHandle } from '../../src/ingest/kafka-sinks.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -53,41 +53,6 @@ describe('alert outbox through a Kafka outage', () => {
     await redis.quit();
   });
 
-  function alert(series: string, openedMs: number, updatedMs: number, status: Alert['status']): Alert {
-    const figures = { observed: 50, expected: 8, ratio: 6.25, z: 7.4, p: 1e-12, q: 1e-10 };
-    const iso = (ms: number) => new Date(ms).toISOString();
-    const a: Alert = {
-      id: alertId('high-harm', series, openedMs),
-      kind: 'spike',
-      pipeline: 'high-harm',
-      topic: 'self-harm',
-      topic_name: 'Self-harm',
-      dimension: series.split('|')[1] ?? 'all',
-      series,
-      status,
-      severity: 'critical',
-      base_severity: 'critical',
-      coordinated: false,
-      suggested_term: null,
-      opened_at: iso(openedMs),
-      updated_at: iso(updatedMs),
-      resolved_at: status === 'resolved' ? iso(updatedMs) : null,
-      window: { ...figures, start: iso(updatedMs - 60_000), end: iso(updatedMs), seconds: 60 },
-      peak: { ...figures, at: iso(openedMs) },
-      baseline: { seconds: 600, mean_per_bucket: 1, bucket_seconds: 10, seasonal_factor: 1 },
-      distinct_authors: 30,
-      top_terms: [],
-      sample_signal_ids: [],
-      summary: '',
-      list_version: 'v1',
-      opened_observed: 50,
-      significant_ticks: 1,
-      quiet_ticks: 0,
-    };
-    a.summary = summarize(a);
-    return a;
-  }
-
   /** Opens, updates and resolves an alert per region: three events each. */
   async function lifecycles(regions: string[], t: number): Promise<void> {
     for (const region of regions) {
@@ -98,7 +63,7 @@ describe('alert outbox through a Kafka outage', () => {
         [t + 20_000, 'resolved', 'resolved'],
       ];
       for (const [ms, status, type] of steps) {
-        const a = alert(series, t, ms, status);
+        const a = makeAlert({ series, openedMs: t, updatedMs: ms, status });
         expect(await store.save(a, type, 60)).toBe(true);
         written.push(alertEventId(a, type));
         relay.wake();
