@@ -30,7 +30,6 @@ import { dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { AlertPublisher } from '../src/alerts/alert-store.js';
 import { seriesId, type AlertEventType } from '../src/alerts/alert.js';
 import { RedisAlertStore } from '../src/alerts/redis-alert-store.js';
 import { replayCommand } from '../src/cli/commands.js';
@@ -406,7 +405,6 @@ interface SizeResult {
 }
 
 const NOW_MS = Date.UTC(2026, 10, 1, 12, 0, 0);
-const publisher: AlertPublisher = { publish: async () => {}, close: async () => {} };
 
 /** A ticker over the Redis stores, every store call (and the runtime's detector) timed. */
 function makeTicker(redis: Redis, rt: PipelineRuntime, timings: Timings) {
@@ -420,7 +418,6 @@ function makeTicker(redis: Redis, rt: PipelineRuntime, timings: Timings) {
     windows: timed(windows, 'windows', timings),
     alerts: timed(alerts, 'alerts', timings),
     lease: timed(lease, 'lease', timings),
-    publisher,
     clock: new ManualClock(NOW_MS),
     logger: silentLogger,
   });

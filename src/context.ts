@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { AlertPublisher, AlertStore } from './alerts/alert-store.js';
 import { MemoryAlertStore } from './alerts/memory-alert-store.js';
+import { OutboxRelay } from './alerts/outbox-relay.js';
 import { RedisAlertStore } from './alerts/redis-alert-store.js';
 import { MemoryDeliveryQueue, type DeliveryQueue } from './alerts/delivery-queue.js';
 import { fanOut } from './alerts/fan-out-publisher.js';
@@ -24,9 +25,10 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readMetric, type MetricsRegistry } from './shared/metrics.js';
 import { closeOnce } from './shared/once.js';
-import { createKeys } from './windows/keys.js';
+import { leaseKey } from './windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
 import { MemoryWindowStore } from './windows/memory-window-store.js';
+import { redisCall, watchRedis } from './windows/redis-health.js';
 import { RedisWindowStore } from './windows/redis-window-store.js';
 import type { WindowStore } from './windows/window-store.js';
 import { BatchApplier } from './worker/batch-applier.js';
@@ -75,6 +77,8 @@ export class AppContext {
   readonly appliers: BatchApplier[] = [];
   readonly sources: SignalSource[] = [];
   ticker: DetectionTicker | undefined;
+  /** Publishes the alert events the ticker writes to the outbox (worker roles only). */
+  relay: OutboxRelay | undefined;
   /** Where topic lists are published and followed (Redis in service mode, memory in embedded). */
   lists!: ListChannel;
   /** Keeps this process's pipelines on the list set in force (worker roles only). */
@@ -131,23 +135,25 @@ export class AppContext {
     const checks: Record<string, ReadinessCheck> = {};
     if (this.config.mode === 'service') {
       this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 10_000, connectionName: 'surgewatch' });
+      watchRedis(this.redis, this.logger);
       this.kafka = createKafka({ brokers: env.KAFKA_BROKERS!, clientId: env.KAFKA_CLIENT_ID }, this.logger);
       this.producer = new KafkaProducerHandle(this.kafka);
       const retention = new Map(this.runtimes.map((r) => [r.config.id, r.config.alerts.retentionDays * 86_400]));
       this.windows = new RedisWindowStore(this.redis, env.REDIS_KEY_PREFIX);
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
       const redis = this.redis;
-      this.lease = new RedisLease(redis, (name) => createKeys(env.REDIS_KEY_PREFIX, name.split(':')[1] ?? name).lease(name));
+      this.lease = new RedisLease(redis, (name) => leaseKey(env.REDIS_KEY_PREFIX, name));
       this.publisher = countingPublisher(new KafkaAlertPublisher(this.producer));
       this.audit = new RedisAuditLog(this.redis, env.REDIS_KEY_PREFIX, { retentionDays: env.SURGEWATCH_AUDIT_RETENTION_DAYS });
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
       this.lists = new RedisListChannel(redis, env.REDIS_KEY_PREFIX, { clock: this.clock });
       this.deliveryQueue = new RedisDeliveryQueue(redis, env.REDIS_KEY_PREFIX);
-      checks.redis = async () => void (await redis.ping());
+      checks.redis = async () => void (await redisCall(() => redis.ping()));
     } else {
       this.windows = new MemoryWindowStore();
-      this.alerts = new MemoryAlertStore();
-      this.lease = new MemoryLease(this.clock);
+      const lease = new MemoryLease(this.clock);
+      this.lease = lease;
+      this.alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
       this.publisher = countingPublisher(new LogAlertPublisher(this.logger.child({ component: 'alerts' })));
       this.audit = new MemoryAuditLog(systemClock);
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
@@ -194,12 +200,20 @@ export class AppContext {
         this.appliers.push(applier);
         this.sources.push(this.sourceFor(rt, applier));
       }
+      this.relay = new OutboxRelay({
+        store: this.alerts,
+        // Webhooks are one more consumer of alert events, fed from the outbox: an event that a
+        // failed send repeats is queued once per alert version.
+        publisher: fanOut([this.publisher, this.delivery]),
+        pipelines: this.runtimes.map((r) => ({ id: r.config.id, topic: r.config.alerts.kafkaTopic })),
+        logger: this.logger.child({ component: 'alerts' }),
+        closeGraceMs: Math.min(5000, env.SURGEWATCH_SHUTDOWN_GRACE_MS / 4),
+      });
       this.ticker = new DetectionTicker({
         runtimes: this.runtimes,
         windows: this.windows,
         alerts: this.alerts,
-        // Webhooks are one more consumer of alert events; they never hold the tick back.
-        publisher: fanOut([this.publisher, this.delivery]),
+        outbox: this.relay,
         lease: this.lease,
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
@@ -319,7 +333,7 @@ export class AppContext {
       });
       await indexLists(this.runtimes);
     }
-    await this.listSync?.start(this.config.topics);
+    await this.listSync?.start(this.config.topics, this.config.topicsEditedAtMs);
     this.topicWatcher?.start();
     if (this.api) {
       if (this.keys.size === 0) {
@@ -339,6 +353,7 @@ export class AppContext {
     });
     this.ticker?.start();
     if (this.role !== 'api') this.delivery.start();
+    this.relay?.start();
   }
 
   /** The API's address once listening, e.g. http://127.0.0.1:8080. */
@@ -349,18 +364,37 @@ export class AppContext {
     return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
   }
 
-  /** Stop taking work, finish and commit the batch in hand, flush, close clients. */
+  /**
+   * Stop taking work, finish and commit the batch in hand, flush, close clients; all within
+   * SURGEWATCH_SHUTDOWN_GRACE_MS, even with Redis or Kafka down. A batch that cannot finish in
+   * time is given up uncommitted (it is delivered again to the next owner: nothing lost), and a
+   * step that does not end in time is left behind.
+   */
   close = closeOnce(async () => {
+    const graceMs = this.config.env.SURGEWATCH_SHUTDOWN_GRACE_MS;
+    const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 5);
+    const giveUp = setTimeout(() => {
+      this.logger.warn({ graceMs }, 'shutting down: half the grace period passed; a batch still in hand is given up uncommitted (it is delivered again)');
+      this.abort.abort();
+    }, graceMs / 2);
+    giveUp.unref();
     const step = async (name: string, fn: () => Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await fn();
+        // Past the deadline a step still gets a moment: closing a healthy client is quick.
+        const left = Math.max(250, deadline - Date.now());
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
+        if ((await Promise.race([fn(), late])) === 'late') this.logger.warn({ step: name }, `closing ${name} did not finish within the shutdown grace period; left behind`);
       } catch (err) {
         this.logger.warn({ err }, `closing ${name} failed`);
+      } finally {
+        clearTimeout(timer);
       }
     };
     await step('topic watcher', async () => this.topicWatcher?.close());
     await step('list sync', async () => this.listSync?.close());
     await step('ticker', async () => this.ticker?.close());
+    await step('alert outbox', async () => this.relay?.close());
     await step('webhooks', () => this.delivery.close());
     for (const s of this.sources) await step('source', () => s.close());
     this.abort.abort();
@@ -376,7 +410,10 @@ export class AppContext {
     await step('lists', () => this.lists.close());
     await step('delivery queue', () => this.deliveryQueue.close());
     await step('redis', async () => {
-      if (this.redis && this.redis.status !== 'end') await this.redis.quit();
+      // QUIT waits for a connection; without one there is nothing to say goodbye to.
+      if (this.redis?.status === 'ready') await this.redis.quit();
+      else this.redis?.disconnect();
     });
+    clearTimeout(giveUp);
   });
 }

@@ -1,4 +1,5 @@
 import type { SeverityTier } from '../config/topic-schema.js';
+import type { Fence } from '../windows/lease.js';
 import type { Alert, AlertEventType, AlertKind, AlertStatus } from './alert.js';
 
 export interface AlertQuery {
@@ -31,15 +32,36 @@ export interface AlertStore {
   listOpen(pipeline: string): Promise<Alert[]>;
   /** True while a resolved alert's cooldown (in event time) covers nowMs. */
   inCooldown(pipeline: string, series: string, nowMs: number): Promise<boolean>;
-  /** Saves the alert; a resolve starts the series' cooldown, cooldownSec from resolved_at. */
-  save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number): Promise<void>;
+  /**
+   * Saves the alert, and its event (when given) into the outbox, in one atomic step; a resolve
+   * starts the series' cooldown, cooldownSec from resolved_at. Opening is idempotent: an
+   * "opened" whose alert exists already, or whose series has another alert open, saves nothing
+   * and returns false. With a fence, the write happens only while the fence's lease is held
+   * under its token; otherwise it throws LeaseLostError and nothing is written.
+   */
+  save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean>;
+  /** The oldest alert events not yet acknowledged as published (the outbox), at most `limit`. */
+  pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]>;
+  /** Removes published events from the outbox. */
+  ackEvents(pipeline: string, events: readonly OutboxEvent[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** An alert event waiting in the outbox to be published. */
+export interface OutboxEvent {
+  /** Stable across retries and processes (see alertEventId). */
+  eventId: string;
+  type: AlertEventType;
+  alert: Alert;
+  /** The event's place in the outbox. */
+  entry: string;
+}
+
 /** Where alert events go besides the store (Kafka "alerts" topic, logs, webhooks). */
 export interface AlertPublisher {
-  publish(topic: string, event: { type: AlertEventType; alert: Alert }): Promise<void>;
+  /** Sends one event; `eventId` lets receivers drop a copy they already have. */
+  publish(topic: string, event: { type: AlertEventType; alert: Alert; eventId: string }): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -60,6 +60,14 @@ export interface AlertEvent {
   alert: Alert;
 }
 
+/**
+ * A stable id for one alert event: the same on every retry and from every process, so that
+ * consumers of the alerts topic can drop a copy they already have.
+ */
+export function alertEventId(alert: Pick<Alert, 'id' | 'updated_at'>, type: AlertEventType): string {
+  return `${alert.id}:${type}:${Date.parse(alert.updated_at)}`;
+}
+
 /** Series id <-> topic and dimension. */
 export function parseSeries(series: string): { topic: string; dimension: string } {
   const bar = series.indexOf('|');

@@ -1,4 +1,3 @@
-import type { AlertEvent } from './alert.js';
 import type { AlertPublisher } from './alert-store.js';
 
 /**
@@ -7,7 +6,7 @@ import type { AlertPublisher } from './alert-store.js';
  */
 export function fanOut(publishers: readonly AlertPublisher[]): AlertPublisher {
   return {
-    publish: async (topic: string, event: AlertEvent) => {
+    publish: async (topic: string, event: Parameters<AlertPublisher['publish']>[1]) => {
       const results = await Promise.allSettled(publishers.map((p) => p.publish(topic, event)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -51,8 +51,12 @@ export interface LifecycleStep {
 const iso = (ms: number) => new Date(ms).toISOString();
 const fmt = (x: number) => (Math.abs(x) >= 10 ? x.toFixed(0) : x.toFixed(1));
 
-export function alertId(pipeline: string, series: string, openedAtMs: number): string {
-  return `al_${createHash('sha256').update(`${pipeline}\0${series}\0${openedAtMs}`).digest('hex').slice(0, 20)}`;
+/**
+ * An alert's id: from its series and the start of the bucket it opened in, not from the tick's
+ * time, so that a retried tick, or two processes ticking at once, name the same alert.
+ */
+export function alertId(pipeline: string, series: string, openedBucketMs: number): string {
+  return `al_${createHash('sha256').update(`${pipeline}\0${series}\0${openedBucketMs}`).digest('hex').slice(0, 20)}`;
 }
 
 /** One-paragraph text a policy lead can read in ten seconds. */
@@ -97,7 +101,7 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }
     const { topic, dimension } = parseSeries(ctx.series);
     const term = dimension.startsWith('term=') ? dimension.slice('term='.length) : null;
     const alert: Alert = {
-      id: alertId(ctx.pipeline, ctx.series, ctx.nowMs),
+      id: alertId(ctx.pipeline, ctx.series, Math.floor(ctx.nowMs / (ctx.bucketSec * 1000)) * ctx.bucketSec * 1000),
       kind: term ? 'emerging_term' : 'spike',
       suggested_term: term,
       pipeline: ctx.pipeline,

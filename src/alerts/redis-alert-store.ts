@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { LeaseLostError } from '../shared/errors.js';
 import { createKeys, type Keys } from '../windows/keys.js';
-import type { Alert, AlertEventType } from './alert.js';
+import { redisCall } from '../windows/redis-health.js';
+import type { Fence } from '../windows/lease.js';
+import { alertEventId, alertStatuses, type Alert, type AlertEventType } from './alert.js';
 import {
   compareAlerts,
   decodeCursor,
@@ -10,17 +14,26 @@ import {
   type AlertPage,
   type AlertQuery,
   type AlertStore,
+  type OutboxEvent,
 } from './alert-store.js';
 
 const SCAN_CHUNK = 200;
 const EVENTS_MAXLEN = 10_000;
+/** Bounds Redis memory if Kafka stays away for very long; far above any tick's events. */
+const OUTBOX_MAXLEN = 100_000;
+const saveAlertLua = readFileSync(new URL('./lua/save-alert.lua', import.meta.url), 'utf8');
+
+type SaveAlertCommand = (...args: (string | number)[]) => Promise<number>;
 
 /**
  * Alerts in Redis, per pipeline: one JSON string per alert (TTL = retention), a sorted index by
- * update time, a hash of open alerts by series, cooldown markers and a capped event stream.
+ * update time, a hash of open alerts by series, cooldown markers, a capped event stream and an
+ * outbox stream of events not yet published.
  */
 export class RedisAlertStore implements AlertStore {
   private readonly keys: Map<string, Keys>;
+  /** Pipelines whose filter indexes are known to be complete. */
+  private readonly indexed = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -29,6 +42,7 @@ export class RedisAlertStore implements AlertStore {
     private readonly retentionSecByPipeline: ReadonlyMap<string, number>,
   ) {
     this.keys = new Map(pipelines.map((p) => [p, createKeys(prefix, p)]));
+    if (!('surgewatchSaveAlert' in redis)) redis.defineCommand('surgewatchSaveAlert', { lua: saveAlertLua, numberOfKeys: 13 });
   }
 
   private k(pipeline: string): Keys {
@@ -37,37 +51,90 @@ export class RedisAlertStore implements AlertStore {
     return k;
   }
 
-  async get(id: string): Promise<Alert | undefined> {
-    if (!/^al_[0-9a-f]{1,64}$/.test(id)) return undefined;
-    const pipe = this.redis.pipeline();
-    for (const k of this.keys.values()) pipe.get(k.alert(id));
-    const replies = (await pipe.exec()) ?? [];
-    for (const [err, v] of replies) {
-      if (err) throw err;
-      if (typeof v === 'string') return JSON.parse(v) as Alert;
+  get(id: string): Promise<Alert | undefined> {
+    return redisCall(async () => {
+      if (!/^al_[0-9a-f]{1,64}$/.test(id)) return undefined;
+      const pipe = this.redis.pipeline();
+      for (const k of this.keys.values()) pipe.get(k.alert(id));
+      const replies = (await pipe.exec()) ?? [];
+      for (const [err, v] of replies) {
+        if (err) throw err;
+        if (typeof v === 'string') return JSON.parse(v) as Alert;
+      }
+      return undefined;
+    });
+  }
+
+  list(q: AlertQuery): Promise<AlertPage> {
+    return redisCall(async () => {
+      const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const pipelines = q.pipeline === undefined ? [...this.keys.keys()] : this.keys.has(q.pipeline) ? [q.pipeline] : [];
+      const found: Alert[] = [];
+      for (const p of pipelines) found.push(...(await this.scanPipeline(p, q, cursor, q.limit + 1)));
+      found.sort(compareAlerts);
+      const page = found.slice(0, q.limit);
+      return { alerts: page, nextCursor: found.length > q.limit ? encodeCursor(page[page.length - 1]!) : null };
+    });
+  }
+
+  /**
+   * The index a query walks: with filters, the smallest of its topic, status and dimension
+   * indexes (every alert in it matches that filter), else the pipeline's whole index.
+   */
+  private async indexFor(pipeline: string, q: AlertQuery): Promise<string> {
+    const k = this.k(pipeline);
+    const candidates = [
+      ...(q.topic !== undefined ? [k.alertsByTopic(q.topic)] : []),
+      ...(q.status !== undefined ? [k.alertsByStatus(q.status)] : []),
+      ...(q.dimension !== undefined ? [k.alertsByDimension(q.dimension)] : []),
+    ];
+    if (candidates.length === 0) return k.alertIndex;
+    await this.ensureIndexes(pipeline);
+    if (candidates.length === 1) return candidates[0]!;
+    const sizes = await Promise.all(candidates.map((key) => this.redis.zcard(key)));
+    return candidates[sizes.indexOf(Math.min(...sizes))]!;
+  }
+
+  /**
+   * Alerts saved before the filter indexes existed are added to them once, from the main index;
+   * a marker records that they are complete (saves keep them so, and keep the marker alive).
+   */
+  private async ensureIndexes(pipeline: string): Promise<void> {
+    const k = this.k(pipeline);
+    if (this.indexed.has(pipeline) || (await this.redis.exists(k.alertIndexesReady)) === 1) return void this.indexed.add(pipeline);
+    for (let offset = 0; ; offset += SCAN_CHUNK) {
+      const entries = await this.redis.zrange(k.alertIndex, String(offset), String(offset + SCAN_CHUNK - 1), 'WITHSCORES');
+      if (entries.length === 0) break;
+      const ids = entries.filter((_, i) => i % 2 === 0);
+      const values = await this.redis.mget(ids.map((id) => k.alert(id)));
+      const tx = this.redis.multi();
+      values.forEach((v, i) => {
+        if (v === null) return;
+        const a = JSON.parse(v) as Alert;
+        const score = Number(entries[2 * i + 1]);
+        for (const key of [k.alertsByTopic(a.topic), k.alertsByStatus(a.status), k.alertsByDimension(a.dimension)]) tx.zadd(key, score, a.id).expire(key, this.ttlOf(pipeline));
+      });
+      await tx.exec();
+      if (ids.length < SCAN_CHUNK) break;
     }
-    return undefined;
+    await this.redis.set(k.alertIndexesReady, '1', 'EX', this.ttlOf(pipeline));
+    this.indexed.add(pipeline);
   }
 
-  async list(q: AlertQuery): Promise<AlertPage> {
-    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const pipelines = q.pipeline === undefined ? [...this.keys.keys()] : this.keys.has(q.pipeline) ? [q.pipeline] : [];
-    const found: Alert[] = [];
-    for (const p of pipelines) found.push(...(await this.scanPipeline(p, q, cursor, q.limit + 1)));
-    found.sort(compareAlerts);
-    const page = found.slice(0, q.limit);
-    return { alerts: page, nextCursor: found.length > q.limit ? encodeCursor(page[page.length - 1]!) : null };
+  private ttlOf(pipeline: string): number {
+    return this.retentionSecByPipeline.get(pipeline) ?? 30 * 86_400;
   }
 
-  /** Walks one pipeline's index newest-first from the cursor until `want` alerts match. */
+  /** Walks one pipeline's alerts newest-first from the cursor until `want` alerts match. */
   private async scanPipeline(pipeline: string, q: AlertQuery, cursor: { ms: number; id: string } | undefined, want: number): Promise<Alert[]> {
     const k = this.k(pipeline);
+    const index = await this.indexFor(pipeline, q);
     const out: Alert[] = [];
     // The index is scored by update time: the time range and the cursor bound the walk.
     const max = cursor && (q.untilMs === undefined || cursor.ms < q.untilMs) ? String(cursor.ms) : q.untilMs !== undefined ? `(${q.untilMs}` : '+inf';
     const min = q.sinceMs === undefined ? '-inf' : String(q.sinceMs);
     for (let offset = 0; ; offset += SCAN_CHUNK) {
-      const ids = await this.redis.zrevrangebyscore(k.alertIndex, max, min, 'LIMIT', offset, SCAN_CHUNK);
+      const ids = await this.redis.zrevrangebyscore(index, max, min, 'LIMIT', offset, SCAN_CHUNK);
       if (ids.length === 0) return out;
       const values = await this.redis.mget(ids.map((id) => k.alert(id)));
       const expired: string[] = [];
@@ -77,53 +144,91 @@ export class RedisAlertStore implements AlertStore {
         if (matchesQuery(a, q) && (!cursor || isAfterCursor(a, cursor))) out.push(a);
       });
       if (expired.length > 0) {
-        await this.redis.zrem(k.alertIndex, ...expired);
+        await this.redis.zrem(index, ...expired);
+        if (index !== k.alertIndex) await this.redis.zrem(k.alertIndex, ...expired);
         offset -= expired.length;
       }
       if (out.length >= want || ids.length < SCAN_CHUNK) return out;
     }
   }
 
-  async listOpen(pipeline: string): Promise<Alert[]> {
-    const k = this.k(pipeline);
-    const ids = await this.redis.hvals(k.openAlerts);
-    if (ids.length === 0) return [];
-    const values = await this.redis.mget(ids.map((id) => k.alert(id)));
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Alert);
+  listOpen(pipeline: string): Promise<Alert[]> {
+    return redisCall(async () => {
+      const k = this.k(pipeline);
+      const ids = await this.redis.hvals(k.openAlerts);
+      if (ids.length === 0) return [];
+      const values = await this.redis.mget(ids.map((id) => k.alert(id)));
+      return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Alert);
+    });
   }
 
-  async inCooldown(pipeline: string, series: string, nowMs: number): Promise<boolean> {
-    const until = await this.redis.get(this.k(pipeline).cooldown(series));
-    return until !== null && Number(until) > nowMs;
+  inCooldown(pipeline: string, series: string, nowMs: number): Promise<boolean> {
+    return redisCall(async () => {
+      const until = await this.redis.get(this.k(pipeline).cooldown(series));
+      return until !== null && Number(until) > nowMs;
+    });
   }
 
-  async save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number): Promise<void> {
-    const k = this.k(alert.pipeline);
-    const ttl = (this.retentionSecByPipeline.get(alert.pipeline) ?? 30 * 86_400);
-    const json = JSON.stringify(alert);
-    const tx = this.redis.multi();
-    tx.set(k.alert(alert.id), json, 'EX', ttl);
-    tx.zadd(k.alertIndex, Date.parse(alert.updated_at), alert.id);
-    tx.expire(k.alertIndex, ttl);
-    if (alert.status === 'resolved') {
-      tx.hdel(k.openAlerts, alert.series);
-      const until = Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000;
+  save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
+    return redisCall(async () => {
+      const k = this.k(alert.pipeline);
+      const ttl = this.ttlOf(alert.pipeline);
       // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
-      if (cooldownSec > 0) tx.set(k.cooldown(alert.series), String(until), 'EX', Math.max(cooldownSec, 60));
-    } else {
-      tx.hset(k.openAlerts, alert.series, alert.id);
-    }
-    tx.expire(k.openAlerts, ttl);
-    if (event) {
-      tx.xadd(k.alertEvents, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', event, 'id', alert.id, 'alert', json);
-      tx.expire(k.alertEvents, ttl);
-    }
-    const results = (await tx.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
+      const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
+      const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
+      const r = await save.call(
+        this.redis,
+        k.alert(alert.id),
+        k.alertIndex,
+        k.openAlerts,
+        k.cooldown(alert.series),
+        k.alertEvents,
+        k.alertOutbox,
+        k.lease(fence?.lease ?? ''),
+        k.alertsByTopic(alert.topic),
+        k.alertsByDimension(alert.dimension),
+        ...alertStatuses.map((s) => k.alertsByStatus(s)),
+        k.alertIndexesReady,
+        alert.id,
+        JSON.stringify(alert),
+        Date.parse(alert.updated_at),
+        alert.status,
+        alert.series,
+        ttl,
+        event ?? '',
+        cooldownUntil,
+        Math.max(cooldownSec, 60),
+        fence ? String(fence.token) : '',
+        event ? alertEventId(alert, event) : '',
+        EVENTS_MAXLEN,
+        OUTBOX_MAXLEN,
+        k.alert(''),
+      );
+      if (r === -1) throw new LeaseLostError(fence!.lease);
+      return r === 1;
+    });
   }
 
-  async ping(): Promise<void> {
-    await this.redis.ping();
+  pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]> {
+    return redisCall(async () => {
+      const entries = await this.redis.xrange(this.k(pipeline).alertOutbox, '-', '+', 'COUNT', limit);
+      return entries.map(([entry, f]) => {
+        const fields = new Map(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!]));
+        return { entry, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: JSON.parse(fields.get('alert')!) as Alert };
+      });
+    });
+  }
+
+  ackEvents(pipeline: string, events: readonly OutboxEvent[]): Promise<void> {
+    return redisCall(async () => {
+      if (events.length > 0) await this.redis.xdel(this.k(pipeline).alertOutbox, ...events.map((e) => e.entry));
+    });
+  }
+
+  ping(): Promise<void> {
+    return redisCall(async () => {
+      await this.redis.ping();
+    });
   }
 
   async close(): Promise<void> {}

@@ -8,6 +8,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import { z } from 'zod';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import { SurgewatchError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { installAuth, type ApiKeyring } from './auth.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   http?: Partial<HttpOptions>;
   /** Webhook dead letters and their replay (routes in delivery-routes.ts, admin only). */
   deliveries?: DeliveryRoutesOptions;
+  /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
+  storeTimeoutMs?: number;
 }
 
 export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, rateLimitPerMin: 600, corsOrigins: [] };
@@ -48,14 +51,17 @@ const CHECK_TIMEOUT_MS = 2000;
 
 class CheckTimeoutError extends Error {}
 
-async function timed(check: ReadinessCheck, ms: number): Promise<void | { degraded: string }> {
+/** The promise's outcome, or `onTimeout()` thrown once `ms` passed without one. */
+async function within<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
   } finally {
     clearTimeout(timer);
   }
 }
+
+const timed = (check: ReadinessCheck, ms: number) => within(check(), ms, () => new CheckTimeoutError(`did not answer within ${ms} ms`));
 
 /**
  * Sets a strong ETag from the serialized body and answers 304 when the client has it already
@@ -78,6 +84,9 @@ const notModified = z.undefined().describe('Not modified: the If-None-Match tag 
 /** Builds the HTTP API; listening is the caller's business. */
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const http = { ...defaultHttpOptions, ...deps.http };
+  const storeTimeoutMs = deps.storeTimeoutMs ?? 3000;
+  const fromStore = <T>(p: Promise<T>) =>
+    within(p, storeTimeoutMs, () => new SurgewatchError('UNAVAILABLE', `the alert store did not answer within ${storeTimeoutMs} ms`, { retriable: true }));
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -145,9 +154,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
               const res = await timed(check, CHECK_TIMEOUT_MS);
               return [name, res ? { ok: true, degraded: res.degraded } : { ok: true }] as const;
             } catch (err) {
-              // The cause is logged; the response only says that it does not answer.
+              // The cause is logged; the response says what is wrong in surgewatch's words only.
               request.log.warn({ err, check: name }, 'readiness check failed');
-              return [name, { ok: false, error: err instanceof CheckTimeoutError ? err.message : 'not answering (see the logs)' }] as const;
+              const error = err instanceof CheckTimeoutError ? `${name} ${err.message}` : err instanceof SurgewatchError ? err.message : 'not answering (see the logs)';
+              return [name, { ok: false, error }] as const;
             }
           }),
         );
@@ -183,7 +193,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         },
         async (request) => {
           const q = request.query;
-          const page = await deps.alerts.list({
+          const page = await fromStore(deps.alerts.list({
             limit: q.limit,
             ...(q.status && { status: q.status }),
             ...(q.topic && { topic: q.topic }),
@@ -194,7 +204,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
             ...(q.since !== undefined && { sinceMs: q.since }),
             ...(q.until !== undefined && { untilMs: q.until }),
             ...(q.cursor && { cursor: q.cursor }),
-          });
+          }));
           return { alerts: page.alerts, next_cursor: page.nextCursor };
         },
       );
@@ -212,7 +222,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           },
         },
         async (request) => {
-          const alert = await deps.alerts.get(request.params.id);
+          const alert = await fromStore(deps.alerts.get(request.params.id));
           if (!alert) throw new ApiError('NOT_FOUND', `no alert ${request.params.id}`);
           return alert;
         },

@@ -112,7 +112,9 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   if (fastifyErr.validation) return reply.status(400).send(errorBody('VALIDATION', `invalid ${validationMessage(fastifyErr)}`));
   if (isUnavailable(err)) {
     request.log.error({ err }, 'a backing service is unavailable');
-    return reply.status(503).header('retry-after', '5').send(errorBody('UNAVAILABLE', 'a backing service is unavailable; retry later'));
+    // Our own errors say which service in our words; a library's text stays in the log.
+    const what = err instanceof SurgewatchError ? err.message : 'a backing service is unavailable';
+    return reply.status(503).header('retry-after', '5').send(errorBody('UNAVAILABLE', `${what}; retry later`));
   }
   const status = typeof fastifyErr.statusCode === 'number' ? fastifyErr.statusCode : 500;
   const code = frameworkCode(status);

@@ -253,7 +253,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'replay': {
       const r = await replayCommand(config, file, { ...opts, ...(values.truth && { truth: values.truth }), progress: process.stderr.isTTY === true }, io);
-      process.stderr.write(`replayed ${r.signals} signals (${r.deadLetters} bad lines): ${r.alerts} alerts, ${r.events} alert versions\n`);
+      process.stderr.write(`replayed ${r.signals} signals (${r.deadLetters} bad lines): ${r.alerts} alerts, ${r.events} alert versions${r.redisPrefix ? `; Redis state under ${r.redisPrefix}` : ''}\n`);
       return 0;
     }
     case 'calibrate': {

@@ -3,8 +3,6 @@ import { loadConfig } from '../config/load.js';
 import { AppContext } from '../context.js';
 import { ConfigError } from '../shared/errors.js';
 
-const FORCE_EXIT_MS = 15_000;
-
 async function main(): Promise<void> {
   let config;
   try {
@@ -24,11 +22,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal: sig }, 'shutting down');
+    const graceMs = config.env.SURGEWATCH_SHUTDOWN_GRACE_MS;
     setTimeout(() => {
-      log.error('shutdown took too long; forcing exit');
+      log.error({ graceMs }, 'shutdown took longer than SURGEWATCH_SHUTDOWN_GRACE_MS; forcing exit');
       process.exit(1);
-    }, FORCE_EXIT_MS).unref();
-    void ctx.close().then(() => log.info('stopped'));
+    }, graceMs).unref();
+    void ctx.close().then(() => {
+      log.info('stopped');
+      // A step left behind past the grace period (e.g. a client still waiting for a dead server)
+      // would keep the process up: it ends now with the exit code it has.
+      setTimeout(() => process.exit(), 100).unref();
+    });
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

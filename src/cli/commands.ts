@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { AppConfig } from '../config/load.js';
 import { decodeSignal, signalLimits } from '../ingest/signal.js';
 import { MemoryAlertStore } from '../alerts/memory-alert-store.js';
+import { OutboxRelay } from '../alerts/outbox-relay.js';
 import { RedisAlertStore } from '../alerts/redis-alert-store.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import { Redis } from 'ioredis';
@@ -11,7 +13,8 @@ import type { WindowStore } from '../windows/window-store.js';
 import type { AlertPublisher } from '../alerts/alert-store.js';
 import { ManualClock } from '../shared/clock.js';
 import { silentLogger } from '../shared/logger.js';
-import { MemoryLease } from '../windows/lease.js';
+import { leaseKey } from '../windows/keys.js';
+import { MemoryLease, RedisLease, type Lease } from '../windows/lease.js';
 import { MemoryWindowStore } from '../windows/memory-window-store.js';
 import { BatchApplier } from '../worker/batch-applier.js';
 import { DetectionTicker } from '../worker/detection-ticker.js';
@@ -150,6 +153,8 @@ export interface ReplayResult {
   events: number;
   /** With a truth file: per-surge detection, recall, precision and false alerts per day. */
   truth?: TruthReport;
+  /** With REDIS_URL set: the key prefix of this run's windows and alerts in Redis. */
+  redisPrefix?: string;
 }
 
 export async function replayCommand(
@@ -189,9 +194,19 @@ export async function replayCommand(
   }
 }
 
-/** Where a replay keeps its state in Redis: REDIS_KEY_PREFIX with ".replay" appended. */
-export function replayKeyPrefix(config: AppConfig): string {
-  return `${config.env.REDIS_KEY_PREFIX}.replay`;
+/**
+ * Where a replay run keeps its state in Redis: REDIS_KEY_PREFIX, ".replay." and the run's id.
+ * Every run starts from a clean slate: replaying a file again counts it again, from zero (the
+ * offset fence of an earlier run would otherwise skip every line), and runs at the same time do
+ * not mix. The state expires with the pipeline's retention.
+ */
+export function replayKeyPrefix(config: AppConfig, runId: string): string {
+  return `${config.env.REDIS_KEY_PREFIX}.replay.${runId}`;
+}
+
+/** A new replay run id: sortable by start time, unique across processes. */
+export function newReplayRunId(nowMs = Date.now()): string {
+  return `${nowMs.toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
 async function replayOn(
@@ -205,11 +220,14 @@ async function replayOn(
   redis: Redis | undefined,
 ): Promise<ReplayResult> {
   const clock = new ManualClock(0);
-  const prefix = replayKeyPrefix(config);
+  const prefix = replayKeyPrefix(config, newReplayRunId());
   const windows: WindowStore = redis ? new RedisWindowStore(redis, prefix) : new MemoryWindowStore();
+  // A replay is one process: the lease is a formality, but alert writes to Redis are fenced by it.
+  const memoryLease = new MemoryLease(clock);
+  const lease: Lease = redis ? new RedisLease(redis, (name) => leaseKey(prefix, name)) : memoryLease;
   const alerts: AlertStore = redis
     ? new RedisAlertStore(redis, prefix, [rt.config.id], new Map([[rt.config.id, rt.config.alerts.retentionDays * 86_400]]))
-    : new MemoryAlertStore();
+    : new MemoryAlertStore({ fenceCheck: memoryLease.holds });
   const deadLetters = new MemoryDeadLetterSink(silentLogger, 100_000);
   const out: WriteStream | NodeJS.WritableStream = opts.out ? createWriteStream(opts.out) : io.stdout;
   const events: string[] = [];
@@ -224,8 +242,8 @@ async function replayOn(
     close: async () => {},
   };
   const applier = new BatchApplier(rt, { store: windows, deadLetters, authorHashKey: config.authorHashKey, clock, logger: silentLogger, checkFuture: false });
-  // A replay is one process: the lease is a formality, and an in-memory one never expires on wall time.
-  const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, publisher, lease: new MemoryLease(clock), clock, logger: silentLogger });
+  const relay = new OutboxRelay({ store: alerts, publisher, pipelines: [{ id: rt.config.id, topic: rt.config.alerts.kafkaTopic }], logger: silentLogger });
+  const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, lease, clock, logger: silentLogger });
   const tickMs = rt.config.detect.tickSec * 1000;
 
   let nextTickMs: number | undefined;
@@ -242,6 +260,7 @@ async function replayOn(
       await flush();
       clock.set(nextTickMs);
       await ticker.tick(nextTickMs);
+      await relay.drain();
       for (const e of events.splice(0)) await write(out, `${e}\n`);
       nextTickMs += tickMs;
     }
@@ -270,5 +289,5 @@ async function replayOn(
     await once(out, 'finish');
   }
   const totals = await windows.totals(rt.config.id);
-  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: seen.size, events: eventCount };
+  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: seen.size, events: eventCount, ...(redis && { redisPrefix: prefix }) };
 }

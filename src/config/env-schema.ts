@@ -54,6 +54,11 @@ export const envSchema = z
     SURGEWATCH_EMBED_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     /** Key for hashing author ids; authors are never stored raw. Required in service mode. */
     AUTHOR_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * How long SIGTERM/SIGINT may take: the batch in hand finishes and commits, alert events are
+     * flushed, clients close; past it the process exits regardless.
+     */
+    SURGEWATCH_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

@@ -20,6 +20,8 @@ export interface AppConfig {
   topics: TopicDefinition[];
   /** The folder topics were read from (absolute): watched for hot reload. */
   topicsDir: string;
+  /** When the topic files were last changed (the newest modification time), in ms. */
+  topicsEditedAtMs: number;
   /** Which topics each pipeline file names: re-checked on every reload of the topics folder. */
   topicReferences: TopicReferences[];
   /** Key for hashing author ids (a fixed development key in embedded mode). */
@@ -239,6 +241,7 @@ export function loadConfig(options: { env?: Record<string, string | undefined>; 
     pipelines: pipelineConfigs,
     topics: topics.topics,
     topicsDir,
+    topicsEditedAtMs: newestModificationMs(topicsDir),
     topicReferences: pipelines.items.map(({ file, value }) => ({ source: file, topics: value.topics })),
     authorHashKey: env.AUTHOR_HASH_KEY ?? EMBEDDED_AUTHOR_KEY,
     models: models.models,
@@ -278,6 +281,15 @@ export function resolveWebhooks(
     if (problems.length === before) routes.push({ ...hook, pipeline: pipeline.id, url: url.secret!, secret: secret.secret });
   });
   return { routes, problems };
+}
+
+/** The newest modification time of a folder's data files (and of the folder: a deleted file), in ms. */
+export function newestModificationMs(dir: string): number {
+  let newest = statSync(dir).mtimeMs;
+  for (const name of readdirSync(dir)) {
+    if (DATA_EXTENSIONS.has(extname(name).toLowerCase())) newest = Math.max(newest, statSync(join(dir, name)).mtimeMs);
+  }
+  return Math.floor(newest);
 }
 
 /** The topic definitions a pipeline scores. */

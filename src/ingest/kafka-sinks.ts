@@ -15,7 +15,11 @@ export class KafkaProducerHandle {
   }
 
   ready(): Promise<void> {
-    this.connecting ??= this.producer.connect();
+    // A failed connect is tried again by the next caller, not remembered.
+    this.connecting ??= this.producer.connect().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
     return this.connecting;
   }
 
@@ -56,16 +60,26 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   async close(): Promise<void> {}
 }
 
-/** Alert events on a Kafka topic, keyed by alert id (so one alert's versions stay ordered). */
+/**
+ * Alert events on a Kafka topic, keyed by alert id (so one alert's versions stay ordered), each
+ * with its stable event id (header x-surgewatch-event-id and `event_id` in the value) by which
+ * consumers drop a copy sent twice.
+ */
 export class KafkaAlertPublisher implements AlertPublisher {
   constructor(private readonly handle: KafkaProducerHandle) {}
 
-  async publish(topic: string, event: { type: AlertEventType; alert: Alert }): Promise<void> {
+  async publish(topic: string, event: { type: AlertEventType; alert: Alert; eventId: string }): Promise<void> {
     await this.handle.ready();
     await this.handle.producer.send({
       topic,
       acks: -1,
-      messages: [{ key: event.alert.id, value: JSON.stringify({ event: event.type, alert: event.alert }), headers: { 'x-surgewatch-event': event.type } }],
+      messages: [
+        {
+          key: event.alert.id,
+          value: JSON.stringify({ event: event.type, event_id: event.eventId, alert: event.alert }),
+          headers: { 'x-surgewatch-event': event.type, 'x-surgewatch-event-id': event.eventId },
+        },
+      ],
     });
   }
 

@@ -1,12 +1,22 @@
 import type { Clock } from '../shared/clock.js';
 import { systemClock } from '../shared/clock.js';
-import type { ListError, ListSet, ListSetDraft, ListSetRef, WorkerListState } from './list-set.js';
+import { isNewerSet, type ListError, type ListSet, type ListSetDraft, type ListSetRef, type WorkerListState } from './list-set.js';
 
 export interface PublishResult {
   /** The list set in force after the call. */
   set: ListSet;
-  /** False when the draft's version was already current: no new revision, no notification. */
+  /** False when the draft's version was already current, or (with onlyIfNotOlder) older: no new revision, no notification. */
   published: boolean;
+  /** The draft was not published because the set in force was edited later (onlyIfNotOlder). */
+  superseded?: boolean;
+}
+
+export interface PublishOptions {
+  /**
+   * Publish only when the set in force is not newer than the draft (both carry editedAt and the
+   * current one is later: it stays). For processes starting on files that may be stale.
+   */
+  onlyIfNotOlder?: boolean;
 }
 
 /**
@@ -24,7 +34,7 @@ export interface ListChannel {
    * in one atomic step. A draft whose version is already current is not republished, so that
    * several processes publishing the same files create one revision.
    */
-  publish(draft: ListSetDraft): Promise<PublishResult>;
+  publish(draft: ListSetDraft, options?: PublishOptions): Promise<PublishResult>;
   /**
    * Calls onPublished for every revision published from now on, in this or another process.
    * A notification may repeat or be lost (e.g. across a reconnect): receivers read current()
@@ -76,8 +86,9 @@ export class MemoryListChannel implements ListChannel {
     return this.set && { version: this.set.version, revision: this.set.revision };
   }
 
-  async publish(draft: ListSetDraft): Promise<PublishResult> {
+  async publish(draft: ListSetDraft, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.set?.version === draft.version) return { set: structuredClone(this.set), published: false };
+    if (options.onlyIfNotOlder && isNewerSet(this.set, draft)) return { set: structuredClone(this.set!), published: false, superseded: true };
     this.set = structuredClone({ ...draft, revision: ++this.revision, publishedAt: new Date(this.clock.now()).toISOString() });
     const ref = { version: this.set.version, revision: this.set.revision };
     // Asynchronous, as over Redis: a listener never runs inside publish().

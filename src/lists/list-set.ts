@@ -18,6 +18,11 @@ export interface ListSetDraft {
   topics: TopicDefinition[];
   /** Where it came from, e.g. "files:/srv/surgewatch/config/topics". */
   source: string;
+  /**
+   * ISO-8601 time of the newest change to what it came from (the files' last modification):
+   * at start, a process does not replace a set in force that was edited later.
+   */
+  editedAt?: string;
 }
 
 /** The list set in force: what every worker process compiles and runs. */
@@ -69,9 +74,14 @@ export function listSetVersion(topics: readonly TopicDefinition[]): string {
   return createHash('sha256').update(canonicalJson(sorted)).digest('hex').slice(0, 12);
 }
 
-export function createListSetDraft(topics: readonly TopicDefinition[], source: string): ListSetDraft {
+export function createListSetDraft(topics: readonly TopicDefinition[], source: string, editedAtMs?: number): ListSetDraft {
   const sorted = [...topics].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { version: listSetVersion(sorted), topics: sorted, source };
+  return { version: listSetVersion(sorted), topics: sorted, source, ...(editedAtMs !== undefined && { editedAt: new Date(editedAtMs).toISOString() }) };
+}
+
+/** True when `current` is known to have been edited after `draft`: a start must not replace it. */
+export function isNewerSet(current: { editedAt?: string | undefined } | undefined, draft: { editedAt?: string | undefined }): boolean {
+  return !!current?.editedAt && !!draft.editedAt && Date.parse(current.editedAt) > Date.parse(draft.editedAt);
 }
 
 export const listSetTopicsSchema = z.array(topicDefinitionSchema);

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { closeOnce } from '../shared/once.js';
 import { createListKeys, type ListKeys } from '../windows/keys.js';
-import { DEFAULT_WORKER_TTL_SEC, type ListChannel, type ListChannelOptions, type PublishResult } from './list-channel.js';
+import { DEFAULT_WORKER_TTL_SEC, type ListChannel, type ListChannelOptions, type PublishOptions, type PublishResult } from './list-channel.js';
 import {
   listErrorSchema,
   listSetTopicsSchema,
@@ -28,18 +28,23 @@ const DEFAULT_ERROR_TTL_SEC = 7 * 86_400;
  * KEYS[1] current set (hash)   KEYS[2] revision counter
  * ARGV[1] version  ARGV[2] published_at  ARGV[3] source  ARGV[4] topics (JSON)
  * ARGV[5] ttl (s)  ARGV[6] pub/sub channel
- * Returns {1, revision} when published (and announced), {0, revision} when already current.
+ * ARGV[7] edited at (ms, "" when unknown)  ARGV[8] "1": not over a set edited later
+ * Returns {1, revision} when published (and announced), {0, revision} when already current,
+ * {2, revision} when the current set was edited later and stays.
  */
 const PUBLISH_LUA = `
-local cur = redis.call('HGET', KEYS[1], 'version')
-if cur == ARGV[1] then
+local cur = redis.call('HMGET', KEYS[1], 'version', 'edited_at')
+if cur[1] == ARGV[1] then
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   redis.call('EXPIRE', KEYS[2], ARGV[5])
   return {0, tonumber(redis.call('HGET', KEYS[1], 'revision'))}
 end
+if ARGV[8] == '1' and cur[1] and cur[2] and cur[2] ~= '' and ARGV[7] ~= '' and tonumber(cur[2]) > tonumber(ARGV[7]) then
+  return {2, tonumber(redis.call('HGET', KEYS[1], 'revision'))}
+end
 local rev = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'revision', rev, 'published_at', ARGV[2], 'source', ARGV[3], 'topics', ARGV[4])
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'revision', rev, 'published_at', ARGV[2], 'source', ARGV[3], 'topics', ARGV[4], 'edited_at', ARGV[7])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[6], cjson.encode({version = ARGV[1], revision = rev}))
@@ -79,6 +84,7 @@ export class RedisListChannel implements ListChannel {
       version: h.version,
       revision: Number(h.revision),
       publishedAt: h.published_at ?? '',
+      ...(h.edited_at && { editedAt: new Date(Number(h.edited_at)).toISOString() }),
       source: h.source ?? '',
       // Validated again: what is in Redis may have been written by another version of surgewatch.
       topics: listSetTopicsSchema.parse(JSON.parse(h.topics)),
@@ -90,7 +96,7 @@ export class RedisListChannel implements ListChannel {
     return version && revision ? { version, revision: Number(revision) } : undefined;
   }
 
-  async publish(draft: ListSetDraft): Promise<PublishResult> {
+  async publish(draft: ListSetDraft, options: PublishOptions = {}): Promise<PublishResult> {
     const publishedAt = new Date(this.clock.now()).toISOString();
     const [published, revision] = (await this.redis.eval(
       PUBLISH_LUA,
@@ -103,11 +109,13 @@ export class RedisListChannel implements ListChannel {
       JSON.stringify(draft.topics),
       this.setTtlSec,
       this.keys.channel,
+      draft.editedAt ? Date.parse(draft.editedAt) : '',
+      options.onlyIfNotOlder ? '1' : '',
     )) as [number, number];
     if (published === 1) return { set: { ...structuredClone(draft), revision, publishedAt }, published: true };
     const set = await this.current();
     if (!set) throw new Error('list set vanished while publishing');
-    return { set, published: false };
+    return { set, published: false, ...(published === 2 && { superseded: true }) };
   }
 
   async subscribe(onPublished: (ref: ListSetRef) => void): Promise<() => Promise<void>> {

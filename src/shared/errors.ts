@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
   | 'CLOSED'
+  | 'LEASE_LOST'
+  | 'UNAVAILABLE'
   | 'MODEL_UNAVAILABLE'
   | 'MVN_NOT_FOUND'
   | 'MODEL_FETCH_FAILED'
@@ -47,5 +49,13 @@ export class NotFoundError extends SurgewatchError {
   constructor(message: string) {
     super('NOT_FOUND', message);
     this.name = 'NotFoundError';
+  }
+}
+
+/** A write made under a lease that has since moved to another holder (or lapsed): refused. */
+export class LeaseLostError extends SurgewatchError {
+  constructor(lease: string) {
+    super('LEASE_LOST', `lease "${lease}" is no longer held by this process; the write was refused`);
+    this.name = 'LeaseLostError';
   }
 }

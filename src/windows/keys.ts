@@ -25,10 +25,23 @@ export function createKeys(prefix: string, pipeline: string) {
     openAlerts: `${base}:alerts:open`,
     cooldown: (series: string) => `${base}:alerts:cooldown:${series}`,
     alertEvents: `${base}:alerts:events`,
+    /** Stream of alert events not yet published to Kafka. */
+    alertOutbox: `${base}:alerts:outbox`,
+    /** Index zsets (id -> updated ms) of the alerts of one topic, status or dimension: filtered lists read only these. */
+    alertsByTopic: (topic: string) => `${base}:alerts:topic:${topic}`,
+    alertsByStatus: (status: string) => `${base}:alerts:status:${status}`,
+    alertsByDimension: (dimension: string) => `${base}:alerts:dim:${dimension}`,
+    /** Present once the filter indexes cover every alert (built once from the main index). */
+    alertIndexesReady: `${base}:alerts:indexed`,
   };
 }
 
 export type Keys = ReturnType<typeof createKeys>;
+
+/** The key of a pipeline's lease named "<role>:<pipeline>" (e.g. "tick:high-harm"), next to the pipeline's alerts. */
+export function leaseKey(prefix: string, name: string): string {
+  return createKeys(prefix, name.split(':')[1] ?? name).lease(name);
+}
 
 export function chunkStart(bucketStartMs: number, bucketMs: number): number {
   const span = bucketMs * BUCKETS_PER_CHUNK;

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { AlertPublisher, AlertStore } from '../alerts/alert-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 import type { Alert, AlertEventType } from '../alerts/alert.js';
 import { parseSeries } from '../alerts/alert.js';
 import { stepAlert } from '../alerts/lifecycle.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import type { Lease } from '../windows/lease.js';
+import type { Fence, Lease } from '../windows/lease.js';
+import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, type WindowStore } from '../windows/window-store.js';
@@ -19,7 +20,8 @@ export interface TickerOptions {
   runtimes: readonly PipelineRuntime[];
   windows: WindowStore;
   alerts: AlertStore;
-  publisher: AlertPublisher;
+  /** Told when a tick wrote events into the outbox (the relay that publishes them). */
+  outbox?: { wake(): void };
   lease: Lease;
   clock: Clock;
   logger: Logger;
@@ -34,11 +36,12 @@ export interface TickReport {
 
 const READ_CHUNK = 500;
 const TOP_TERMS = 10;
-const PUBLISH_TIMEOUT_MS = 10_000;
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
- * (current window vs. baseline) and moves alerts through their lifecycle.
+ * (current window vs. baseline) and moves alerts through their lifecycle. The lease is renewed
+ * while a tick runs, and every alert write carries its fencing token: a holder that lost the
+ * lease (paused, cut off) cannot write once another process holds it.
  */
 export class DetectionTicker {
   private readonly owner = `${process.pid}-${randomUUID()}`;
@@ -83,13 +86,36 @@ export class DetectionTicker {
   }
 
   async tickPipeline(rt: PipelineRuntime, nowMs: number): Promise<TickReport> {
-    const { id: pipeline, windows: w, detect: cfg } = rt.config;
+    const { id: pipeline, detect: cfg } = rt.config;
     // One list version for the whole tick, even if new lists are swapped in meanwhile.
     const lists = rt.lists;
     const report: TickReport = { pipeline, ran: false, series: 0, events: [] };
     const leaseMs = Math.max(3 * cfg.tickSec * 1000, 5000);
-    if (!(await this.opts.lease.acquire(`tick:${pipeline}`, this.owner, leaseMs))) return report;
+    const leaseName = `tick:${pipeline}`;
+    const token = await this.opts.lease.acquire(leaseName, this.owner, leaseMs);
+    if (token === undefined) return report;
     report.ran = true;
+    const fence: Fence = { lease: leaseName, token };
+    const renewal = setInterval(() => {
+      void this.opts.lease.renew(leaseName, this.owner, token, leaseMs).then(
+        (held) => held || this.opts.logger.warn({ pipeline, token }, 'detection lease lost during a tick; its remaining writes are refused'),
+        (err: unknown) => this.opts.logger.warn({ err, pipeline }, 'renewing the detection lease failed'),
+      );
+    }, leaseMs / 3);
+    try {
+      await this.evaluate(rt, nowMs, lists, fence, report);
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err;
+      this.opts.logger.warn({ pipeline, token }, 'detection tick stopped: the lease moved to another process');
+    } finally {
+      clearInterval(renewal);
+      if (report.events.length > 0) this.opts.outbox?.wake();
+    }
+    return report;
+  }
+
+  private async evaluate(rt: PipelineRuntime, nowMs: number, lists: PipelineRuntime['lists'], fence: Fence, report: TickReport): Promise<void> {
+    const { id: pipeline, windows: w, detect: cfg } = rt.config;
 
     const bucketMs = rt.layout.bucketMs;
     const currentBuckets = w.currentSec / w.bucketSec;
@@ -170,15 +196,13 @@ export class DetectionTicker {
         },
       });
       if (!step) continue;
-      await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec);
+      // Not saved: the alert was opened already (a retried tick, or another process).
+      if (!(await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec, fence))) continue;
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
     }
     // Series that left the live set lose their streak.
     for (const series of streaks.keys()) if (!firstSeen.has(series)) streaks.delete(series);
-    // Events go out after every save of the tick, so a slow broker never holds detection back.
-    for (const event of report.events) await this.publish(rt, event);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
-    return report;
   }
 
   /**
@@ -209,21 +233,6 @@ export class DetectionTicker {
     let m = this.streaks.get(pipeline);
     if (!m) this.streaks.set(pipeline, (m = new Map()));
     return m;
-  }
-
-  private async publish(rt: PipelineRuntime, event: { type: AlertEventType; alert: Alert }): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.opts.publisher.publish(rt.config.alerts.kafkaTopic, event),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no ack within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS))),
-      ]);
-    } catch (err) {
-      // The alert is saved and served; only its copy on the durable log is missing.
-      this.opts.logger.error({ err, alert: event.alert.id }, 'publishing alert event failed');
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async close(): Promise<void> {

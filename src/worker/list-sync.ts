@@ -33,7 +33,7 @@ const sameRef = (a: ListSetRef | undefined, b: ListSetRef | undefined) => !!a &&
  */
 export class ListSync {
   readonly workerId: string;
-  private active: { ref: ListSetRef; topics: TopicDefinition[]; source: string } | undefined;
+  private active: { ref: ListSetRef; topics: TopicDefinition[]; source: string; editedAt?: string | undefined } | undefined;
   private rejected: ListSetRef | undefined;
   private syncing: Promise<void> | undefined;
   private again = false;
@@ -51,17 +51,24 @@ export class ListSync {
   }
 
   /**
-   * Subscribes, publishes the files' lists unless they are already current (the files are the
-   * source of truth at start), and runs whatever set is then current.
+   * Subscribes, publishes the files' lists unless they are already current or older than the
+   * set in force (a process started on stale files does not revert every worker), and runs
+   * whatever set is then current. `editedAtMs`: when the files were last changed.
    */
-  async start(fileTopics: readonly TopicDefinition[]): Promise<ListSetRef> {
+  async start(fileTopics: readonly TopicDefinition[], editedAtMs?: number): Promise<ListSetRef> {
     const { channel, logger } = this.opts;
     // The runtimes were compiled from these files: no need to compile them again.
-    const draft = createListSetDraft(fileTopics, this.opts.source);
-    this.active = { ref: { version: draft.version, revision: 0 }, topics: draft.topics, source: draft.source };
+    const draft = createListSetDraft(fileTopics, this.opts.source, editedAtMs);
+    this.active = { ref: { version: draft.version, revision: 0 }, topics: draft.topics, source: draft.source, editedAt: draft.editedAt };
     this.unsubscribe = await channel.subscribe(() => void this.sync().catch((err) => logger.warn({ err }, 'reading the announced topic lists failed; the heartbeat retries')));
-    const { set, published } = await channel.publish(draft);
+    const { set, published, superseded } = await channel.publish(draft, { onlyIfNotOlder: true });
     if (published) logger.info({ version: set.version, revision: set.revision, source: set.source }, 'published the topic lists from files');
+    if (superseded) {
+      logger.warn(
+        { files: { version: draft.version, editedAt: draft.editedAt }, current: { version: set.version, revision: set.revision, editedAt: set.editedAt, source: set.source } },
+        `the topic lists in force (version ${set.version}, edited ${set.editedAt}) are newer than this process's files (version ${draft.version}, edited ${draft.editedAt}): running those, not the files`,
+      );
+    }
     await this.sync();
     this.timer = setInterval(() => void this.beat(), this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.timer.unref();
@@ -72,7 +79,8 @@ export class ListSync {
 
   /** Publishes lists read from files (a valid reload); every process then swaps them in. */
   async publishTopics(topics: readonly TopicDefinition[]): Promise<PublishResult> {
-    const result = await this.opts.channel.publish(createListSetDraft(topics, this.opts.source));
+    // A reload is a change made now: it replaces the set in force whatever its age.
+    const result = await this.opts.channel.publish(createListSetDraft(topics, this.opts.source, this.opts.clock.now()));
     const { set, published } = result;
     if (published) this.opts.logger.info({ version: set.version, revision: set.revision }, `published reloaded topic lists: version ${set.version}, revision ${set.revision}`);
     else this.opts.logger.debug({ version: set.version }, 'reloaded topic lists are unchanged');
@@ -147,7 +155,7 @@ export class ListSync {
     // No await between these assignments: no batch or tick sees one pipeline swapped and another not.
     runtimes.forEach((rt, i) => (rt.lists = compiled[i]!));
     const previous = this.active?.ref;
-    this.active = { ref, topics: set.topics, source: set.source };
+    this.active = { ref, topics: set.topics, source: set.source, editedAt: set.editedAt };
     this.rejected = undefined;
     if (previous?.version !== ref.version) {
       logger.info({ version: ref.version, revision: ref.revision, previous }, `topic lists swapped in: version ${ref.version}, revision ${ref.revision}`);
@@ -158,7 +166,8 @@ export class ListSync {
   /** The channel lost its set (flushed or expired): put the active one back for new processes. */
   private async republish(): Promise<void> {
     if (!this.active) return;
-    const { set } = await this.opts.channel.publish({ version: this.active.ref.version, topics: this.active.topics, source: this.active.source });
+    const { editedAt } = this.active;
+    const { set } = await this.opts.channel.publish({ version: this.active.ref.version, topics: this.active.topics, source: this.active.source, ...(editedAt && { editedAt }) });
     this.opts.logger.warn({ version: set.version, revision: set.revision }, 'the channel had no list set; republished the active one');
     await this.apply(set);
   }

@@ -33,15 +33,20 @@ export function testRuntime(overrides: Partial<PipelineInput> = {}): PipelineRun
 export function memoryTicker(runtime: PipelineRuntime, nowMs: number) {
   const windows = new MemoryWindowStore();
   const clock = new ManualClock(nowMs);
-  const opened: Alert[] = [];
+  const lease = new MemoryLease(clock);
+  const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
   const ticker = new DetectionTicker({
     runtimes: [runtime],
     windows,
-    alerts: new MemoryAlertStore(),
-    publisher: { publish: async (_t, e) => void (e.type === 'opened' && opened.push(e.alert)), close: async () => {} },
-    lease: new MemoryLease(clock),
+    alerts,
+    lease,
     clock,
     logger: silentLogger,
   });
-  return { ticker, windows, opened };
+  return {
+    ticker,
+    windows,
+    /** Every alert opened so far. */
+    openedAlerts: (): Alert[] => alerts.events.filter((e) => e.type === 'opened').map((e) => e.alert),
+  };
 }

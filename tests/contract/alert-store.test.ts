@@ -1,12 +1,15 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { describeContract, type ContractHooks } from '../_util/contract.js';
-import type { Alert, AlertStatus } from '../../src/alerts/alert.js';
+import { alertEventId, type Alert, type AlertStatus } from '../../src/alerts/alert.js';
 import { iso, makeAlert, MIN, T0 } from '../_util/alerts.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { alertId } from '../../src/alerts/lifecycle.js';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
-import { createKeys } from '../../src/windows/keys.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { LeaseLostError } from '../../src/shared/errors.js';
+import { createKeys, leaseKey } from '../../src/windows/keys.js';
+import { MemoryLease, RedisLease, type Lease } from '../../src/windows/lease.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
 
 /** The same alert, later, with a new status. */
@@ -18,12 +21,93 @@ const PIPELINES = ['high-harm', 'scams'] as const;
 const ids = (alerts: Alert[]) => alerts.map((a) => a.id);
 
 
+/** A store, and the lease its fenced writes are checked against. */
+interface StoreHarness {
+  store: AlertStore;
+  lease: Lease;
+  close(): Promise<void>;
+}
+
+const TICK = 'tick:high-harm';
+
 /** The behaviour every AlertStore must show; run once per implementation. Pipelines: "high-harm" and "scams". */
-function describeAlertStoreContract(name: string, factory: () => AlertStore, hooks: ContractHooks = {}): void {
+function describeAlertStoreContract(name: string, factory: () => StoreHarness, hooks: ContractHooks = {}): void {
   describeContract(`${name} (AlertStore contract)`, factory, hooks, (current) => {
     let store: AlertStore;
+    let lease: Lease;
     beforeEach(() => {
-      store = current();
+      ({ store, lease } = current());
+    });
+
+    describe('opening, fencing and the outbox', () => {
+      it('opens an alert once: saving the same opening again (a retried tick) writes nothing and queues no second event', async () => {
+        const a = makeAlert();
+        expect(await store.save(a, 'opened', 600)).toBe(true);
+        expect(await store.save({ ...a, summary: 'again' }, 'opened', 600)).toBe(false);
+        expect(await store.get(a.id)).toEqual(a);
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => [e.type, e.alert.id])).toEqual([['opened', a.id]]);
+      });
+
+      it('does not open a second alert on a series that has one open', async () => {
+        const first = makeAlert({ openedMs: T0 });
+        const second = makeAlert({ openedMs: T0 + MIN });
+        expect(first.id).not.toBe(second.id);
+        await store.save(first, 'opened', 600);
+        expect(await store.save(second, 'opened', 600)).toBe(false);
+        expect(ids(await store.listOpen('high-harm'))).toEqual([first.id]);
+        expect(await store.get(second.id)).toBeUndefined();
+        // Once resolved, the series can open again.
+        await store.save(moved(first, 'resolved', T0 + 2 * MIN), 'resolved', 0);
+        expect(await store.save(second, 'opened', 600)).toBe(true);
+        expect(ids(await store.listOpen('high-harm'))).toEqual([second.id]);
+      });
+
+      it('writes under a fence only while the lease holds its token', async () => {
+        const stale = (await lease.acquire(TICK, 'worker-a', 30_000))!;
+        const a = makeAlert();
+        expect(await store.save(a, 'opened', 600, { lease: TICK, token: stale })).toBe(true);
+        // The lease moves: the old holder's writes are refused, and nothing of them lands.
+        await lease.release(TICK, 'worker-a');
+        const fresh = (await lease.acquire(TICK, 'worker-b', 30_000))!;
+        const update = moved(a, 'open', T0 + MIN);
+        await expect(store.save(update, 'updated', 600, { lease: TICK, token: stale })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+        await expect(store.save(makeAlert({ series: 'extremism' }), 'opened', 600, { lease: TICK, token: stale })).rejects.toBeInstanceOf(LeaseLostError);
+        expect(await store.get(a.id)).toEqual(a);
+        expect(await store.listOpen('high-harm')).toEqual([a]);
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => e.type)).toEqual(['opened']);
+        // The new holder writes.
+        expect(await store.save(update, 'updated', 600, { lease: TICK, token: fresh })).toBe(true);
+        expect(await store.get(a.id)).toEqual(update);
+      });
+
+      it('refuses a fenced write once the lease is released', async () => {
+        const token = (await lease.acquire(TICK, 'worker-a', 30_000))!;
+        await lease.release(TICK, 'worker-a');
+        await expect(store.save(makeAlert(), 'opened', 600, { lease: TICK, token })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+        expect(await store.list({ limit: 10 })).toEqual({ alerts: [], nextCursor: null });
+      });
+
+      it('keeps every event in the outbox, oldest first with a stable id, until acknowledged', async () => {
+        const a = makeAlert();
+        const b = makeAlert({ pipeline: 'scams', series: 'scams-fraud' });
+        await store.save(a, 'opened', 600);
+        await store.save(b, 'opened', 600);
+        await store.save(moved(a, 'open', T0 + MIN), undefined, 600); // no event
+        await store.save(moved(a, 'resolved', T0 + 2 * MIN), 'resolved', 600);
+
+        const pending = await store.pendingEvents('high-harm', 10);
+        expect(pending.map((e) => [e.type, e.alert.status, e.eventId])).toEqual([
+          ['opened', 'open', alertEventId(a, 'opened')],
+          ['resolved', 'resolved', alertEventId(moved(a, 'resolved', T0 + 2 * MIN), 'resolved')],
+        ]);
+        expect(new Set(pending.map((e) => e.eventId)).size).toBe(2);
+        expect((await store.pendingEvents('high-harm', 1)).map((e) => e.type)).toEqual(['opened']);
+        // Reading does not consume; acknowledging does, and only what was acknowledged.
+        expect(await store.pendingEvents('high-harm', 10)).toEqual(pending);
+        await store.ackEvents('high-harm', pending.slice(0, 1));
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => e.eventId)).toEqual([pending[1]!.eventId]);
+        expect((await store.pendingEvents('scams', 10)).map((e) => e.alert.id)).toEqual([b.id]);
+      });
     });
 
     describe('get', () => {
@@ -220,7 +304,11 @@ function describeAlertStoreContract(name: string, factory: () => AlertStore, hoo
   });
 }
 
-describeAlertStoreContract('MemoryAlertStore', () => new MemoryAlertStore());
+describeAlertStoreContract('MemoryAlertStore', () => {
+  const lease = new MemoryLease(new ManualClock(T0));
+  const store = new MemoryAlertStore({ fenceCheck: lease.holds });
+  return { store, lease, close: () => store.close() };
+});
 
 {
   const redis = createTestRedis();
@@ -230,7 +318,8 @@ describeAlertStoreContract('MemoryAlertStore', () => new MemoryAlertStore());
     () => {
       const prefix = uniqueId('swa');
       prefixes.push(prefix);
-      return new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+      const store = new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+      return { store, lease: new RedisLease(redis, (name) => leaseKey(prefix, name)), close: () => store.close() };
     },
     {
       afterEach: async () => {
@@ -280,6 +369,54 @@ describe('RedisAlertStore (Redis only)', () => {
     expect(keys.length).toBeGreaterThanOrEqual(9);
     const ttls = await Promise.all(keys.map(async (key) => [key, await redis.ttl(key)] as const));
     expect(ttls.filter(([, ttl]) => ttl <= 0)).toEqual([]);
+  });
+
+  /** Counts the alert bodies a call reads from Redis. */
+  async function alertsRead<T>(fn: () => Promise<T>): Promise<{ result: T; read: number }> {
+    const mget = vi.spyOn(redis, 'mget');
+    try {
+      const result = await fn();
+      const read = mget.mock.calls.reduce((n, args) => n + (Array.isArray(args[0]) ? args[0].length : args.length), 0);
+      return { result, read };
+    } finally {
+      mget.mockRestore();
+    }
+  }
+
+  it('reads only the alerts of the filtered topic, status or dimension, however many others there are', async () => {
+    // Three old scam alerts, then 300 newer self-harm ones in other regions: a filter on the
+    // scams must not walk the self-harm alerts.
+    const scams = [0, 1, 2].map((i) => makeAlert({ series: `scams-fraud|region=R${i}`, openedMs: T0 + i * MIN }));
+    for (const a of scams) await store.save(a, 'opened', 600);
+    await store.save(moved(scams[1]!, 'resolved', T0 + 5 * MIN), 'resolved', 600);
+    for (let i = 0; i < 300; i++) await store.save(makeAlert({ series: `self-harm|region=X${i}`, openedMs: T0 + 10 * MIN + i * 1000 }), 'opened', 600);
+
+    const byTopic = await alertsRead(() => store.list({ limit: 50, topic: 'scams-fraud' }));
+    expect(ids(byTopic.result.alerts).sort()).toEqual(ids(scams).sort());
+    expect(byTopic.read).toBe(3);
+    const byBoth = await alertsRead(() => store.list({ limit: 50, topic: 'scams-fraud', status: 'resolved' }));
+    expect(ids(byBoth.result.alerts)).toEqual([scams[1]!.id]);
+    expect(byBoth.read).toBe(1);
+    const byDimension = await alertsRead(() => store.list({ limit: 50, dimension: 'region=R2' }));
+    expect(ids(byDimension.result.alerts)).toEqual([scams[2]!.id]);
+    expect(byDimension.read).toBe(1);
+    // A status change moves the alert between status indexes: nothing stale is served.
+    expect(ids((await store.list({ limit: 50, status: 'open', topic: 'scams-fraud' })).alerts).sort()).toEqual([scams[0]!.id, scams[2]!.id].sort());
+  });
+
+  it('indexes alerts saved before the filter indexes existed, once, on the first filtered query', async () => {
+    const a = makeAlert({ series: 'self-harm|region=GB' });
+    const b = makeAlert({ series: 'extremism', status: 'resolved' });
+    await store.save(a, 'opened', 600);
+    await store.save(b, 'opened', 600);
+    // As an older surgewatch left them: alerts and the main index only.
+    const k = createKeys(prefix, 'high-harm');
+    await redis.del(k.alertIndexesReady, k.alertsByTopic('self-harm'), k.alertsByTopic('extremism'), k.alertsByStatus('open'), k.alertsByStatus('resolved'), k.alertsByDimension('region=GB'), k.alertsByDimension('all'));
+    const fresh = new RedisAlertStore(redis, prefix, PIPELINES, new Map([['high-harm', 7 * 86_400]]));
+    expect(ids((await fresh.list({ limit: 10, topic: 'self-harm' })).alerts)).toEqual([a.id]);
+    expect(ids((await fresh.list({ limit: 10, status: 'resolved' })).alerts)).toEqual([b.id]);
+    expect(ids((await fresh.list({ limit: 10, dimension: 'all' })).alerts)).toEqual([b.id]);
+    expect(await redis.exists(k.alertIndexesReady)).toBe(1);
   });
 
   it('appends each saved event to the pipeline event stream, and nothing for a save without one', async () => {

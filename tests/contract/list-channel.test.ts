@@ -69,6 +69,23 @@ function describeListChannelContract(name: string, factory: () => Promise<Channe
       expect(await b.currentRef()).toEqual({ version: v1.version, revision: 1 });
     });
 
+    it('keeps a set edited later than a draft published only-if-not-older, and replaces an older one', async () => {
+      const edited = (draft: typeof v1, ms: number) => ({ ...draft, editedAt: new Date(ms).toISOString() });
+      const first = await a.publish(edited(v2, T0 + 60_000));
+      expect(first.set.editedAt).toBe(new Date(T0 + 60_000).toISOString());
+      // Stale files (edited before the set in force): the set stays, nothing is announced.
+      const stale = await b.publish(edited(v1, T0), { onlyIfNotOlder: true });
+      expect(stale).toMatchObject({ published: false, superseded: true, set: { version: v2.version, revision: 1, editedAt: new Date(T0 + 60_000).toISOString() } });
+      expect(await b.currentRef()).toEqual({ version: v2.version, revision: 1 });
+      // Files edited later win; so does any publish not asking for the check (a reload).
+      expect(await b.publish(edited(v1, T0 + 120_000), { onlyIfNotOlder: true })).toMatchObject({ published: true, set: { version: v1.version, revision: 2 } });
+      expect(await a.publish(edited(v2, T0), {})).toMatchObject({ published: true, set: { version: v2.version, revision: 3 } });
+      // A draft or a set without an edit time is never "older".
+      expect(await b.publish(v1, { onlyIfNotOlder: true })).toMatchObject({ published: true, set: { revision: 4 } });
+      expect((await a.current())!.editedAt).toBeUndefined();
+      expect(await a.publish(edited(v2, T0 - 60_000), { onlyIfNotOlder: true })).toMatchObject({ published: true, set: { revision: 5 } });
+    });
+
     it('gives each new version the next revision, and does not republish the current version', async () => {
       expect((await a.publish(v1)).set.revision).toBe(1);
       const again = await b.publish(v1);

@@ -28,7 +28,8 @@ describe('API over HTTP on Redis', () => {
     for (let i = 0; i < 30; i++) {
       const a = makeAlert({
         pipeline: i % 3 === 0 ? 'scams' : 'high-harm',
-        series: i % 2 ? `self-harm|region=R${i % 4}` : 'extremism',
+        // One alert per series: a series with an open alert opens no second one.
+        series: i % 2 ? `self-harm|region=R${i}` : `extremism|region=E${i}`,
         openedMs: T0 + i * MIN,
         status: i % 5 === 0 ? 'resolved' : 'open',
         severity: i % 4 === 0 ? 'high' : 'critical',

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { replayCommand, replayKeyPrefix } from '../../src/cli/commands.js';
+import { readFileSync } from 'node:fs';
+import { replayCommand } from '../../src/cli/commands.js';
 import { loadConfig } from '../../src/config/load.js';
 import { generateStream } from '../../src/synthetic/stream.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
@@ -15,7 +16,7 @@ describe('replay on the real services', () => {
   const redis = createTestRedis();
   const dir = mkdtempSync(join(tmpdir(), 'surgewatch-replay-'));
   afterAll(async () => {
-    await deleteKeys(redis, `${id}.replay`);
+    await deleteKeys(redis, `${id}.replay.*`);
     await redis.quit();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -34,10 +35,33 @@ describe('replay on the real services', () => {
     expect(r.truth!.surges[0]).toMatchObject({ detected: true });
     expect(r.truth!.false_alerts).toBe(0);
 
-    expect(replayKeyPrefix(config)).toBe(`${id}.replay`);
-    const store = new RedisWindowStore(redis, replayKeyPrefix(config));
+    expect(r.redisPrefix).toMatch(new RegExp(`^${id}\\.replay\\.[0-9a-z]+$`));
+    const store = new RedisWindowStore(redis, r.redisPrefix!);
     expect((await store.totals('high-harm')).signals).toBe(signals.length);
     // Nothing was written under the live prefix.
     expect(await redis.keys(`${id}:*`)).toEqual([]);
   });
+
+  it('counts the same file again, from a clean slate, when it is replayed a second time', async () => {
+    // A quieter stream than above (a tenth of the rate, the surge as strong in count): quick to replay twice.
+    const { signals } = generateStream({ ...spec, minutes: 60, perSec: 4, surges: [{ ...spec.surges![0]!, factor: 100 }] });
+    const file = join(dir, 'again.jsonl');
+    await writeJsonl(file, signals);
+    const config = loadConfig({ cwd: resolve('.'), env: workerEnv(id, {}) });
+    const io = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() };
+    const runs = [];
+    for (const out of ['first.jsonl', 'second.jsonl']) {
+      const r = await replayCommand(config, file, { semantic: 'off', out: join(dir, out) }, io);
+      const alerts = readFileSync(join(dir, out), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; event: string });
+      runs.push({ r, alerts, totals: await new RedisWindowStore(redis, r.redisPrefix!).totals('high-harm') });
+    }
+    const [first, second] = runs;
+    expect(second!.r.redisPrefix).not.toBe(first!.r.redisPrefix);
+    expect(second!.r.signals).toBe(signals.length);
+    expect(second!.totals.signals).toBe(signals.length);
+    expect(first!.totals.signals).toBe(signals.length);
+    // The same alerts, with the same ids: alert ids do not depend on the run.
+    expect(first!.alerts.length).toBeGreaterThan(0);
+    expect(second!.alerts).toEqual(first!.alerts);
+  }, 180_000);
 });

@@ -129,11 +129,18 @@ describe('stepAlert: opening', () => {
     expect(s?.alert).toMatchObject({ topic: 'scams', severity: 'medium', dimension: 'surface=post' });
   });
 
-  it('gives alerts of different series or times different ids', () => {
+  it('gives alerts of different series or opening buckets different ids', () => {
     const a = opened(0);
-    const b = opened(1);
+    const b = opened(2); // 10 s later: the next 10 s bucket
     const c = stepAlert({ open: undefined, inCooldown: false, decision: surge(), details, ctx: ctx(0, { series: 'self-harm' }) })!.alert;
     expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+  });
+
+  it('gives the same id to openings of one series in one bucket (a retried tick, a second ticker)', () => {
+    const a = opened(0);
+    const b = opened(1); // 5 s later, in the same 10 s bucket
+    expect(b.opened_at).not.toBe(a.opened_at);
+    expect(b.id).toBe(a.id);
   });
 
   it('does not open on a quiet tick', () => {

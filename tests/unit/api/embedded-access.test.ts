@@ -74,7 +74,7 @@ describe('/metrics', () => {
       const pipeline = ctx.runtimes[0]!.config.id;
       const alert = makeAlert({ pipeline, series: 'self-harm|region=US-TX', severity: 'high' });
       await ctx.alerts.save(alert, 'opened', 0);
-      await ctx.publisher.publish('alerts', { type: 'opened', alert });
+      await ctx.publisher.publish('alerts', { type: 'opened', alert, eventId: `${alert.id}.opened` });
       const res = await fetch(`${ctx.apiUrl()}/metrics`);
       expect(res.status).toBe(200);
       const text = await res.text();

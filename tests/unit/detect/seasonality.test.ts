@@ -38,7 +38,7 @@ describe('detection with a daily rhythm', () => {
     const signals: CountedSignal[] = [];
     const bucket = (ms: number) => Math.floor(ms / 10_000) * 10_000;
     const end = DAY0 + 7 * 24 * HOUR + 20 * HOUR + 7 * 60_000; // day 8, 20:07
-    const { ticker, windows, opened } = memoryTicker(runtime, end);
+    const { ticker, windows, openedAlerts } = memoryTicker(runtime, end);
     for (let t = DAY0; t < end; t += 60_000) {
       const h = Math.floor(t / HOUR) % 24;
       let n = perHour(h) / 60;
@@ -51,7 +51,7 @@ describe('detection with a daily rhythm', () => {
       await windows.applyBatch({ pipeline: runtime.config.id, layout: runtime.layout, position: null, signals: signals.slice(i, i + 5000), totals: {} });
     }
     for (let tick = 0; tick < 8; tick++) await ticker.tick(end - 8 * 5000 + tick * 5000);
-    return opened;
+    return openedAlerts();
   }
 
   it('without seasonality, the usual evening rise looks like a surge', async () => {

@@ -20,7 +20,7 @@ describe('emerging terms', () => {
 
   it('turns a new hashtag surging with a topic into an alert that suggests adding it to the list', async () => {
     const runtime = testRuntime({ topics: ['self-harm'], windows: { dimensions: [] } });
-    const { ticker, windows, opened } = memoryTicker(runtime, T0);
+    const { ticker, windows, openedAlerts } = memoryTicker(runtime, T0);
     const rng = createRng(3);
     let offset = 0;
     const records: RawRecord[] = [];
@@ -35,6 +35,7 @@ describe('emerging terms', () => {
     expect(out.signals.some((s) => s.series.includes('self-harm|term=#wanttodie'))).toBe(false);
 
     for (let tick = 0; tick < runtime.config.detect.openAfterTicks; tick++) await ticker.tick(T0 + tick * 1000);
+    const opened = openedAlerts();
     const term = opened.filter((a) => a.kind === 'emerging_term');
     expect(term.map((a) => a.suggested_term)).toEqual(['#unaliveparty']);
     expect(term[0]).toMatchObject({ topic: 'self-harm', dimension: 'term=#unaliveparty', window: { observed: 40 } });

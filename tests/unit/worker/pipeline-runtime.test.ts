@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertPublisher } from '../../../src/alerts/alert-store.js';
 import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
+import { OutboxRelay } from '../../../src/alerts/outbox-relay.js';
 import type { TopicDefinition } from '../../../src/config/topic-schema.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
@@ -83,10 +84,12 @@ describe('swapLists', () => {
     });
     const oldVersion = rt.lexicon.version;
     const windows = new MemoryWindowStore();
-    const alerts = new MemoryAlertStore();
+    const lease = new MemoryLease(clock);
+    const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
     const published: string[] = [];
     const publisher: AlertPublisher = { publish: async (_topic, e) => void published.push(e.alert.list_version), close: async () => undefined };
-    const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, publisher, lease: new MemoryLease(clock), clock, logger: silentLogger });
+    const relay = new OutboxRelay({ store: alerts, publisher, pipelines: [{ id: rt.config.id, topic: 'alerts' }], logger: silentLogger });
+    const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, outbox: relay, lease, clock, logger: silentLogger });
 
     swapLists(rt, withNewTerm());
     const records = Array.from({ length: 20 }, (_, i) => signal(`the ${NEW_TERM} again`, T0 - 30_000 + i * 1000));
@@ -102,6 +105,7 @@ describe('swapLists', () => {
 
     const [report] = await ticker.tick(T0);
     await ticker.close();
+    await relay.drain();
     expect(report!.events.map((e) => [e.type, e.alert.topic, e.alert.top_terms[0]?.term])).toEqual([['opened', 'self-harm', NEW_TERM]]);
     expect(report!.events[0]!.alert.list_version).toBe(rt.lists.set.version);
     expect(report!.events[0]!.alert.list_version).not.toBe(oldVersion);
