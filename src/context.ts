@@ -93,7 +93,7 @@ export class AppContext {
     if (this.config.mode === 'service') {
       this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 10_000, connectionName: 'surgewatch' });
       this.kafka = createKafka({ brokers: env.KAFKA_BROKERS!, clientId: env.KAFKA_CLIENT_ID }, this.logger);
-      this.producer = new KafkaProducerHandle(this.kafka);
+      this.producer = new KafkaProducerHandle(this.kafka, this.logger.child({ component: 'kafka' }));
       const retention = new Map(this.runtimes.map((r) => [r.config.id, r.config.alerts.retentionDays * 86_400]));
       this.windows = new RedisWindowStore(this.redis, env.REDIS_KEY_PREFIX);
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);

@@ -62,7 +62,7 @@ export class KafkaSignalSource implements SignalSource {
         for (let i = 0; i < messages.length; i += chunkSize) {
           if (!isRunning() || isStale()) return;
           const chunk = messages.slice(i, i + chunkSize);
-          const records = chunk.map((m) => ({ offset: m.offset, value: m.value }));
+          const records = chunk.map((m) => ({ offset: m.offset, value: m.value, key: m.key, headers: m.headers }));
           await handler({ topic: batch.topic, partition: batch.partition, records, heartbeat });
           const last = chunk[chunk.length - 1]!.offset;
           resolveOffset(last);

@@ -9,9 +9,15 @@ import { isCommonKey } from '../scoring/common-words.js';
 import { OTHER, type DimensionValues } from '../windows/dimension-values.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
 
+/** Header values as a Kafka client hands them over. */
+export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
 export interface RawRecord {
   offset: string;
   value: Uint8Array | null;
+  /** Kafka key and headers, kept so that a dead letter carries them on. */
+  key?: Uint8Array | null;
+  headers?: RecordHeaders;
 }
 
 export interface DeadLetter {
