@@ -20,6 +20,36 @@ export interface BatchApplierOptions {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+/** How often a batch waiting on Redis or Kafka asks the consumer to heartbeat (kafkajs throttles it). */
+const KEEP_ALIVE_MS = 1000;
+
+/**
+ * Heartbeats while a batch waits on infrastructure, so that its consumer keeps the partition
+ * through an outage longer than the session. A failed heartbeat (the group is rebalancing, or
+ * the member was dropped) is kept: the batch is then given up, to be delivered again.
+ */
+class KeepAlive {
+  private readonly timer: NodeJS.Timeout;
+  private lost: unknown;
+
+  constructor(heartbeat: () => Promise<void>) {
+    this.timer = setInterval(() => {
+      heartbeat().catch((err: unknown) => {
+        this.lost ??= err;
+      });
+    }, KEEP_ALIVE_MS);
+    this.timer.unref();
+  }
+
+  /** Throws the heartbeat's error once the membership is lost. */
+  check(): void {
+    if (this.lost !== undefined) throw this.lost;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
 
 /**
  * Applies partition batches to the window store exactly once. The store keeps each partition's
@@ -45,8 +75,9 @@ export class BatchApplier {
     const lastOffset = batch.records[batch.records.length - 1]!.offset;
     const deadLettered = new Set<string>();
 
+    const { heartbeat } = batch;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const prev = this.applied.get(partitionKey) ?? (await this.retry(() => this.opts.store.appliedOffset(this.pipeline, partitionKey)));
+      const prev = this.applied.get(partitionKey) ?? (await this.retry(() => this.opts.store.appliedOffset(this.pipeline, partitionKey), heartbeat));
       const prevN = BigInt(prev);
       const fresh = batch.records.filter((r) => BigInt(r.offset) > prevN);
       if (fresh.length === 0) {
@@ -63,7 +94,7 @@ export class BatchApplier {
       // duplicate on the dead-letter topic) rather than lost.
       const letters = out.deadLetters.filter((d) => !deadLettered.has(d.record.offset));
       if (letters.length > 0) {
-        await this.retry(() => this.opts.deadLetters.send(this.pipeline, batch, letters));
+        await this.retry(() => this.opts.deadLetters.send(this.pipeline, batch, letters), heartbeat);
         for (const d of letters) deadLettered.add(d.record.offset);
       }
       const result = await this.retry(() =>
@@ -74,6 +105,7 @@ export class BatchApplier {
           signals: out.signals,
           totals: out.totals,
         }),
+        heartbeat,
       );
       if (result.status === 'applied') {
         this.applied.set(partitionKey, lastOffset);
@@ -90,19 +122,29 @@ export class BatchApplier {
     this.applied.clear();
   }
 
-  /** Retries infrastructure failures with capped exponential backoff until shutdown. */
-  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Retries infrastructure failures with capped exponential backoff until shutdown, heartbeating
+   * meanwhile (nothing is committed while it waits). Gives up when the membership is lost.
+   */
+  private async retry<T>(fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
     const maxDelay = this.opts.maxRetryDelayMs ?? 5000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (this.opts.signal?.aborted) throw err;
-        const delay = Math.min(maxDelay, 100 * 2 ** attempt);
-        this.opts.logger.warn({ err, attempt, delay }, 'store or dead-letter write failed; retrying');
-        await sleep(delay, this.opts.signal);
-        if (this.opts.signal?.aborted) throw err;
+    const keepAlive = heartbeat && new KeepAlive(heartbeat);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (this.opts.signal?.aborted) throw err;
+          keepAlive?.check();
+          const delay = Math.min(maxDelay, 100 * 2 ** attempt);
+          this.opts.logger.warn({ err, attempt, delay }, 'store or dead-letter write failed; retrying');
+          await sleep(delay, this.opts.signal);
+          if (this.opts.signal?.aborted) throw err;
+          keepAlive?.check();
+        }
       }
+    } finally {
+      keepAlive?.stop();
     }
   }
 }

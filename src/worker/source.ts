@@ -10,6 +10,23 @@ export interface SourceBatch {
 }
 
 /**
+ * What a source is doing: `starting` (first connect and group join), `running` (in its consumer
+ * group, taking batches), `restarting` (crashed; a new start is scheduled), `failed` (a start
+ * failed; another is scheduled), `stopped` (closed).
+ */
+export type SourceState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+export interface SourceStatus {
+  state: SourceState;
+  /** Since when (ISO-8601) the source is in this state. */
+  since: string;
+  /** Crashes and failed starts so far (each followed by a restart). */
+  failures: number;
+  /** The last crash or start failure, while not running. */
+  error?: string;
+}
+
+/**
  * Where signals come from (a Kafka consumer group, the embedded sample stream). The source
  * calls the handler per partition batch and only moves its committed position after the
  * handler resolves; a handler that throws leaves the batch to be delivered again.
@@ -20,6 +37,8 @@ export interface SignalSource {
   close(): Promise<void>;
   /** Throws when the source cannot reach its broker. */
   ping(): Promise<void>;
+  /** What the source is doing; a source without it counts as running once started. */
+  status?(): SourceStatus;
 }
 
 export interface DeadLetterSink {

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { AppContext } from '../../src/context.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import { startOwnRedis, type OwnRedis } from '../_util/redis-server.js';
+import { KAFKA_BROKERS, uniqueId, waitFor } from '../_util/services.js';
+
+/** How long Redis stays down: ten times the consumers' session timeout. */
+const OUTAGE_MS = 60_000;
+
+/**
+ * Redis stopped for a minute while signals keep coming, under two workers of one consumer group
+ * (a Redis server of the test's own, stopped and started again with its data). The workers keep
+ * their partitions and commit nothing while Redis is down, readiness says so, and once Redis is
+ * back every signal is counted exactly once.
+ */
+describe('Redis down for a minute under traffic', () => {
+  const id = uniqueId('rdown');
+  const topic = `${id}-signals`;
+  const groupId = `${id}-group.rdown`;
+  const kafka = testKafka();
+  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-rdown-'));
+  const now = Date.UTC(2026, 10, 21, 12, 0, 0);
+  let redis: OwnRedis;
+  const workers: AppContext[] = [];
+  let api: string;
+  let hits = 0;
+
+  const signal = (i: number) => {
+    const harmful = i % 5 === 0;
+    if (harmful) hits++;
+    return { key: `k${i}`, value: JSON.stringify({ id: `s${i}`, ts: now - 600_000 + i * 50, text: harmful ? 'i want to die' : 'lunch was great', surface: 'post' }) };
+  };
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => signal(from + k));
+
+  async function committed(): Promise<string> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return JSON.stringify(offsets!.partitions.map((p) => [p.partition, p.offset]).sort());
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async function groupMembers(): Promise<number> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.describeGroups([groupId])).groups[0]!.members.length;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  const totals = () => workers[0]!.windows.totals('rdown');
+  const counted = async (n: number) => ((await totals()).signals ?? 0) >= n || undefined;
+  const ready = async () => {
+    const res = await fetch(`${api}/readyz`);
+    return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> } };
+  };
+
+  beforeAll(async () => {
+    redis = await startOwnRedis();
+    writeFileSync(
+      join(dir, 'rdown.yaml'),
+      [`id: rdown`, `source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }'].join('\n'),
+    );
+    await createTopic(kafka, topic, 4);
+    for (const role of ['all', 'worker'] as const) {
+      const config = loadConfig({
+        cwd: resolve('.'),
+        env: {
+          KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+          REDIS_URL: redis.url,
+          REDIS_KEY_PREFIX: id,
+          AUTHOR_HASH_KEY: 'test-key-0123456789',
+          KAFKA_GROUP_ID: `${id}-group`,
+          KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
+          KAFKA_SESSION_TIMEOUT_MS: '6000',
+          SURGEWATCH_PIPELINES_DIR: dir,
+          SURGEWATCH_ROLE: role,
+          HTTP_HOST: '127.0.0.1',
+        },
+      });
+      const ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
+      workers.push(ctx);
+      await ctx.start();
+    }
+    api = workers[0]!.apiUrl()!;
+  });
+
+  afterAll(async () => {
+    await redis?.start().catch(() => undefined); // closing flushes to Redis
+    for (const w of workers) await w.close();
+    await deleteTopics(kafka, [topic, `${id}-dlq`]);
+    await redis?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds its partitions, commits nothing and reports not ready while down, then counts every signal once', { timeout: 300_000 }, async () => {
+    await produce(kafka, topic, range(0, 4000));
+    await waitFor(() => counted(4000), 60_000, 'the first 4000 signals to be counted');
+    await waitFor(async () => ((await groupMembers()) === 2 ? true : undefined), 30_000, 'both workers in the group');
+
+    await redis.stop();
+    // Traffic goes on during the outage.
+    await produce(kafka, topic, range(4000, 10_000));
+    const down = await waitFor(async () => {
+      const r = await ready();
+      return r.status === 503 ? r : undefined;
+    }, 30_000, 'readiness to turn false');
+    expect(down.body.status).toBe('not_ready');
+    expect(down.body.checks.redis!.ok).toBe(false);
+    const before = await committed();
+
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    // Nothing was committed for signals that could not be counted, and no worker lost its place.
+    expect(await committed()).toBe(before);
+    expect(await groupMembers()).toBe(2);
+    expect((await ready()).status).toBe(503);
+
+    await redis.start();
+    await produce(kafka, topic, range(10_000, 12_000));
+    await waitFor(() => counted(12_000), 120_000, 'all 12000 signals to be counted');
+    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), 30_000, 'readiness to return');
+    const t = await totals();
+    expect(t.signals).toBe(12_000);
+    expect(t.hits).toBe(hits);
+    const buckets = await workers[0]!.windows.readCounts('rdown', ['self-harm'], now - 600_000, now, 10_000);
+    expect(buckets.get('self-harm')!.reduce((a, b) => a + b, 0)).toBe(hits);
+    for (const w of workers) for (const s of w.sources) expect(s.status?.()).toMatchObject({ state: 'running', failures: 0 });
+  });
+});
