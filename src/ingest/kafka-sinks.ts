@@ -1,12 +1,15 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { CompressionTypes, ConfigResourceTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import kafkajs, { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Alert, AlertEventType } from '../alerts/alert.js';
 import type { AlertPublisher } from '../alerts/alert-store.js';
 import type { Logger } from '../shared/logger.js';
 import { closeOnce } from '../shared/once.js';
 import type { DeadLetter, RecordHeaders } from '../worker/process-records.js';
 import type { DeadLetterSink } from '../worker/source.js';
+
+// Not among the names Node can import from kafkajs (CommonJS) directly.
+const { ConfigResourceTypes } = kafkajs;
 
 /** Kafka's default max.message.bytes, used when a topic's own setting cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
