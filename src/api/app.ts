@@ -97,7 +97,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           const r = await timed(check, 2000);
           return [name, r ? { ok: true, degraded: r.degraded } : { ok: true }] as const;
         } catch (err) {
-          return [name, { ok: false, error: (err as Error).message }] as const;
+          // A check may say more than its message, e.g. the state of each consumer.
+          const details = (err as { details?: unknown }).details;
+          return [name, { ok: false, error: (err as Error).message, ...(details !== undefined && { details }) }] as const;
         }
       }),
     );

@@ -45,3 +45,17 @@ export interface DeadLetterSink {
   send(pipeline: string, source: { topic: string; partition: number }, letters: readonly DeadLetter[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Not every signal source is consuming: `details` has each one's status, by pipeline. */
+export class SourcesNotRunningError extends Error {
+  constructor(readonly details: Record<string, SourceStatus>) {
+    const down = Object.entries(details).filter(([, st]) => st.state !== 'running');
+    super(down.map(([pipeline, st]) => `${pipeline}: ${st.state}${st.error ? ` (${st.error})` : ''}`).join('; '));
+    this.name = 'SourcesNotRunningError';
+  }
+}
+
+/** Throws SourcesNotRunningError, with every source's status, unless all of them run. */
+export function checkSourcesRunning(statuses: Record<string, SourceStatus>): void {
+  if (Object.values(statuses).some((st) => st.state !== 'running')) throw new SourcesNotRunningError(statuses);
+}

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AssignerProtocol, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { AppContext } from '../../src/context.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+
+interface Readiness {
+  status: string;
+  checks: Record<string, { ok: boolean; error?: string; details?: Record<string, { state: string; error?: string; failures: number }> }>;
+}
+
+/**
+ * Readiness looks at the consumers. Another application holds the consumer group with a partition
+ * assignment protocol surgewatch does not speak, so surgewatch's consumer cannot join: /readyz
+ * answers 503 and says which consumer is down and why. Once the group is free, the consumer joins
+ * on its next restart and /readyz answers 200.
+ */
+describe('readiness of the consumers', () => {
+  const id = uniqueId('rdy');
+  const topic = `${id}-signals`;
+  const groupId = `${id}-group.rdy`;
+  const kafka = testKafka();
+  const redis = createTestRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-rdy-'));
+  const now = Date.UTC(2026, 10, 21, 12, 0, 0);
+  let ctx: AppContext;
+  let squatter: Consumer;
+
+  // Round robin under another protocol name: the group takes no member that lacks it.
+  const otherProtocol: PartitionAssigner = (config) => ({
+    ...PartitionAssigners.roundRobin(config),
+    name: 'SomeOtherAssigner',
+    protocol: ({ topics }) => ({ name: 'SomeOtherAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
+  });
+
+  const ready = async (): Promise<{ code: number; body: Readiness }> => {
+    const res = await fetch(`${ctx.apiUrl()}/readyz`);
+    return { code: res.status, body: (await res.json()) as Readiness };
+  };
+
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'rdy.yaml'), [`id: rdy`, `source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { latenessSec: 86400 }'].join('\n'));
+    await createTopic(kafka, topic, 2);
+    squatter = kafka.consumer({ groupId, partitionAssigners: [otherProtocol], sessionTimeout: 6000 });
+    await squatter.connect();
+    await squatter.subscribe({ topics: [topic] });
+    await squatter.run({ eachMessage: async () => {} });
+    const config = loadConfig({
+      cwd: resolve('.'),
+      env: {
+        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+        REDIS_URL,
+        REDIS_KEY_PREFIX: id,
+        AUTHOR_HASH_KEY: 'test-key-0123456789',
+        KAFKA_GROUP_ID: `${id}-group`,
+        KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+        SURGEWATCH_PIPELINES_DIR: dir,
+        HTTP_HOST: '127.0.0.1',
+      },
+    });
+    ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
+    await ctx.start();
+  });
+
+  afterAll(async () => {
+    await squatter?.disconnect();
+    await ctx?.close();
+    await deleteTopics(kafka, [topic, `${id}-dlq`]);
+    await deleteKeys(redis, id);
+    await redis.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503 with the consumer\'s state while it cannot join, 200 once it runs', async () => {
+    const down = await waitFor(
+      async () => {
+        const r = await ready();
+        return r.code === 503 && r.body.checks.consumers?.details?.rdy?.error ? r : undefined;
+      },
+      30_000,
+      'readiness to report the consumer down',
+    );
+    expect(down.body.status).toBe('not_ready');
+    expect(down.body.checks.redis!.ok).toBe(true);
+    const consumer = down.body.checks.consumers!;
+    expect(consumer.ok).toBe(false);
+    expect(['restarting', 'failed']).toContain(consumer.details!.rdy!.state);
+    expect(consumer.details!.rdy!.error).toMatch(/protocol/i);
+    expect(consumer.error).toMatch(/^rdy: (restarting|failed) \(.*protocol/i);
+
+    await squatter.disconnect();
+    await produce(kafka, topic, Array.from({ length: 50 }, (_, i) => ({ value: JSON.stringify({ id: `s${i}`, ts: now - i * 1000, text: 'i want to die', surface: 'post' }) })));
+    await waitFor(async () => ((await ctx.windows.totals('rdy')).signals === 50 ? true : undefined), 90_000, 'the 50 signals to be counted');
+    const up = await ready();
+    expect(up.code).toBe(200);
+    expect(up.body.checks.consumers).toEqual({ ok: true });
+  });
+});
