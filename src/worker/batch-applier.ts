@@ -58,7 +58,11 @@ class KeepAlive {
  */
 export class BatchApplier {
   private readonly applied = new Map<string, string>();
-  private readonly watermark: Watermark = { maxEventMs: -Infinity };
+  /**
+   * Event-time progress per source partition: lateness is judged within a partition, so one
+   * that lags behind another (a slow producer, a backlog) is not dropped as late.
+   */
+  private readonly watermarks = new Map<string, Watermark>();
 
   constructor(
     readonly runtime: PipelineRuntime,
@@ -84,9 +88,11 @@ export class BatchApplier {
         this.applied.set(partitionKey, prev);
         return;
       }
+      // Advanced on a copy, kept only once the batch is applied (a retry starts from the same point).
+      const watermark: Watermark = { maxEventMs: this.watermarks.get(partitionKey)?.maxEventMs ?? -Infinity };
       const out = await processRecords(fresh, this.runtime, {
         authorHashKey: this.opts.authorHashKey,
-        watermark: this.watermark,
+        watermark,
         ...(batch.heartbeat && { keepAlive: batch.heartbeat }),
         ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),
       });
@@ -109,6 +115,7 @@ export class BatchApplier {
       );
       if (result.status === 'applied') {
         this.applied.set(partitionKey, lastOffset);
+        this.watermarks.set(partitionKey, watermark);
         return;
       }
       this.opts.logger.info({ partitionKey, expected: prev, current: result.currentOffset }, 'offset fence moved (another worker applied); re-reading');
@@ -117,9 +124,10 @@ export class BatchApplier {
     throw new Error(`partition ${partitionKey}: offset fence kept moving; batch left for redelivery`);
   }
 
-  /** Forget cached offsets, e.g. after a partition is reassigned. */
+  /** Forget cached offsets and watermarks, e.g. after a partition is reassigned. */
   forget(): void {
     this.applied.clear();
+    this.watermarks.clear();
   }
 
   /**

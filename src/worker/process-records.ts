@@ -32,7 +32,7 @@ export interface ProcessedRecords {
   totals: Record<string, number>;
 }
 
-/** Per-pipeline event-time progress; lateness is judged against the newest event seen. */
+/** Event-time progress of one source partition; lateness is judged against the newest event seen in it. */
 export interface Watermark {
   maxEventMs: number;
 }

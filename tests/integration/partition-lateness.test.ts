@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { AppContext } from '../../src/context.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+
+/**
+ * Lateness is judged per partition. One partition runs an hour behind another (its producer
+ * caught up on a backlog): its signals are counted, not dropped as late because the other
+ * partition is ahead. A signal late within its own partition is still dropped.
+ */
+describe('lateness per partition', () => {
+  const id = uniqueId('late');
+  const topic = `${id}-signals`;
+  const kafka = testKafka();
+  const redis = createTestRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-late-'));
+  const now = Date.UTC(2026, 10, 21, 12, 0, 0);
+  const LATENESS_SEC = 600;
+  let ctx: AppContext;
+
+  const signal = (partition: number, n: number, tsMs: number) => ({
+    partition,
+    value: JSON.stringify({ id: `p${partition}-${n}`, ts: tsMs, text: n % 2 ? 'i want to die' : 'lovely weather', surface: 'post' }),
+  });
+
+  beforeAll(async () => {
+    writeFileSync(
+      join(dir, 'late.yaml'),
+      [`id: late`, `source: { topic: ${topic} }`, 'topics: [self-harm]', `windows: { bucketSec: 60, retentionSec: 86400, latenessSec: ${LATENESS_SEC} }`].join('\n'),
+    );
+    await createTopic(kafka, topic, 2);
+    const config = loadConfig({
+      cwd: resolve('.'),
+      env: {
+        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+        REDIS_URL,
+        REDIS_KEY_PREFIX: id,
+        AUTHOR_HASH_KEY: 'test-key-0123456789',
+        KAFKA_GROUP_ID: `${id}-group`,
+        KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+        SURGEWATCH_PIPELINES_DIR: dir,
+        SURGEWATCH_ROLE: 'worker',
+      },
+    });
+    ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
+    await ctx.start();
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    await deleteTopics(kafka, [topic, `${id}-dlq`]);
+    await deleteKeys(redis, id);
+    await redis.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts a partition an hour behind another, and drops only what is late within its own partition', async () => {
+    // Partition 0 is current: its newest event is `now`.
+    await produce(kafka, topic, Array.from({ length: 200 }, (_, n) => signal(0, n, now - 199_000 + n * 1000)));
+    await waitFor(async () => ((await ctx.windows.totals('late')).signals === 200 ? true : undefined), 60_000, 'partition 0 to be counted');
+
+    // Partition 1 runs an hour behind, then has 10 signals later than latenessSec within itself.
+    const behind = now - 3_600_000;
+    await produce(kafka, topic, [
+      ...Array.from({ length: 200 }, (_, n) => signal(1, n, behind + n * 1000)),
+      ...Array.from({ length: 10 }, (_, n) => signal(1, 200 + n, behind + 199_000 - (LATENESS_SEC + 60) * 1000)),
+    ]);
+    const totals = await waitFor(
+      async () => {
+        const t = await ctx.windows.totals('late');
+        return (t.signals ?? 0) + (t.late ?? 0) >= 410 ? t : undefined;
+      },
+      60_000,
+      'partition 1 to be applied',
+    );
+    expect(totals.signals).toBe(400);
+    expect(totals.late).toBe(10);
+    expect(totals.hits).toBe(200);
+    const hour = await ctx.windows.readCounts('late', ['self-harm'], behind - 3_600_000, now, 60_000);
+    expect(hour.get('self-harm')!.reduce((a, b) => a + b, 0)).toBe(200);
+  });
+});
