@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { CompressionTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import { AppContext } from '../../src/context.js';
 import { signalLimits } from '../../src/ingest/signal.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { consumeN, createTopic, deleteTopics, produce, testKafka, type Received } from '../_util/kafka.js';
-import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+import { servicePipeline } from '../_util/service-config.js';
+import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
 
 /**
  * Poison records on a real broker: records the broker took (compressed) but that are too big for
@@ -23,7 +20,9 @@ describe('dead letters on Kafka', () => {
   const dlqTopic = `${id}-dlq`;
   const kafka = testKafka();
   const redis = createTestRedis();
-  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-dlq-'));
+  const setup = servicePipeline(id, 'dlq', [`source: { topic: ${signalsTopic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 3600, latenessSec: 86400 }'], {
+    SURGEWATCH_ROLE: 'worker',
+  });
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const DLQ_MAX_BYTES = 200_000;
   let ctx: AppContext;
@@ -39,10 +38,6 @@ describe('dead letters on Kafka', () => {
   const VALID = 100;
 
   beforeAll(async () => {
-    writeFileSync(
-      join(dir, 'dlq.yaml'),
-      [`id: dlq`, `source: { topic: ${signalsTopic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 3600, latenessSec: 86400 }'].join('\n'),
-    );
     // One partition: a stuck record would hold up every record after it.
     await createTopic(kafka, signalsTopic, 1);
     await createTopic(kafka, dlqTopic, 1, { 'max.message.bytes': String(DLQ_MAX_BYTES) });
@@ -60,21 +55,7 @@ describe('dead letters on Kafka', () => {
       ],
       { compression: CompressionTypes.GZIP },
     );
-    const config = loadConfig({
-      cwd: resolve('.'),
-      env: {
-        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        REDIS_URL,
-        REDIS_KEY_PREFIX: id,
-        AUTHOR_HASH_KEY: 'test-key-0123456789',
-        KAFKA_GROUP_ID: `${id}-group`,
-        KAFKA_DEAD_LETTER_TOPIC: dlqTopic,
-        KAFKA_SESSION_TIMEOUT_MS: '6000',
-        SURGEWATCH_PIPELINES_DIR: dir,
-        SURGEWATCH_ROLE: 'worker',
-      },
-    });
-    ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
+    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
     await ctx.start();
   });
 
@@ -83,7 +64,7 @@ describe('dead letters on Kafka', () => {
     await deleteTopics(kafka, [signalsTopic, dlqTopic]);
     await deleteKeys(redis, id);
     await redis.quit();
-    rmSync(dir, { recursive: true, force: true });
+    setup.remove();
   });
 
   it('moves past oversized records: every valid record after them is counted', async () => {

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import { AppContext } from '../../src/context.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
-import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+import { servicePipeline } from '../_util/service-config.js';
+import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
 
 /**
  * Lateness is judged per partition. One partition runs an hour behind another (its producer
@@ -19,9 +16,11 @@ describe('lateness per partition', () => {
   const topic = `${id}-signals`;
   const kafka = testKafka();
   const redis = createTestRedis();
-  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-late-'));
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const LATENESS_SEC = 600;
+  const setup = servicePipeline(id, 'late', [`source: { topic: ${topic} }`, 'topics: [self-harm]', `windows: { bucketSec: 60, retentionSec: 86400, latenessSec: ${LATENESS_SEC} }`], {
+    SURGEWATCH_ROLE: 'worker',
+  });
   let ctx: AppContext;
 
   const signal = (partition: number, n: number, tsMs: number) => ({
@@ -30,26 +29,8 @@ describe('lateness per partition', () => {
   });
 
   beforeAll(async () => {
-    writeFileSync(
-      join(dir, 'late.yaml'),
-      [`id: late`, `source: { topic: ${topic} }`, 'topics: [self-harm]', `windows: { bucketSec: 60, retentionSec: 86400, latenessSec: ${LATENESS_SEC} }`].join('\n'),
-    );
     await createTopic(kafka, topic, 2);
-    const config = loadConfig({
-      cwd: resolve('.'),
-      env: {
-        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        REDIS_URL,
-        REDIS_KEY_PREFIX: id,
-        AUTHOR_HASH_KEY: 'test-key-0123456789',
-        KAFKA_GROUP_ID: `${id}-group`,
-        KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
-        KAFKA_SESSION_TIMEOUT_MS: '6000',
-        SURGEWATCH_PIPELINES_DIR: dir,
-        SURGEWATCH_ROLE: 'worker',
-      },
-    });
-    ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
+    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
     await ctx.start();
   });
 
@@ -58,7 +39,7 @@ describe('lateness per partition', () => {
     await deleteTopics(kafka, [topic, `${id}-dlq`]);
     await deleteKeys(redis, id);
     await redis.quit();
-    rmSync(dir, { recursive: true, force: true });
+    setup.remove();
   });
 
   it('counts a partition an hour behind another, and drops only what is late within its own partition', async () => {

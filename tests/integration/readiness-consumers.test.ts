@@ -1,14 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { AssignerProtocol, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import { AppContext } from '../../src/context.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
-import { createTestRedis, deleteKeys, KAFKA_BROKERS, REDIS_URL, uniqueId, waitFor } from '../_util/services.js';
+import { servicePipeline } from '../_util/service-config.js';
+import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
 
 interface Readiness {
   status: string;
@@ -27,7 +24,7 @@ describe('readiness of the consumers', () => {
   const groupId = `${id}-group.rdy`;
   const kafka = testKafka();
   const redis = createTestRedis();
-  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-rdy-'));
+  const setup = servicePipeline(id, 'rdy', [`source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { latenessSec: 86400 }']);
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   let ctx: AppContext;
   let squatter: Consumer;
@@ -45,27 +42,12 @@ describe('readiness of the consumers', () => {
   };
 
   beforeAll(async () => {
-    writeFileSync(join(dir, 'rdy.yaml'), [`id: rdy`, `source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { latenessSec: 86400 }'].join('\n'));
     await createTopic(kafka, topic, 2);
     squatter = kafka.consumer({ groupId, partitionAssigners: [otherProtocol], sessionTimeout: 6000 });
     await squatter.connect();
     await squatter.subscribe({ topics: [topic] });
     await squatter.run({ eachMessage: async () => {} });
-    const config = loadConfig({
-      cwd: resolve('.'),
-      env: {
-        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        REDIS_URL,
-        REDIS_KEY_PREFIX: id,
-        AUTHOR_HASH_KEY: 'test-key-0123456789',
-        KAFKA_GROUP_ID: `${id}-group`,
-        KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
-        KAFKA_SESSION_TIMEOUT_MS: '6000',
-        SURGEWATCH_PIPELINES_DIR: dir,
-        HTTP_HOST: '127.0.0.1',
-      },
-    });
-    ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
+    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
     await ctx.start();
   });
 
@@ -75,7 +57,7 @@ describe('readiness of the consumers', () => {
     await deleteTopics(kafka, [topic, `${id}-dlq`]);
     await deleteKeys(redis, id);
     await redis.quit();
-    rmSync(dir, { recursive: true, force: true });
+    setup.remove();
   });
 
   it('answers 503 with the consumer\'s state while it cannot join, 200 once it runs', async () => {

@@ -1,14 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import { AppContext } from '../../src/context.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
 import { startOwnRedis, type OwnRedis } from '../_util/redis-server.js';
-import { KAFKA_BROKERS, uniqueId, waitFor } from '../_util/services.js';
+import { servicePipeline } from '../_util/service-config.js';
+import { uniqueId, waitFor } from '../_util/services.js';
 
 /** How long Redis stays down: ten times the consumers' session timeout. */
 const OUTAGE_MS = 60_000;
@@ -24,7 +21,7 @@ describe('Redis down for a minute under traffic', () => {
   const topic = `${id}-signals`;
   const groupId = `${id}-group.rdown`;
   const kafka = testKafka();
-  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-rdown-'));
+  const setup = servicePipeline(id, 'rdown', [`source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }']);
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   let redis: OwnRedis;
   const workers: AppContext[] = [];
@@ -68,28 +65,9 @@ describe('Redis down for a minute under traffic', () => {
 
   beforeAll(async () => {
     redis = await startOwnRedis();
-    writeFileSync(
-      join(dir, 'rdown.yaml'),
-      [`id: rdown`, `source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }'].join('\n'),
-    );
     await createTopic(kafka, topic, 4);
     for (const role of ['all', 'worker'] as const) {
-      const config = loadConfig({
-        cwd: resolve('.'),
-        env: {
-          KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-          REDIS_URL: redis.url,
-          REDIS_KEY_PREFIX: id,
-          AUTHOR_HASH_KEY: 'test-key-0123456789',
-          KAFKA_GROUP_ID: `${id}-group`,
-          KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
-          KAFKA_SESSION_TIMEOUT_MS: '6000',
-          SURGEWATCH_PIPELINES_DIR: dir,
-          SURGEWATCH_ROLE: role,
-          HTTP_HOST: '127.0.0.1',
-        },
-      });
-      const ctx = AppContext.fromConfig(config, { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
+      const ctx = AppContext.fromConfig(setup.config({ REDIS_URL: redis.url, SURGEWATCH_ROLE: role }), { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
       workers.push(ctx);
       await ctx.start();
     }
@@ -101,7 +79,7 @@ describe('Redis down for a minute under traffic', () => {
     for (const w of workers) await w.close();
     await deleteTopics(kafka, [topic, `${id}-dlq`]);
     await redis?.remove();
-    rmSync(dir, { recursive: true, force: true });
+    setup.remove();
   });
 
   it('holds its partitions, commits nothing and reports not ready while down, then counts every signal once', { timeout: 300_000 }, async () => {
