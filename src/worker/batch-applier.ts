@@ -80,6 +80,8 @@ export class BatchApplier {
     const deadLettered = new Set<string>();
 
     const { heartbeat } = batch;
+    // Signals an earlier batch counted (a producer's retry): found by the store, then left out.
+    const skipIds = new Set<string>();
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const prev = this.applied.get(partitionKey) ?? (await this.retry(() => this.opts.store.appliedOffset(this.pipeline, partitionKey), heartbeat));
       const prevN = BigInt(prev);
@@ -93,6 +95,7 @@ export class BatchApplier {
       const out = await processRecords(fresh, this.runtime, {
         authorHashKey: this.opts.authorHashKey,
         watermark,
+        skipIds,
         ...(batch.heartbeat && { keepAlive: batch.heartbeat }),
         ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),
       });
@@ -110,6 +113,7 @@ export class BatchApplier {
           position: { partitionKey, expectedPrevOffset: prev, lastOffset },
           signals: out.signals,
           totals: out.totals,
+          seen: out.seen,
         }),
         heartbeat,
       );
@@ -117,6 +121,14 @@ export class BatchApplier {
         this.applied.set(partitionKey, lastOffset);
         this.watermarks.set(partitionKey, watermark);
         return;
+      }
+      if (result.status === 'duplicates') {
+        const before = skipIds.size;
+        for (const id of result.ids) skipIds.add(id);
+        if (skipIds.size === before) throw new Error(`partition ${partitionKey}: the store reported duplicates it was not given`);
+        // Each round leaves out more ids, so this ends; it is not a fence conflict.
+        attempt--;
+        continue;
       }
       this.opts.logger.info({ partitionKey, expected: prev, current: result.currentOffset }, 'offset fence moved (another worker applied); re-reading');
       this.applied.set(partitionKey, result.currentOffset);
