@@ -96,6 +96,8 @@ describe('Redis down for a minute under traffic', () => {
     }, 30_000, 'readiness to turn false');
     expect(down.body.status).toBe('not_ready');
     expect(down.body.checks.redis!.ok).toBe(false);
+    // The consumers hold their place in the group meanwhile.
+    expect(down.body.checks.consumers).toEqual({ ok: true });
     const before = await committed();
 
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -107,7 +109,11 @@ describe('Redis down for a minute under traffic', () => {
     await redis.start();
     await produce(kafka, topic, range(10_000, 12_000));
     await waitFor(() => counted(12_000), 120_000, 'all 12000 signals to be counted');
-    await waitFor(async () => ((await ready()).status === 200 ? true : undefined), 30_000, 'readiness to return');
+    const up = await waitFor(async () => {
+      const r = await ready();
+      return r.status === 200 ? r : undefined;
+    }, 30_000, 'readiness to return');
+    expect(up.body.status).toBe('ready');
     const t = await totals();
     expect(t.signals).toBe(12_000);
     expect(t.hits).toBe(hits);
