@@ -76,11 +76,15 @@ export class KafkaSignalSource implements SignalSource {
     try {
       await this.launch();
     } catch (err) {
-      this.logger.error({ err, topic: this.settings.topic }, 'consumer failed to start; retrying');
-      this.setState('failed', err);
-      this.scheduleRestart();
+      this.failedToStart(err);
       throw err;
     }
+  }
+
+  private failedToStart(err: unknown): void {
+    this.logger.error({ err, topic: this.settings.topic }, 'consumer failed to start; retrying');
+    this.setState('failed', err);
+    this.scheduleRestart();
   }
 
   private createConsumer(): Consumer {
@@ -156,13 +160,7 @@ export class KafkaSignalSource implements SignalSource {
       if (this.closing) return;
       // The crashed consumer has disconnected itself; make sure before replacing it.
       await this.consumer?.disconnect().catch(() => undefined);
-      try {
-        await this.launch();
-      } catch (err) {
-        this.logger.error({ err, topic: this.settings.topic }, 'consumer failed to start; retrying');
-        this.setState('failed', err);
-        this.scheduleRestart();
-      }
+      await this.launch().catch((err: unknown) => this.failedToStart(err));
     })();
   }
 

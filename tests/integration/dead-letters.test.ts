@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { CompressionTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppContext } from '../../src/context.js';
+import type { AppContext } from '../../src/context.js';
 import { signalLimits } from '../../src/ingest/signal.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { consumeN, createTopic, deleteTopics, produce, testKafka, type Received } from '../_util/kafka.js';
+import { consumeN, createTopic, produce, testKafka, type Received } from '../_util/kafka.js';
 import { servicePipeline } from '../_util/service-config.js';
-import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
+import { uniqueId, waitFor } from '../_util/services.js';
 
 /**
  * Poison records on a real broker: records the broker took (compressed) but that are too big for
@@ -19,7 +17,6 @@ describe('dead letters on Kafka', () => {
   const signalsTopic = `${id}-signals`;
   const dlqTopic = `${id}-dlq`;
   const kafka = testKafka();
-  const redis = createTestRedis();
   const setup = servicePipeline(id, 'dlq', [`source: { topic: ${signalsTopic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 3600, latenessSec: 86400 }'], {
     SURGEWATCH_ROLE: 'worker',
   });
@@ -55,16 +52,11 @@ describe('dead letters on Kafka', () => {
       ],
       { compression: CompressionTypes.GZIP },
     );
-    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
-    await ctx.start();
+    ctx = await setup.start(now);
   });
 
   afterAll(async () => {
-    await ctx?.close();
-    await deleteTopics(kafka, [signalsTopic, dlqTopic]);
-    await deleteKeys(redis, id);
-    await redis.quit();
-    setup.remove();
+    await setup.cleanup([signalsTopic]);
   });
 
   it('moves past oversized records: every valid record after them is counted', async () => {

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppContext } from '../../src/context.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import type { AppContext } from '../../src/context.js';
+import { createTopic, produce, testKafka } from '../_util/kafka.js';
 import { servicePipeline } from '../_util/service-config.js';
-import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
+import { uniqueId, waitFor } from '../_util/services.js';
 
 /**
  * A producer retries: signals already counted arrive again, in a later batch and on another
@@ -14,7 +12,6 @@ describe('signals sent twice, in different batches', () => {
   const id = uniqueId('dup');
   const topic = `${id}-signals`;
   const kafka = testKafka();
-  const redis = createTestRedis();
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const setup = servicePipeline(id, 'dup', [`source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }'], {
     SURGEWATCH_ROLE: 'worker',
@@ -30,16 +27,11 @@ describe('signals sent twice, in different batches', () => {
 
   beforeAll(async () => {
     await createTopic(kafka, topic, 2);
-    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
-    await ctx.start();
+    ctx = await setup.start(now);
   });
 
   afterAll(async () => {
-    await ctx?.close();
-    await deleteTopics(kafka, [topic, `${id}-dlq`]);
-    await deleteKeys(redis, id);
-    await redis.quit();
-    setup.remove();
+    await setup.cleanup([topic]);
   });
 
   it('counts each signal id once', async () => {

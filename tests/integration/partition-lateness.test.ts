@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppContext } from '../../src/context.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import type { AppContext } from '../../src/context.js';
+import { createTopic, produce, testKafka } from '../_util/kafka.js';
 import { servicePipeline } from '../_util/service-config.js';
-import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
+import { uniqueId, waitFor } from '../_util/services.js';
 
 /**
  * Lateness is judged per partition. One partition runs an hour behind another (its producer
@@ -15,7 +13,6 @@ describe('lateness per partition', () => {
   const id = uniqueId('late');
   const topic = `${id}-signals`;
   const kafka = testKafka();
-  const redis = createTestRedis();
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const LATENESS_SEC = 600;
   const setup = servicePipeline(id, 'late', [`source: { topic: ${topic} }`, 'topics: [self-harm]', `windows: { bucketSec: 60, retentionSec: 86400, latenessSec: ${LATENESS_SEC} }`], {
@@ -30,16 +27,11 @@ describe('lateness per partition', () => {
 
   beforeAll(async () => {
     await createTopic(kafka, topic, 2);
-    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), watchTopics: false });
-    await ctx.start();
+    ctx = await setup.start(now);
   });
 
   afterAll(async () => {
-    await ctx?.close();
-    await deleteTopics(kafka, [topic, `${id}-dlq`]);
-    await deleteKeys(redis, id);
-    await redis.quit();
-    setup.remove();
+    await setup.cleanup([topic]);
   });
 
   it('counts a partition an hour behind another, and drops only what is late within its own partition', async () => {

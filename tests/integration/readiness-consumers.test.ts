@@ -1,11 +1,9 @@
 import { AssignerProtocol, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppContext } from '../../src/context.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import type { AppContext } from '../../src/context.js';
+import { createTopic, produce, testKafka } from '../_util/kafka.js';
 import { servicePipeline } from '../_util/service-config.js';
-import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
+import { uniqueId, waitFor } from '../_util/services.js';
 
 interface Readiness {
   status: string;
@@ -23,7 +21,6 @@ describe('readiness of the consumers', () => {
   const topic = `${id}-signals`;
   const groupId = `${id}-group.rdy`;
   const kafka = testKafka();
-  const redis = createTestRedis();
   const setup = servicePipeline(id, 'rdy', [`source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { latenessSec: 86400 }']);
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   let ctx: AppContext;
@@ -47,17 +44,12 @@ describe('readiness of the consumers', () => {
     await squatter.connect();
     await squatter.subscribe({ topics: [topic] });
     await squatter.run({ eachMessage: async () => {} });
-    ctx = AppContext.fromConfig(setup.config(), { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
-    await ctx.start();
+    ctx = await setup.start(now);
   });
 
   afterAll(async () => {
     await squatter?.disconnect();
-    await ctx?.close();
-    await deleteTopics(kafka, [topic, `${id}-dlq`]);
-    await deleteKeys(redis, id);
-    await redis.quit();
-    setup.remove();
+    await setup.cleanup([topic]);
   });
 
   it('answers 503 with the consumer\'s state while it cannot join, 200 once it runs', async () => {

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppContext } from '../../src/context.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import type { AppContext } from '../../src/context.js';
+import { createTopic, produce, testKafka } from '../_util/kafka.js';
 import { startOwnRedis, type OwnRedis } from '../_util/redis-server.js';
 import { servicePipeline } from '../_util/service-config.js';
 import { uniqueId, waitFor } from '../_util/services.js';
@@ -67,19 +65,15 @@ describe('Redis down for a minute under traffic', () => {
     redis = await startOwnRedis();
     await createTopic(kafka, topic, 4);
     for (const role of ['all', 'worker'] as const) {
-      const ctx = AppContext.fromConfig(setup.config({ REDIS_URL: redis.url, SURGEWATCH_ROLE: role }), { clock: new ManualClock(now), logger: createLogger('silent'), httpPort: 0, watchTopics: false });
-      workers.push(ctx);
-      await ctx.start();
+      workers.push(await setup.start(now, { REDIS_URL: redis.url, SURGEWATCH_ROLE: role }));
     }
     api = workers[0]!.apiUrl()!;
   });
 
   afterAll(async () => {
     await redis?.start().catch(() => undefined); // closing flushes to Redis
-    for (const w of workers) await w.close();
-    await deleteTopics(kafka, [topic, `${id}-dlq`]);
+    await setup.cleanup([topic]);
     await redis?.remove();
-    setup.remove();
   });
 
   it('holds its partitions, commits nothing and reports not ready while down, then counts every signal once', { timeout: 300_000 }, async () => {
