@@ -83,22 +83,29 @@ export interface FittedValue {
 const gzipAsync = promisify(gzip);
 
 /**
- * The value, or as much of its beginning as fits in maxBytes once gzip-compressed. Values that
- * fit uncompressed are not compressed here (the batch is; raw size bounds it).
+ * The value, or as much of its beginning as fits in maxBytes once gzip-compressed (to within 1 %
+ * of maxBytes). Values that fit uncompressed are not compressed here (the batch is; raw size
+ * bounds it).
  */
 export async function fitValue(value: Buffer, maxBytes: number): Promise<FittedValue> {
   if (value.length <= maxBytes) return { value, truncated: false, bytes: value.length };
   if (maxBytes <= 0) return { value: value.subarray(0, 0), truncated: true, bytes: 0 };
-  let gz = (await gzipAsync(value)).length;
-  if (gz <= maxBytes) return { value, truncated: false, bytes: gz };
-  // Compression ratio varies along the value: shrink the cut until it fits (a few rounds).
-  let len = value.length;
-  for (;;) {
-    len = Math.min(len - 1, Math.floor(((len * maxBytes) / gz) * 0.97));
-    if (len <= maxBytes) return { value: value.subarray(0, len), truncated: true, bytes: len };
-    gz = (await gzipAsync(value.subarray(0, len))).length;
-    if (gz <= maxBytes) return { value: value.subarray(0, len), truncated: true, bytes: gz };
+  const whole = (await gzipAsync(value)).length;
+  if (whole <= maxBytes) return { value, truncated: false, bytes: whole };
+  // Binary search on the cut: `fits` fits (raw, at worst), `over` does not even compressed.
+  let fits = maxBytes;
+  let fitsBytes = maxBytes;
+  let over = value.length;
+  const step = Math.max(1, Math.floor(maxBytes / 100));
+  while (over - fits > step) {
+    const mid = fits + Math.floor((over - fits) / 2);
+    const gz = (await gzipAsync(value.subarray(0, mid))).length;
+    if (gz <= maxBytes) {
+      fits = mid;
+      fitsBytes = gz;
+    } else over = mid;
   }
+  return { value: value.subarray(0, fits), truncated: true, bytes: fitsBytes };
 }
 
 function headerBytes(headers: RecordHeaders): number {
