@@ -37,7 +37,7 @@ import { ListSync } from './worker/list-sync.js';
 import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js';
 import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
 import { SampleStreamSource } from './worker/sample-stream.js';
-import type { DeadLetterSink, SignalSource } from './worker/source.js';
+import { checkSourcesRunning, type DeadLetterSink, type SignalSource, type SourceStatus } from './worker/source.js';
 import { indexLists, registerSemanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
 
 const alertEvents = counter({
@@ -86,6 +86,8 @@ export class AppContext {
   topicWatcher: TopicWatcher | undefined;
   /** Embedding pools and caches (worker roles with semantic scoring on). */
   semantic: SemanticSetup | undefined;
+  /** How each source's start() went, for sources that do not report a status of their own. */
+  private readonly started: SourceStatus[] = [];
   private readonly abort = new AbortController();
   private readonly closers: (() => Promise<unknown>)[] = [];
   private redis: Redis | undefined;
@@ -137,7 +139,7 @@ export class AppContext {
       this.redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 10_000, connectionName: 'surgewatch' });
       watchRedis(this.redis, this.logger);
       this.kafka = createKafka({ brokers: env.KAFKA_BROKERS!, clientId: env.KAFKA_CLIENT_ID }, this.logger);
-      this.producer = new KafkaProducerHandle(this.kafka);
+      this.producer = new KafkaProducerHandle(this.kafka, this.logger.child({ component: 'kafka' }));
       const retention = new Map(this.runtimes.map((r) => [r.config.id, r.config.alerts.retentionDays * 86_400]));
       this.windows = new RedisWindowStore(this.redis, env.REDIS_KEY_PREFIX);
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
@@ -218,6 +220,8 @@ export class AppContext {
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
       });
+      checks.consumers = async () =>
+        checkSourcesRunning(Object.fromEntries(this.sources.map((s, i) => [this.appliers[i]!.pipeline, s.status?.() ?? this.started[i] ?? { state: 'starting', since: '', failures: 0 }])));
       if (this.kafka) {
         const sources = this.sources;
         checks.kafka = async () => {
@@ -349,7 +353,15 @@ export class AppContext {
     }
     this.sources.forEach((source, i) => {
       const applier = this.appliers[i]!;
-      void source.start((batch) => applier.handle(batch)).catch((err) => this.logger.error({ err, pipeline: applier.pipeline }, 'signal source failed'));
+      const since = () => new Date().toISOString();
+      this.started[i] = { state: 'starting', since: since(), failures: 0 };
+      void source.start((batch) => applier.handle(batch)).then(
+        () => (this.started[i] = { state: 'running', since: since(), failures: 0 }),
+        (err: unknown) => {
+          this.started[i] = { state: 'failed', since: since(), failures: 1, error: String(err) };
+          this.logger.error({ err, pipeline: applier.pipeline }, 'signal source failed to start');
+        },
+      );
     });
     this.ticker?.start();
     if (this.role !== 'api') this.delivery.start();

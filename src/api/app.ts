@@ -157,7 +157,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
               // The cause is logged; the response says what is wrong in surgewatch's words only.
               request.log.warn({ err, check: name }, 'readiness check failed');
               const error = err instanceof CheckTimeoutError ? `${name} ${err.message}` : err instanceof SurgewatchError ? err.message : 'not answering (see the logs)';
-              return [name, { ok: false, error }] as const;
+              // A check may say more than its message, e.g. the state of each consumer.
+              const details = (err as { details?: unknown }).details;
+              return [name, { ok: false, error, ...(details !== undefined && { details }) }] as const;
             }
           }),
         );

@@ -114,5 +114,14 @@ export const healthResponse = z.object({ status: z.literal('ok') });
 export const readyResponse = z.object({
   status: z.enum(['ready', 'degraded', 'not_ready']),
   mode: z.enum(['embedded', 'service']),
-  checks: z.record(z.string(), z.object({ ok: z.boolean(), degraded: z.string().optional(), error: z.string().optional() })),
+  checks: z.record(
+    z.string(),
+    z.object({
+      ok: z.boolean(),
+      degraded: z.string().optional(),
+      error: z.string().optional(),
+      /** Per consumer (pipeline): its state, since when, and how many times it failed so far. */
+      details: z.record(z.string(), z.object({ state: z.string(), since: z.string(), failures: z.number().int() })).optional(),
+    }),
+  ),
 });

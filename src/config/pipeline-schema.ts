@@ -21,6 +21,11 @@ const windowsSchema = z
     retentionSec: z.number().int().min(60).max(30 * 86_400).default(7200),
     /** Signals whose event time is further behind the newest seen than this are not counted. */
     latenessSec: z.number().int().min(0).max(86_400).default(3600),
+    /**
+     * A signal id counted in the last dedupSec (by the signal's event-time slice) is not counted
+     * again, whichever batch or partition brings it back (a producer's retry); 0 turns this off.
+     */
+    dedupSec: z.number().int().min(0).max(86_400).default(300),
     dimensions: z.array(z.enum(dimensionNames)).default(['region', 'surface', 'lang']),
     /** Count the hashtags that hits carry and their topic does not list, for emerging-term alerts. */
     emergingTerms: z.boolean().default(true),

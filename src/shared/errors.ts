@@ -3,6 +3,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'REDIS_UNAVAILABLE'
   | 'KAFKA_UNAVAILABLE'
+  | 'CONSUMERS_NOT_RUNNING'
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
   | 'CLOSED'

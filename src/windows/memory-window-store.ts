@@ -1,5 +1,6 @@
 import {
   bucketRange,
+  dedupSlice,
   HOUR_MS,
   type ApplyResult,
   type CountBatch,
@@ -23,6 +24,8 @@ interface PipelineData {
   firstSeen: Map<string, number>;
   lastBucket: Map<string, number>;
   totals: Map<string, number>;
+  /** Event-time slice start -> signal ids counted in it (de-duplication across batches). */
+  seen: Map<number, Set<string>>;
   newestBucketMs: number;
   batchesSinceEviction: number;
 }
@@ -49,6 +52,7 @@ export class MemoryWindowStore implements WindowStore {
         firstSeen: new Map(),
         lastBucket: new Map(),
         totals: new Map(),
+        seen: new Map(),
         newestBucketMs: -Infinity,
         batchesSinceEviction: 0,
       };
@@ -63,6 +67,17 @@ export class MemoryWindowStore implements WindowStore {
     if (pos) {
       const current = d.offsets.get(pos.partitionKey) ?? '-1';
       if (current !== pos.expectedPrevOffset) return { status: 'conflict', currentOffset: current };
+    }
+    const dedupSec = batch.layout.dedupSec ?? 0;
+    if (dedupSec > 0 && batch.seen) {
+      const dups = batch.seen.filter((s) => d.seen.get(dedupSlice(s.tsMs, dedupSec))?.has(s.id)).map((s) => s.id);
+      if (dups.length > 0) return { status: 'duplicates', ids: dups };
+      for (const s of batch.seen) {
+        const slice = dedupSlice(s.tsMs, dedupSec);
+        let ids = d.seen.get(slice);
+        if (!ids) d.seen.set(slice, (ids = new Set()));
+        ids.add(s.id);
+      }
     }
     const { samplesPerBucket } = batch.layout;
     for (const s of batch.signals) {
@@ -96,12 +111,14 @@ export class MemoryWindowStore implements WindowStore {
     if (pos) d.offsets.set(pos.partitionKey, pos.lastOffset);
     if (++d.batchesSinceEviction >= EVICT_EVERY_BATCHES) {
       d.batchesSinceEviction = 0;
-      this.evict(d, batch.layout.retentionSec * 1000, batch.layout.detailTtlSec * 1000, batch.layout.hourlyTtlSec * 1000);
+      this.evict(d, batch.layout.retentionSec * 1000, batch.layout.detailTtlSec * 1000, batch.layout.hourlyTtlSec * 1000, dedupSec * 1000);
     }
     return { status: 'applied' };
   }
 
-  private evict(d: PipelineData, retentionMs: number, detailMs: number, hourlyMs: number): void {
+  private evict(d: PipelineData, retentionMs: number, detailMs: number, hourlyMs: number, dedupMs: number): void {
+    // A slice's ids are kept while the newest event is within two slices of it (no wall-clock TTL here).
+    for (const slice of d.seen.keys()) if (slice < d.newestBucketMs - 2 * dedupMs) d.seen.delete(slice);
     const hourlyCutoff = d.newestBucketMs - hourlyMs;
     for (const [series, h] of d.hourly) {
       for (const hour of h.keys()) if (hour < hourlyCutoff) h.delete(hour);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis, Result } from 'ioredis';
 import { chunkStart, createKeys, type Keys } from './keys.js';
@@ -5,6 +6,7 @@ import {
   DAY_MS,
   HOUR_MS,
   bucketRange,
+  dedupSlice,
   type ApplyResult,
   type CountBatch,
   type SeriesInfo,
@@ -27,11 +29,17 @@ type Payload = {
   z: [string, number, number][];
   h: [number, number, number][];
   tot: [string, number][];
+  d?: (number | string)[][];
 };
+
+/** What a seen-set keeps of a signal id: 96 bits of its SHA-256, so that any id costs 16 bytes. */
+function seenMember(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 16);
+}
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    surgewatchApplyBatch(numKeys: number, ...args: (string | number)[]): Result<[number, string?], Context>;
+    surgewatchApplyBatch(numKeys: number, ...args: (string | number)[]): Result<[number, (string | string[])?], Context>;
   }
 }
 
@@ -130,6 +138,28 @@ export class RedisWindowStore implements WindowStore {
     for (const [key, list] of samples) payload.s.push([indexOf(key), ...list]);
     for (const [series, { first, last }] of active) payload.z.push([series, last, first]);
     for (const [field, n] of Object.entries(batch.totals)) if (n !== 0) payload.tot.push([field, n]);
+    const dedupSec = batch.layout.dedupSec ?? 0;
+    const idsOf = new Map<string, string[]>(); // seen-set member -> ids (one, barring a hash collision)
+    if (dedupSec > 0 && batch.seen && batch.seen.length > 0) {
+      const bySlice = new Map<number, string[]>();
+      for (const s of batch.seen) {
+        const member = seenMember(s.id);
+        const ids = idsOf.get(member);
+        if (ids) {
+          if (!ids.includes(s.id)) ids.push(s.id);
+          continue;
+        }
+        idsOf.set(member, [s.id]);
+        const slice = dedupSlice(s.tsMs, dedupSec);
+        let members = bySlice.get(slice);
+        if (!members) bySlice.set(slice, (members = []));
+        members.push(member);
+      }
+      payload.d = [];
+      for (const [slice, members] of bySlice) {
+        for (let i = 0; i < members.length; i += MAX_ARGS_PER_OP) payload.d.push([indexOf(k.seen(slice)), ...members.slice(i, i + MAX_ARGS_PER_OP)]);
+      }
+    }
 
     const pos = batch.position;
     const result = await this.redis.surgewatchApplyBatch(
@@ -149,7 +179,9 @@ export class RedisWindowStore implements WindowStore {
       // cjson turns empty tables into objects; the script only iterates, so either is fine.
       JSON.stringify(payload),
       batch.layout.hourlyTtlSec,
+      dedupSec,
     );
+    if (result[0] === 2) return { status: 'duplicates', ids: (result[1] as string[]).flatMap((m) => idsOf.get(m) ?? []) };
     return result[0] === 1 ? { status: 'applied' } : { status: 'conflict', currentOffset: String(result[1]) };
   }
 

@@ -26,6 +26,14 @@ export interface WindowLayout {
   samplesPerBucket: number;
   /** TTL of the hourly rollups used for seasonality (s); 0 = not kept. */
   hourlyTtlSec: number;
+  /** Signal ids are remembered this long (s) to count each once across batches; 0 or absent = not. */
+  dedupSec?: number;
+}
+
+/** A signal a batch counts (hit or not), remembered for de-duplication across batches. */
+export interface SeenSignal {
+  id: string;
+  tsMs: number;
 }
 
 export interface SourcePosition {
@@ -45,12 +53,19 @@ export interface CountBatch {
   signals: CountedSignal[];
   /** Totals to add, e.g. { signals: 120, hits: 7, dead_letters: 1 }. */
   totals: Record<string, number>;
+  /**
+   * Every signal the batch counts, hits or not (with layout.dedupSec). If one was counted in an
+   * earlier batch, nothing is written and the result is `duplicates`.
+   */
+  seen?: readonly SeenSignal[];
 }
 
 export type ApplyResult =
   | { status: 'applied' }
   /** The partition's applied offset is not the one the batch was built against. */
-  | { status: 'conflict'; currentOffset: string };
+  | { status: 'conflict'; currentOffset: string }
+  /** These ids of `seen` were counted before (within dedupSec); nothing was written. */
+  | { status: 'duplicates'; ids: string[] };
 
 export interface SeriesInfo {
   series: string;
@@ -101,6 +116,11 @@ export function bucketRange(fromBucketMs: number, toBucketMs: number, bucketMs: 
 
 export function bucketStart(tsMs: number, bucketMs: number): number {
   return Math.floor(tsMs / bucketMs) * bucketMs;
+}
+
+/** The event-time slice whose seen-set remembers a signal id (slices are dedupSec wide). */
+export function dedupSlice(tsMs: number, dedupSec: number): number {
+  return Math.floor(tsMs / (dedupSec * 1000)) * dedupSec * 1000;
 }
 
 export const HOUR_MS = 3_600_000;

@@ -23,6 +23,36 @@ export interface BatchApplierOptions {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+/** How often a batch waiting on Redis or Kafka asks the consumer to heartbeat (kafkajs throttles it). */
+const KEEP_ALIVE_MS = 1000;
+
+/**
+ * Heartbeats while a batch waits on infrastructure, so that its consumer keeps the partition
+ * through an outage longer than the session. A failed heartbeat (the group is rebalancing, or
+ * the member was dropped) is kept: the batch is then given up, to be delivered again.
+ */
+class KeepAlive {
+  private readonly timer: NodeJS.Timeout;
+  private lost: unknown;
+
+  constructor(heartbeat: () => Promise<void>) {
+    this.timer = setInterval(() => {
+      heartbeat().catch((err: unknown) => {
+        this.lost ??= err;
+      });
+    }, KEEP_ALIVE_MS);
+    this.timer.unref();
+  }
+
+  /** Throws the heartbeat's error once the membership is lost. */
+  check(): void {
+    if (this.lost !== undefined) throw this.lost;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
 
 /**
  * Applies partition batches to the window store exactly once. The store keeps each partition's
@@ -31,7 +61,11 @@ const MAX_CONFLICT_RETRIES = 10;
  */
 export class BatchApplier {
   private readonly applied = new Map<string, string>();
-  private readonly watermark: Watermark = { maxEventMs: -Infinity };
+  /**
+   * Event-time progress per source partition: lateness is judged within a partition, so one
+   * that lags behind another (a slow producer, a backlog) is not dropped as late.
+   */
+  private readonly watermarks = new Map<string, Watermark>();
 
   constructor(
     readonly runtime: PipelineRuntime,
@@ -48,8 +82,11 @@ export class BatchApplier {
     const lastOffset = batch.records[batch.records.length - 1]!.offset;
     const deadLettered = new Set<string>();
 
+    const { heartbeat } = batch;
+    // Signals an earlier batch counted (a producer's retry): found by the store, then left out.
+    const skipIds = new Set<string>();
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const prev = this.applied.get(partitionKey) ?? (await this.retry(() => this.opts.store.appliedOffset(this.pipeline, partitionKey)));
+      const prev = this.applied.get(partitionKey) ?? (await this.retry(() => this.opts.store.appliedOffset(this.pipeline, partitionKey), heartbeat));
       const prevN = BigInt(prev);
       const fresh = batch.records.filter((r) => BigInt(r.offset) > prevN);
       if (fresh.length === 0) {
@@ -57,9 +94,12 @@ export class BatchApplier {
         return;
       }
       const scoring = scoringSeconds.startTimer({ pipeline: this.pipeline });
+      // Advanced on a copy, kept only once the batch is applied (a retry starts from the same point).
+      const watermark: Watermark = { maxEventMs: this.watermarks.get(partitionKey)?.maxEventMs ?? -Infinity };
       const out = await processRecords(fresh, this.runtime, {
         authorHashKey: this.opts.authorHashKey,
-        watermark: this.watermark,
+        watermark,
+        skipIds,
         ...(batch.heartbeat && { keepAlive: batch.heartbeat }),
         ...(this.opts.checkFuture === false ? {} : { nowMs: this.opts.clock.now() }),
       });
@@ -68,7 +108,7 @@ export class BatchApplier {
       // duplicate on the dead-letter topic) rather than lost.
       const letters = out.deadLetters.filter((d) => !deadLettered.has(d.record.offset));
       if (letters.length > 0) {
-        await this.retry(() => this.opts.deadLetters.send(this.pipeline, batch, letters));
+        await this.retry(() => this.opts.deadLetters.send(this.pipeline, batch, letters), heartbeat);
         for (const d of letters) deadLettered.add(d.record.offset);
       }
       const result = await this.retry(() =>
@@ -78,11 +118,22 @@ export class BatchApplier {
           position: { partitionKey, expectedPrevOffset: prev, lastOffset },
           signals: out.signals,
           totals: out.totals,
+          seen: out.seen,
         }),
+        heartbeat,
       );
       if (result.status === 'applied') {
         this.applied.set(partitionKey, lastOffset);
+        this.watermarks.set(partitionKey, watermark);
         return;
+      }
+      if (result.status === 'duplicates') {
+        const before = skipIds.size;
+        for (const id of result.ids) skipIds.add(id);
+        if (skipIds.size === before) throw new Error(`partition ${partitionKey}: the store reported duplicates it was not given`);
+        // Each round leaves out more ids, so this ends; it is not a fence conflict.
+        attempt--;
+        continue;
       }
       this.opts.logger.info({ partitionKey, expected: prev, current: result.currentOffset }, 'offset fence moved (another worker applied); re-reading');
       this.applied.set(partitionKey, result.currentOffset);
@@ -90,24 +141,35 @@ export class BatchApplier {
     throw new Error(`partition ${partitionKey}: offset fence kept moving; batch left for redelivery`);
   }
 
-  /** Forget cached offsets, e.g. after a partition is reassigned. */
+  /** Forget cached offsets and watermarks, e.g. after a partition is reassigned. */
   forget(): void {
     this.applied.clear();
+    this.watermarks.clear();
   }
 
-  /** Retries infrastructure failures with capped exponential backoff until shutdown. */
-  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Retries infrastructure failures with capped exponential backoff until shutdown, heartbeating
+   * meanwhile (nothing is committed while it waits). Gives up when the membership is lost.
+   */
+  private async retry<T>(fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
     const maxDelay = this.opts.maxRetryDelayMs ?? 5000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (this.opts.signal?.aborted) throw err;
-        const delay = Math.min(maxDelay, 100 * 2 ** attempt);
-        this.opts.logger.warn({ err, attempt, delay }, 'store or dead-letter write failed; retrying');
-        await sleep(delay, this.opts.signal);
-        if (this.opts.signal?.aborted) throw err;
+    const keepAlive = heartbeat && new KeepAlive(heartbeat);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (this.opts.signal?.aborted) throw err;
+          keepAlive?.check();
+          const delay = Math.min(maxDelay, 100 * 2 ** attempt);
+          this.opts.logger.warn({ err, attempt, delay }, 'store or dead-letter write failed; retrying');
+          await sleep(delay, this.opts.signal);
+          if (this.opts.signal?.aborted) throw err;
+          keepAlive?.check();
+        }
       }
+    } finally {
+      keepAlive?.stop();
     }
   }
 }

@@ -117,6 +117,7 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
       // Details (authors, terms, samples) are only read for the current window.
       detailTtlSec: Math.max(300, 3 * w.currentSec),
       samplesPerBucket: config.alerts.sampleSize,
+      dedupSec: w.dedupSec,
       hourlyTtlSec: config.detect.seasonality === 'none' ? 0 : (config.detect.seasonalHistoryDays + 1) * 86_400,
     },
   };

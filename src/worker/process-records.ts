@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/signal.js';
 import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.js';
-import { bucketStart, type CountedSignal } from '../windows/window-store.js';
+import { bucketStart, type CountedSignal, type SeenSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
 import { collapseRepeats } from '../normalize/fold.js';
 import { foldHashtag, normalizeText } from '../normalize/text.js';
@@ -9,9 +9,15 @@ import { isCommonKey } from '../scoring/common-words.js';
 import { OTHER, type DimensionValues } from '../windows/dimension-values.js';
 import type { PipelineLists, PipelineRuntime } from './pipeline-runtime.js';
 
+/** Header values as a Kafka client hands them over. */
+export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
 export interface RawRecord {
   offset: string;
   value: Uint8Array | null;
+  /** Kafka key and headers, kept so that a dead letter carries them on. */
+  key?: Uint8Array | null;
+  headers?: RecordHeaders;
 }
 
 export interface DeadLetter {
@@ -22,11 +28,13 @@ export interface DeadLetter {
 
 export interface ProcessedRecords {
   signals: CountedSignal[];
+  /** Every signal counted (hits or not), for de-duplication across batches. */
+  seen: SeenSignal[];
   deadLetters: DeadLetter[];
   totals: Record<string, number>;
 }
 
-/** Per-pipeline event-time progress; lateness is judged against the newest event seen. */
+/** Event-time progress of one source partition; lateness is judged against the newest event seen in it. */
 export interface Watermark {
   maxEventMs: number;
 }
@@ -39,6 +47,8 @@ export interface ProcessOptions {
   maxFutureMs?: number;
   /** Called every few seconds while the embedding model works (Kafka heartbeats). */
   keepAlive?: () => Promise<void>;
+  /** Ids counted by an earlier batch: these count as duplicates. */
+  skipIds?: ReadonlySet<string>;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
@@ -160,7 +170,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
       deadLetters.push({ record, code: 'future', reason: `event time ${new Date(signal.tsMs).toISOString()} is more than ${maxFutureMs / 60_000} min in the future` });
       continue;
     }
-    if (seen.has(signal.id)) {
+    if (seen.has(signal.id) || opts.skipIds?.has(signal.id)) {
       totals.duplicates!++;
       continue;
     }
@@ -209,5 +219,5 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     }
   });
   totals.dead_letters = deadLetters.length;
-  return { signals, deadLetters, totals };
+  return { signals, seen: accepted.map((s) => ({ id: s.id, tsMs: s.tsMs })), deadLetters, totals };
 }

@@ -1,3 +1,4 @@
+import { SurgewatchError } from '../shared/errors.js';
 import type { DeadLetter, RawRecord } from './process-records.js';
 
 /** Records of one partition, in offset order. */
@@ -7,6 +8,23 @@ export interface SourceBatch {
   records: RawRecord[];
   /** Keeps the consumer's group membership while a long batch is worked on (Kafka). */
   heartbeat?: () => Promise<void>;
+}
+
+/**
+ * What a source is doing: `starting` (first connect and group join), `running` (in its consumer
+ * group, taking batches), `restarting` (crashed; a new start is scheduled), `failed` (a start
+ * failed; another is scheduled), `stopped` (closed).
+ */
+export type SourceState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+export interface SourceStatus {
+  state: SourceState;
+  /** Since when (ISO-8601) the source is in this state. */
+  since: string;
+  /** Crashes and failed starts so far (each followed by a restart). */
+  failures: number;
+  /** The last crash or start failure, while not running. */
+  error?: string;
 }
 
 /**
@@ -20,9 +38,29 @@ export interface SignalSource {
   close(): Promise<void>;
   /** Throws when the source cannot reach its broker. */
   ping(): Promise<void>;
+  /** What the source is doing; a source without it counts as running once started. */
+  status?(): SourceStatus;
 }
 
 export interface DeadLetterSink {
   send(pipeline: string, source: { topic: string; partition: number }, letters: readonly DeadLetter[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Not every signal source is consuming: `details` has each one's status, by pipeline. */
+export class SourcesNotRunningError extends SurgewatchError {
+  /** Each source's state, without the client library's error text (that is logged where it happens). */
+  readonly details: Record<string, Omit<SourceStatus, 'error'>>;
+
+  constructor(statuses: Record<string, SourceStatus>) {
+    const down = Object.entries(statuses).filter(([, st]) => st.state !== 'running');
+    super('CONSUMERS_NOT_RUNNING', down.map(([pipeline, st]) => `${pipeline}: ${st.state}`).join('; '));
+    this.details = Object.fromEntries(Object.entries(statuses).map(([pipeline, { error: _error, ...st }]) => [pipeline, st]));
+    this.name = 'SourcesNotRunningError';
+  }
+}
+
+/** Throws SourcesNotRunningError, with every source's status, unless all of them run. */
+export function checkSourcesRunning(statuses: Record<string, SourceStatus>): void {
+  if (Object.values(statuses).some((st) => st.state !== 'running')) throw new SourcesNotRunningError(statuses);
 }

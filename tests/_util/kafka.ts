@@ -1,15 +1,17 @@
-import { Kafka, logLevel, type Consumer, type IHeaders, type Message } from 'kafkajs';
+import { Kafka, logLevel, type CompressionTypes, type Consumer, type IHeaders, type Message } from 'kafkajs';
 import { KAFKA_BROKERS, uniqueId } from './services.js';
 
 export function testKafka(): Kafka {
   return new Kafka({ clientId: uniqueId('test'), brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 }
 
-export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+/** `config`: topic-level settings, e.g. { 'max.message.bytes': '200000' }. */
+export async function createTopic(kafka: Kafka, topic: string, numPartitions: number, config: Record<string, string> = {}): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+    const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+    await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }], waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }
@@ -27,11 +29,11 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
   }
 }
 
-export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+export async function produce(kafka: Kafka, topic: string, messages: Message[], opts: { compression?: CompressionTypes } = {}): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });
+    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500), ...opts });
   } finally {
     await producer.disconnect();
   }

@@ -40,10 +40,12 @@ export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs: nu
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-/** Environment of a service-mode worker process for a test: its own prefix, group and DLQ under `id`. */
-export function workerEnv(id: string, overrides: Record<string, string>): NodeJS.ProcessEnv {
+/**
+ * Service-mode variables for a test: Kafka and Redis, its own key prefix `id`, consumer group
+ * `<id>-group`, dead-letter topic `<id>-dlq`, and a 6 s session.
+ */
+export function serviceEnv(id: string): Record<string, string> {
   return {
-    ...process.env,
     KAFKA_BROKERS: KAFKA_BROKERS.join(','),
     REDIS_URL,
     REDIS_KEY_PREFIX: id,
@@ -51,7 +53,16 @@ export function workerEnv(id: string, overrides: Record<string, string>): NodeJS
     KAFKA_GROUP_ID: `${id}-group`,
     KAFKA_DEAD_LETTER_TOPIC: `${id}-dlq`,
     KAFKA_SESSION_TIMEOUT_MS: '6000',
-    SURGEWATCH_ROLE: 'worker',
-    ...overrides,
+    SURGEWATCH_API_KEYS: `test:admin:${serviceApiKey(id)}`,
   };
+}
+
+/** The admin API key of serviceEnv(id)'s processes (send as `Authorization: Bearer <key>`). */
+export function serviceApiKey(id: string): string {
+  return `${id}-admin-key-0123456789`;
+}
+
+/** Environment of a service-mode worker process for a test: its own prefix, group and DLQ under `id`. */
+export function workerEnv(id: string, overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...serviceEnv(id), SURGEWATCH_ROLE: 'worker', ...overrides };
 }

@@ -151,6 +151,48 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
       });
     });
 
+    describe('de-duplication across batches', () => {
+      const dedup: WindowLayout = { ...layout, dedupSec: 600 };
+      const seenOf = (signals: CountedSignal[]) => signals.map((s) => ({ id: s.id, tsMs: s.bucketMs + 1234 }));
+      const counted = async () => (await store.readCounts(PIPELINE, ['t'], b(0), b(2), BUCKET_MS)).get('t');
+
+      it('refuses, writing nothing, a batch with a signal an earlier batch counted, and names it', async () => {
+        const first = many(3, 1, ['t'], 'a');
+        expect(await store.applyBatch(batch(first, { layout: dedup, position: at('signals:0', '-1', '2'), totals: { signals: 3 }, seen: seenOf(first) }))).toEqual({
+          status: 'applied',
+        });
+        // A producer's retry of a1-1 lands in a later batch, on another partition, next to new signals.
+        const retry = [first[1]!, ...many(2, 2, ['t'], 'b')];
+        const refused = await store.applyBatch(batch(retry, { layout: dedup, position: at('signals:1', '-1', '9'), totals: { signals: 3 }, seen: seenOf(retry) }));
+        expect(refused).toEqual({ status: 'duplicates', ids: ['a1-1'] });
+        expect(await counted()).toEqual([0, 3, 0]);
+        expect(await store.totals(PIPELINE)).toEqual({ signals: 3 });
+        expect(await store.appliedOffset(PIPELINE, 'signals:1')).toBe('-1');
+
+        // Without it, the batch applies; the new signals are remembered in turn.
+        const rest = retry.slice(1);
+        expect(await store.applyBatch(batch(rest, { layout: dedup, position: at('signals:1', '-1', '9'), totals: { signals: 2, duplicates: 1 }, seen: seenOf(rest) }))).toEqual({
+          status: 'applied',
+        });
+        expect(await counted()).toEqual([0, 3, 2]);
+        expect(await store.totals(PIPELINE)).toEqual({ signals: 5, duplicates: 1 });
+        expect(await store.applyBatch(batch([], { layout: dedup, seen: seenOf(rest) }))).toEqual({ status: 'duplicates', ids: ['b2-0', 'b2-1'] });
+      });
+
+      it('remembers signals that hit nothing too, and nothing when dedupSec is 0', async () => {
+        expect(await store.applyBatch(batch([], { layout: dedup, totals: { signals: 1 }, seen: [{ id: 'benign', tsMs: b(1) }] }))).toEqual({ status: 'applied' });
+        expect(await store.applyBatch(batch([], { layout: dedup, totals: { signals: 1 }, seen: [{ id: 'benign', tsMs: b(1) }] }))).toEqual({
+          status: 'duplicates',
+          ids: ['benign'],
+        });
+        const off: WindowLayout = { ...layout, dedupSec: 0 };
+        const once = many(1, 1, ['t'], 'z');
+        expect(await store.applyBatch(batch(once, { layout: off, seen: seenOf(once) }))).toEqual({ status: 'applied' });
+        expect(await store.applyBatch(batch(once, { layout: off, seen: seenOf(once) }))).toEqual({ status: 'applied' });
+        expect(await counted()).toEqual([0, 2, 0]);
+      });
+    });
+
     describe('totals', () => {
       it('accumulates every field across batches', async () => {
         expect(await store.totals(PIPELINE)).toEqual({});
@@ -361,7 +403,21 @@ describe('RedisWindowStore (Redis only)', () => {
       pipeline,
     });
     await store.applyBatch({ ...batch([sig('4', 2, ['scams'])], { totals: { signals: 1 } }), pipeline });
+    // Seen-sets: signals remembered for de-duplication, hits or not.
+    await store.applyBatch({ ...batch([], { layout: { ...layout, dedupSec: 600 }, seen: [{ id: '5', tsMs: b(3) }] }), pipeline });
   }
+
+  it('keeps a seen-set no longer than dedupSec, with 16 bytes per signal id whatever its length', async () => {
+    const dedup: WindowLayout = { ...layout, dedupSec: 300 };
+    const long = 'x'.repeat(128);
+    await store.applyBatch(batch([], { layout: dedup, seen: [{ id: long, tsMs: b(1) }, { id: 'short', tsMs: b(1) }] }));
+    const seenKeys = (await keysUnder(prefix)).filter((k) => k.includes(':seen:'));
+    expect(seenKeys).toHaveLength(1);
+    const ttl = await redis.ttl(seenKeys[0]!);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(300);
+    expect((await redis.smembers(seenKeys[0]!)).map((m) => m.length)).toEqual([16, 16]);
+  });
 
   it('gives every key it writes a TTL, so that Redis memory stays bounded', async () => {
     await writeEverything();

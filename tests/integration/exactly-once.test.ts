@@ -15,10 +15,10 @@ describe('exactly-once counting under re-delivery (real Redis)', () => {
   const store = new RedisWindowStore(redis, prefix);
   const runtime = testRuntime();
   const t0 = Date.UTC(2026, 10, 21, 12);
-  const records = (from: number, to: number): RawRecord[] =>
+  const records = (from: number, to: number, idPrefix = 's'): RawRecord[] =>
     Array.from({ length: to - from }, (_, k) => {
       const i = from + k;
-      return { offset: String(i), value: Buffer.from(JSON.stringify({ id: `s${i}`, ts: t0 + i, text: 'i want to die', surface: 'post' })) };
+      return { offset: String(i), value: Buffer.from(JSON.stringify({ id: `${idPrefix}${i}`, ts: t0 + i, text: 'i want to die', surface: 'post' })) };
     });
   const applier = () =>
     new BatchApplier(runtime, {
@@ -41,7 +41,7 @@ describe('exactly-once counting under re-delivery (real Redis)', () => {
     await a.handle({ topic: 'signals', partition: 0, records: records(0, 100) }); // same batch again
     await b.handle({ topic: 'signals', partition: 0, records: records(50, 150) }); // overlaps: only 100..149 are new
     await a.handle({ topic: 'signals', partition: 0, records: records(120, 200) }); // a's cache is stale: fence re-reads
-    await b.handle({ topic: 'signals', partition: 1, records: records(0, 10) }); // another partition is independent
+    await b.handle({ topic: 'signals', partition: 1, records: records(0, 10, 'p1-') }); // another partition is independent
     const totals = await store.totals(runtime.config.id);
     expect(totals.signals).toBe(210);
     expect(await store.appliedOffset(runtime.config.id, 'signals:0')).toBe('199');

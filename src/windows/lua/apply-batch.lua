@@ -15,6 +15,7 @@
   ARGV[6]  samples kept per bucket
   ARGV[7]  TTL (s) of the offsets hash (longer than retention: the fence must outlive redelivery)
   ARGV[9]  TTL (s) of the hourly rollup keys
+  ARGV[10] TTL (s) of the seen-sets (dedupSec)
   ARGV[8]  payload JSON:
            { c = {{keyIndex, bucketField, n}, ...},      HINCRBY count hashes
              a = {{keyIndex, authorHash, ...}, ...},     PFADD author HLLs
@@ -22,9 +23,12 @@
              s = {{keyIndex, signalId, ...}, ...},       LPUSH + LTRIM sample lists
              z = {{seriesId, lastBucketMs, firstBucketMs}, ...}, series activity (newest and oldest bucket in the batch)
              h = {{keyIndex, hourOfDay, n}, ...},        HINCRBY hourly rollups (seasonality)
-             tot = {{field, n}, ...} }                   totals
+             tot = {{field, n}, ...},                    totals
+             d = {{keyIndex, member, ...}, ...} }        signal ids to remember in seen-sets (SADD)
 
-  Returns {1} when applied, {0, currentOffset} when the fence did not match (nothing written).
+  Returns {1} when applied, {0, currentOffset} when the fence did not match, {2, {member, ...}}
+  with the members of d already in their seen-set (counted before); in both cases nothing is
+  written.
 ]]
 local partition = ARGV[1]
 if partition ~= '' then
@@ -38,6 +42,26 @@ local retention = tonumber(ARGV[4])
 local detailTtl = tonumber(ARGV[5])
 local samples = tonumber(ARGV[6])
 local p = cjson.decode(ARGV[8])
+
+if p.d then
+  local seen = {}
+  for _, op in ipairs(p.d) do
+    local key = KEYS[op[1]]
+    local found = redis.call('SMISMEMBER', key, unpack(op, 2))
+    for i, f in ipairs(found) do
+      if f == 1 then seen[#seen + 1] = op[i + 1] end
+    end
+  end
+  if #seen > 0 then
+    return {2, seen}
+  end
+  local seenTtl = tonumber(ARGV[10])
+  for _, op in ipairs(p.d) do
+    local key = KEYS[op[1]]
+    redis.call('SADD', key, unpack(op, 2))
+    redis.call('EXPIRE', key, seenTtl)
+  end
+end
 
 for _, op in ipairs(p.c) do
   local key = KEYS[op[1]]
