@@ -111,10 +111,10 @@ async function redisBytes(prefix: string): Promise<{ keys: number; bytes: number
   do {
     const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
     cursor = next;
-    for (const k of batch) {
-      keys++;
-      bytes += Number((await redis.call('MEMORY', 'USAGE', k)) ?? 0);
-    }
+    const pipe = redis.pipeline();
+    for (const k of batch) pipe.call('MEMORY', 'USAGE', k);
+    for (const [, usage] of (await pipe.exec()) ?? []) bytes += Number(usage ?? 0);
+    keys += batch.length;
   } while (cursor !== '0');
   return { keys, bytes };
 }
@@ -218,6 +218,7 @@ async function runWorkers(workers: number, admin: Admin) {
     await producer.send({ topic, messages });
     await sleep(250);
   }
+  const surgeSec = (performance.now() - surgeStart) / 1000;
   await producer.disconnect();
   const surgeAlerts = alerts.slice(alertsBefore).filter((a) => a.topic === 'self-harm');
   const latencies = surgeAlerts.map((a) => (a.at - surgeStart) / 1000);
@@ -243,10 +244,10 @@ async function runWorkers(workers: number, admin: Admin) {
     lag,
     surge: {
       signalsProduced: surgeSeq,
-      seconds: round((performance.now() - surgeStart) / 1000, 1),
+      seconds: round(surgeSec, 1),
       alertsOpened: surgeAlerts.length,
       regionsAlerted: SURGE_REGIONS.filter((r) => surgeAlerts.some((a) => a.dimension === `region=${r}`)),
-      alertLatencySec: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), first: quantile(latencies, 0), all: latencies.map((l) => round(l, 1)) },
+      alertLatencySec: { p50: round(quantile(latencies, 0.5) ?? NaN, 2), p99: round(quantile(latencies, 0.99) ?? NaN, 2), all: latencies.map((l) => round(l, 2)) },
     },
     peakRssMb: peakRssKb.map((kb) => round(kb / 1024, 1)),
     redis: { keys: memory.keys, mb: round(memory.bytes / 2 ** 20, 2) },
