@@ -21,6 +21,7 @@ import { ManualClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { RedisWindowStore } from '../src/windows/redis-window-store.js';
 import { SampleStreamSource } from '../src/worker/sample-stream.js';
+import { deleteKeys } from '../tests/_util/services.js';
 
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -117,15 +118,6 @@ async function redisBytes(prefix: string): Promise<{ keys: number; bytes: number
     keys += batch.length;
   } while (cursor !== '0');
   return { keys, bytes };
-}
-
-async function deletePrefix(prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 async function runWorkers(workers: number, admin: Admin) {
@@ -229,7 +221,7 @@ async function runWorkers(workers: number, admin: Admin) {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   await alertConsumer.disconnect();
-  await deletePrefix(run);
+  await deleteKeys(redis, run);
   await admin.deleteTopics({ topics: [alertsTopic] }).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 
