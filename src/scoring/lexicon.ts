@@ -83,6 +83,10 @@ const PREFIX_MIN_CHARS = 3;
 /** Streams hold far fewer tokens than this (text is capped at 10,000 characters). */
 const EXCLUSION_KEY_SHIFT = 2 ** 24;
 
+/** Whether an exclusion applies to a term (of its topic, and naming it if it names any). */
+const cancels = (exclusion: Pattern, term: Pattern) =>
+  exclusion.topic === term.topic && (exclusion.cancels === undefined || exclusion.cancels.has(term.term));
+
 const primaryLang = (tag: string | undefined) => tag?.toLowerCase().split('-')[0];
 
 /**
@@ -291,41 +295,36 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
 
     // Exclusions indexed by stream and first token, so that an occurrence only looks at those
     // that can overlap it: a text repeating a term and its exclusion costs linear time.
-    const exclusionsAt = new Map<number, Found[]>();
-    const exclusionsOfGroup = new Map<number, Found[]>();
+    let exclusionsAt: Map<number, Found[]> | undefined;
+    let exclusionsOfGroup: Map<number, Found[]> | undefined;
     for (const x of found) {
       if (x.pattern.kind !== 'exclusion') continue;
-      push(exclusionsAt, x.stream * EXCLUSION_KEY_SHIFT + x.first, x);
-      if (streams[x.stream]!.isHashtag) push(exclusionsOfGroup, streams[x.stream]!.group, x);
+      push((exclusionsAt ??= new Map()), x.stream * EXCLUSION_KEY_SHIFT + x.first, x);
+      if (streams[x.stream]!.isHashtag) push((exclusionsOfGroup ??= new Map()), streams[x.stream]!.group, x);
     }
-    const cancels = (x: Found, p: Pattern) => x.pattern.topic === p.topic && (x.pattern.cancels === undefined || x.pattern.cancels.has(p.term));
+    const isCancelled = (f: Found, at: Map<number, Found[]>): boolean => {
+      const p = f.pattern;
+      // Within one stream the spans must overlap.
+      for (let start = Math.max(0, f.first - longestExclusion + 1); start <= f.last; start++) {
+        for (const x of at.get(f.stream * EXCLUSION_KEY_SHIFT + start) ?? []) {
+          steps++;
+          if (x.last >= f.first && cancels(x.pattern, p)) return true;
+        }
+      }
+      // Across a hashtag's two streams the whole tag overlaps everything.
+      if (!streams[f.stream]!.isHashtag) return false;
+      for (const x of exclusionsOfGroup?.get(streams[f.stream]!.group) ?? []) {
+        steps++;
+        if (x.stream !== f.stream && cancels(x.pattern, p)) return true;
+      }
+      return false;
+    };
     const out: LexiconMatch[] = [];
     for (const f of found) {
       const p = f.pattern;
       if (p.kind !== 'term') continue;
       if (p.lang !== undefined && lang !== undefined && p.lang !== lang) continue;
-      let cancelled = false;
-      // Within one stream the spans must overlap.
-      for (let start = Math.max(0, f.first - longestExclusion + 1); start <= f.last && !cancelled; start++) {
-        for (const x of exclusionsAt.get(f.stream * EXCLUSION_KEY_SHIFT + start) ?? []) {
-          steps++;
-          if (x.last >= f.first && cancels(x, p)) {
-            cancelled = true;
-            break;
-          }
-        }
-      }
-      // Across a hashtag's two streams the whole tag overlaps everything.
-      if (!cancelled && streams[f.stream]!.isHashtag) {
-        for (const x of exclusionsOfGroup.get(streams[f.stream]!.group) ?? []) {
-          steps++;
-          if (x.stream !== f.stream && cancels(x, p)) {
-            cancelled = true;
-            break;
-          }
-        }
-      }
-      if (cancelled) continue;
+      if (exclusionsAt && isCancelled(f, exclusionsAt)) continue;
       const isHashtag = streams[f.stream]!.isHashtag;
       out.push({
         topic: p.topic,
