@@ -26,7 +26,7 @@ describe('secrets stay out of logs', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the service until `until` resolves (or until it exits), returning everything it wrote. */
-  async function run(env: Record<string, string>, until?: (output: () => string) => Promise<unknown>): Promise<{ output: string }> {
+  async function run(env: Record<string, string>, until?: (output: () => string, httpPort: number) => Promise<unknown>): Promise<{ output: string }> {
     const httpPort = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], {
       cwd: resolve('.'),
@@ -49,7 +49,7 @@ describe('secrets stay out of logs', () => {
     const exited = new Promise((r) => child.once('exit', r));
     try {
       // Started services are stopped once `until` resolves; the others must exit on their own.
-      await (until ? until(() => output) : Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]));
+      await (until ? until(() => output, httpPort) : Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]));
     } finally {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -74,6 +74,37 @@ describe('secrets stay out of logs', () => {
     expect(output).toMatch(/WRONGPASS|AUTH|auth/);
     for (const s of SECRETS) expect(output).not.toContain(s);
   }, 120_000);
+
+  it('in API answers and logs while its Redis (password-protected) goes down', async () => {
+    // A Redis of the test's own, so that it can be stopped.
+    const redisPort = await freePort();
+    const server = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', REDIS_PASSWORD], { stdio: 'ignore' });
+    const serverExited = new Promise((r) => server.once('exit', r));
+    const answers: string[] = [];
+    try {
+      const { output } = await run({ REDIS_URL: `redis://default:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/0`, AUTHOR_HASH_KEY: HASH_KEY }, async (_output, httpPort) => {
+        const get = async (path: string) => {
+          const res = await fetch(`http://127.0.0.1:${httpPort}${path}`);
+          const body = await res.text();
+          answers.push(`${res.status} ${body}`);
+          return res.status;
+        };
+        await waitFor(async () => ((await get('/readyz')) === 200 ? true : undefined), 60_000, 'the service to be ready');
+        server.kill('SIGTERM');
+        await serverExited;
+        await waitFor(async () => ((await get('/readyz')) === 503 ? true : undefined), 60_000, '/readyz to report Redis down');
+        await get('/v1/alerts');
+        await get('/v1/alerts/al_0123');
+      });
+      expect(answers.some((a) => a.startsWith('503'))).toBe(true);
+      for (const s of SECRETS) {
+        expect(output).not.toContain(s);
+        for (const a of answers) expect(a).not.toContain(s);
+      }
+    } finally {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+  }, 180_000);
 
   it('with a malformed REDIS_URL and a too-short hash key', async () => {
     const { output } = await run({ REDIS_URL: `redis://admin:${REDIS_PASSWORD} x@127.0.0.1:6379`, AUTHOR_HASH_KEY: 'S3cr3t-short' });
