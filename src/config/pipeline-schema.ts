@@ -29,6 +29,11 @@ const windowsSchema = z
     dimensions: z.array(z.enum(dimensionNames)).default(['region', 'surface', 'lang']),
     /** Count the hashtags that hits carry and their topic does not list, for emerging-term alerts. */
     emergingTerms: z.boolean().default(true),
+    /**
+     * A candidate term is counted once this many distinct authors used it within retentionSec,
+     * so that one account's junk hashtags cannot use up maxValuesPerDimension.
+     */
+    emergingMinAuthors: z.number().int().min(1).max(1000).default(3),
     /** Distinct values per dimension (regions, languages) counted per worker; later ones count as "other". */
     maxValuesPerDimension: z.number().int().min(1).max(100_000).default(1000),
   })

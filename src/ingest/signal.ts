@@ -40,6 +40,19 @@ const timestamp = z.union([
   },
 });
 
+/**
+ * A UTF-16 surrogate without its partner: valid in a JSON escape ("\ud800"), but not Unicode,
+ * and refused by strict consumers downstream (Redis Lua's JSON decoder among them).
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Identifiers must be exact, so one with a lone surrogate is refused (text is normalised later). */
+const identifier = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !LONE_SURROGATE.test(s), 'contains an unpaired UTF-16 surrogate (not valid Unicode)');
+
 const hashtag = z
   .string()
   .max(signalLimits.maxHashtagChars + 1)
@@ -49,7 +62,7 @@ const hashtag = z
 /** Wire format of one signal, as in DESIGN.md. Unknown fields are ignored. */
 export const signalWireSchema = z
   .object({
-    id: z.string().min(1).max(128),
+    id: identifier(128),
     ts: timestamp,
     text: z.string().default(''),
     surface: z.enum(surfaces),
@@ -64,7 +77,7 @@ export const signalWireSchema = z
       .transform((s) => s.toUpperCase())
       .optional(),
     hashtags: z.array(hashtag).max(signalLimits.maxHashtags).optional(),
-    author: z.string().min(1).max(256).optional(),
+    author: identifier(256).optional(),
     meta: z
       .record(z.string(), z.unknown())
       .refine((m) => {

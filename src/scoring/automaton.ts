@@ -60,9 +60,13 @@ export class Automaton {
     return this;
   }
 
-  /** Calls onMatch(patternId, endIndex) for every pattern occurrence; negative symbols reset. */
-  search(symbols: ArrayLike<number>, onMatch: (patternId: number, end: number) => void): void {
+  /**
+   * Calls onMatch(patternId, endIndex) for every pattern occurrence; negative symbols reset.
+   * Returns the steps taken (transitions, failure moves and outputs), a measure of the work.
+   */
+  search(symbols: ArrayLike<number>, onMatch: (patternId: number, end: number) => void): number {
     let s = 0;
+    let steps = 0;
     for (let i = 0; i < symbols.length; i++) {
       const sym = symbols[i]!;
       if (sym < 0) {
@@ -70,14 +74,20 @@ export class Automaton {
         continue;
       }
       let t = this.next.get(s * SHIFT + sym);
+      steps++;
       while (t === undefined && s !== 0) {
+        steps++;
         s = this.fail[s]!;
         t = this.next.get(s * SHIFT + sym);
       }
       s = t ?? 0;
       for (let o = this.outputs[s]!.length > 0 ? s : this.dict[s]!; o > 0; o = this.dict[o]!) {
-        for (const p of this.outputs[o]!) onMatch(p, i);
+        for (const p of this.outputs[o]!) {
+          steps++;
+          onMatch(p, i);
+        }
       }
     }
+    return steps;
   }
 }

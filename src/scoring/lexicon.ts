@@ -24,6 +24,8 @@ export interface LexiconInput {
   hashtags: readonly string[];
   /** BCP-47 tag of the signal; terms with a language only match signals in it (or without one). */
   lang?: string | undefined;
+  /** When given, the matching work done (automaton steps, prefix probes, exclusion checks) is added to it. */
+  work?: { steps: number };
 }
 
 /** Compiled keyword and hashtag lists of a set of topics; immutable, safe to share. */
@@ -78,6 +80,12 @@ interface Stream {
 }
 
 const PREFIX_MIN_CHARS = 3;
+/** Streams hold far fewer tokens than this (text is capped at 10,000 characters). */
+const EXCLUSION_KEY_SHIFT = 2 ** 24;
+
+/** Whether an exclusion applies to a term (of its topic, and naming it if it names any). */
+const cancels = (exclusion: Pattern, term: Pattern) =>
+  exclusion.topic === term.topic && (exclusion.cancels === undefined || exclusion.cancels.has(term.term));
 
 const primaryLang = (tag: string | undefined) => tag?.toLowerCase().split('-')[0];
 
@@ -100,7 +108,9 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
   const hashtags = new Map<string, Pattern[]>();
   const lexiconWords = new Set<string>();
   let aggressiveCount = 0;
-  const push = (map: Map<string, Pattern[]>, key: string, p: Pattern) => {
+  let longestPrefix = 0;
+  let longestExclusion = 0;
+  const push = <K, V>(map: Map<K, V[]>, key: K, p: V) => {
     const list = map.get(key);
     if (list) list.push(p);
     else map.set(key, [p]);
@@ -129,6 +139,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         push(hashtags, collapseRepeats(full), { ...base, fulls: [full], length: 1 });
       } else if (mode === 'prefix' && tokens.length === 1 && tokens[0]!.key.length >= PREFIX_MIN_CHARS) {
         push(prefixes, tokens[0]!.key, { ...base, length: 1 });
+        longestPrefix = Math.max(longestPrefix, tokens[0]!.key.length);
       } else if (mode === 'aggressive') {
         const chars = [...collapseRepeats(tokens.map((x) => x.folded).join(''))].map((c) => c.codePointAt(0)!);
         const p: Pattern = { ...base, length: chars.length };
@@ -176,6 +187,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         fulls: tokens.map((x) => x.folded),
         termFlags: 0,
       };
+      longestExclusion = Math.max(longestExclusion, tokens.length);
       tokenAutomaton.add(
         tokens.map((x) => symbol(x.key)),
         patterns.push(p) - 1,
@@ -223,6 +235,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
     const lang = primaryLang(input.lang);
     const found: Found[] = [];
     const streams = streamsOf(input);
+    let steps = 0;
     streams.forEach((stream, si) => {
       const { tokens } = stream;
       const spanFlags = (first: number, last: number) => {
@@ -233,7 +246,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
       if (tokenAutomaton.states > 1) {
         const symbols = new Int32Array(tokens.length);
         for (let k = 0; k < tokens.length; k++) symbols[k] = vocab.get(tokens[k]!.key) ?? -1;
-        tokenAutomaton.search(symbols, (pid, end) => {
+        steps += tokenAutomaton.search(symbols, (pid, end) => {
           const pattern = patterns[pid]!;
           const first = end - pattern.length + 1;
           if (pattern.kind === 'term' && !pattern.fulls.every((f, k) => runsCover(tokens[first + k]!.folded, f))) return;
@@ -242,7 +255,9 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
       }
       if (prefixes.size > 0) {
         tokens.forEach((tok, k) => {
-          for (let len = PREFIX_MIN_CHARS; len <= tok.key.length; len++) {
+          // No prefix is longer than the longest listed one: a 10,000-letter token costs no more than a short one.
+          for (let len = PREFIX_MIN_CHARS, max = Math.min(tok.key.length, longestPrefix); len <= max; len++) {
+            steps++;
             for (const pattern of prefixes.get(tok.key.slice(0, len)) ?? []) {
               if (runsCover(tok.folded, pattern.fulls[0]!)) found.push({ pattern, stream: si, first: k, last: k, flags: tok.flags });
             }
@@ -263,7 +278,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
             prev = cp;
           }
         });
-        charAutomaton.search(chars, (pid, end) => {
+        steps += charAutomaton.search(chars, (pid, end) => {
           const pattern = patterns[pid]!;
           const first = owner[end - pattern.length + 1]!;
           const last = owner[end]!;
@@ -278,23 +293,38 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
       }
     });
 
-    const exclusions = found.filter((f) => f.pattern.kind === 'exclusion');
+    // Exclusions indexed by stream and first token, so that an occurrence only looks at those
+    // that can overlap it: a text repeating a term and its exclusion costs linear time.
+    let exclusionsAt: Map<number, Found[]> | undefined;
+    let exclusionsOfGroup: Map<number, Found[]> | undefined;
+    for (const x of found) {
+      if (x.pattern.kind !== 'exclusion') continue;
+      push((exclusionsAt ??= new Map()), x.stream * EXCLUSION_KEY_SHIFT + x.first, x);
+      if (streams[x.stream]!.isHashtag) push((exclusionsOfGroup ??= new Map()), streams[x.stream]!.group, x);
+    }
+    const isCancelled = (f: Found, at: Map<number, Found[]>): boolean => {
+      const p = f.pattern;
+      // Within one stream the spans must overlap.
+      for (let start = Math.max(0, f.first - longestExclusion + 1); start <= f.last; start++) {
+        for (const x of at.get(f.stream * EXCLUSION_KEY_SHIFT + start) ?? []) {
+          steps++;
+          if (x.last >= f.first && cancels(x.pattern, p)) return true;
+        }
+      }
+      // Across a hashtag's two streams the whole tag overlaps everything.
+      if (!streams[f.stream]!.isHashtag) return false;
+      for (const x of exclusionsOfGroup?.get(streams[f.stream]!.group) ?? []) {
+        steps++;
+        if (x.stream !== f.stream && cancels(x.pattern, p)) return true;
+      }
+      return false;
+    };
     const out: LexiconMatch[] = [];
     for (const f of found) {
       const p = f.pattern;
       if (p.kind !== 'term') continue;
       if (p.lang !== undefined && lang !== undefined && p.lang !== lang) continue;
-      const group = streams[f.stream]!.group;
-      const cancelled = exclusions.some(
-        (x) =>
-          streams[x.stream]!.group === group &&
-          x.pattern.topic === p.topic &&
-          (x.pattern.cancels === undefined || x.pattern.cancels.has(p.term)) &&
-          // Within one stream the spans must overlap; across a hashtag's two streams the whole
-          // tag overlaps everything.
-          (x.stream !== f.stream || (x.first <= f.last && f.first <= x.last)),
-      );
-      if (cancelled) continue;
+      if (exclusionsAt && isCancelled(f, exclusionsAt)) continue;
       const isHashtag = streams[f.stream]!.isHashtag;
       out.push({
         topic: p.topic,
@@ -306,6 +336,7 @@ export function compileLexicon(topics: readonly TopicDefinition[], options: Lexi
         normalizations: flagNames(f.flags & ~p.termFlags),
       });
     }
+    if (input.work) input.work.steps += steps + found.length;
     return out;
   }
 

@@ -11,6 +11,7 @@ import type { SemanticScorer } from '../scoring/semantic-scorer.js';
 import { SurgewatchError } from '../shared/errors.js';
 import type { WindowLayout } from '../windows/window-store.js';
 import { DimensionValues } from '../windows/dimension-values.js';
+import { TermAdmission } from '../windows/term-admission.js';
 
 /** A pipeline's compiled topic lists: immutable, replaced as a whole on reload. */
 export interface PipelineLists {
@@ -42,6 +43,8 @@ export interface PipelineRuntime {
   layout: WindowLayout;
   /** Bounds the distinct regions and languages counted (the rest count as "other"). */
   dimensionValues: DimensionValues;
+  /** Which emerging-term candidates have enough distinct authors to be counted. */
+  termAdmission: TermAdmission;
   /** Semantic scoring, attached once the embedding model is up (absent: lexicon only). */
   semantic?: SemanticScorer;
 }
@@ -111,6 +114,7 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
     },
     detector: createDetector(config.detect),
     dimensionValues: new DimensionValues(w.maxValuesPerDimension, w.retentionSec * 1000),
+    termAdmission: new TermAdmission(w.emergingMinAuthors, w.retentionSec * 1000),
     layout: {
       bucketMs: w.bucketSec * 1000,
       retentionSec: w.retentionSec,

@@ -209,7 +209,9 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
       const series = seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
       if (candidates.length > 0) {
         for (const term of pickEmerging(candidates, lists.knownKeys.get(h.topic) ?? NO_KEYS)) {
-          // Past the cardinality bound a term is not counted at all: "other" suggests nothing.
+          // A term counts once enough distinct authors used it; past the cardinality bound it is
+          // not counted at all: "other" suggests nothing.
+          if (!runtime.termAdmission.admit(term, authorHash ?? '', signal.tsMs)) continue;
           if (runtime.dimensionValues.admit('term', term, signal.tsMs) !== OTHER) series.push(seriesId(h.topic, { name: 'term', value: term }));
         }
       }

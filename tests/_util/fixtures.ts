@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { MemoryLease } from '../../src/windows/lease.js';
 import { MemoryWindowStore } from '../../src/windows/memory-window-store.js';
+import type { WindowStore } from '../../src/windows/window-store.js';
 import { DetectionTicker } from '../../src/worker/detection-ticker.js';
 
 export const testTopics = [
@@ -29,9 +30,8 @@ export function testRuntime(overrides: Partial<PipelineInput> = {}): PipelineRun
   return buildPipelineRuntime(pipelineSchema.parse({ id: 'test', ...overrides }), testTopics);
 }
 
-/** A detection ticker over in-memory stores for one runtime, recording every alert it opens. */
-export function memoryTicker(runtime: PipelineRuntime, nowMs: number) {
-  const windows = new MemoryWindowStore();
+/** A detection ticker for one runtime over in-memory stores (or the given window store), recording every alert it opens. */
+export function memoryTicker(runtime: PipelineRuntime, nowMs: number, windows: WindowStore = new MemoryWindowStore()) {
   const clock = new ManualClock(nowMs);
   const lease = new MemoryLease(clock);
   const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });

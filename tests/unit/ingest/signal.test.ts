@@ -47,6 +47,9 @@ describe('decodeSignal: bad input', () => {
     { name: 'missing id', value: without('id'), code: 'invalid', reason: /(^|; )id:/ },
     { name: 'empty id', value: record({ id: '' }), code: 'invalid', reason: /(^|; )id:/ },
     { name: 'id of 129 chars', value: record({ id: 'x'.repeat(129) }), code: 'invalid', reason: /(^|; )id:/ },
+    // Valid JSON escapes that are not Unicode: Redis' Lua JSON decoder would refuse the batch.
+    { name: 'id with an unpaired surrogate', value: record({ id: 'a\ud800b' }), code: 'invalid', reason: /(^|; )id: .*unpaired/ },
+    { name: 'author with an unpaired low surrogate', value: record({ author: '\udc00' }), code: 'invalid', reason: /(^|; )author: .*unpaired/ },
     { name: 'missing ts', value: without('ts'), code: 'invalid', reason: /(^|; )ts:/ },
     { name: 'ts as boolean', value: record({ ts: true }), code: 'invalid', reason: /(^|; )ts:/ },
     { name: 'ts in seconds', value: record({ ts: 1_700_000_000 }), code: 'invalid', reason: /(^|; )ts:.*seconds/ },

@@ -38,7 +38,8 @@ describe('emerging terms', () => {
     const opened = openedAlerts();
     const term = opened.filter((a) => a.kind === 'emerging_term');
     expect(term.map((a) => a.suggested_term)).toEqual(['#unaliveparty']);
-    expect(term[0]).toMatchObject({ topic: 'self-harm', dimension: 'term=#unaliveparty', window: { observed: 40 } });
+    // The tag is counted from its third author on (emergingMinAuthors): 38 of its 40 uses.
+    expect(term[0]).toMatchObject({ topic: 'self-harm', dimension: 'term=#unaliveparty', window: { observed: 38 } });
     expect(term[0]!.summary).toMatch(/Emerging term #unaliveparty with Self-harm: .*not seen in the baseline.*Consider adding #unaliveparty to the Self-harm list/);
     // The steady tag, seen all along, is not news.
     expect(opened.filter((a) => a.suggested_term === '#sad')).toEqual([]);
