@@ -37,7 +37,7 @@ import { ListSync } from './worker/list-sync.js';
 import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js';
 import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
 import { SampleStreamSource } from './worker/sample-stream.js';
-import { checkSourcesRunning, type DeadLetterSink, type SignalSource, type SourceStatus } from './worker/source.js';
+import { checkSourcesRunning, SOURCE_STATES, type DeadLetterSink, type SignalSource, type SourceStatus } from './worker/source.js';
 import { indexLists, registerSemanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
 
 const alertEvents = counter({
@@ -220,8 +220,7 @@ export class AppContext {
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
       });
-      checks.consumers = async () =>
-        checkSourcesRunning(Object.fromEntries(this.sources.map((s, i) => [this.appliers[i]!.pipeline, s.status?.() ?? this.started[i] ?? { state: 'starting', since: '', failures: 0 }])));
+      checks.consumers = async () => checkSourcesRunning(Object.fromEntries(this.sourceStatuses()));
       if (this.kafka) {
         const sources = this.sources;
         checks.kafka = async () => {
@@ -250,6 +249,7 @@ export class AppContext {
       enableProcessMetrics();
       registerSemanticMetrics(this.metrics, this.runtimes, () => this.semantic);
       this.registerAlertMetrics();
+      if (this.sources.length > 0) this.registerSourceMetrics();
       this.delivery.registerMetrics(this.metrics);
       this.api = buildApi({
         alerts: this.alerts,
@@ -289,6 +289,38 @@ export class AppContext {
         }
         return counts.values();
       },
+    });
+  }
+
+  /** Each source's status by pipeline: its own report, or how its start() went. */
+  private sourceStatuses(): [string, SourceStatus][] {
+    return this.sources.map((s, i) => [this.appliers[i]!.pipeline, s.status?.() ?? this.started[i] ?? { state: 'starting', since: '', failures: 0 }]);
+  }
+
+  /** Consumer state, lag and committed offsets per pipeline, read from the sources at each scrape. */
+  private registerSourceMetrics(): void {
+    readMetric(this.metrics, {
+      type: 'gauge',
+      name: 'surgewatch_consumer_up',
+      help: "1 for the state each pipeline's consumer is in (running when it takes batches), 0 for the others.",
+      labelNames: ['pipeline', 'state'],
+      read: () => this.sourceStatuses().flatMap(([pipeline, st]) => SOURCE_STATES.map((state): [{ pipeline: string; state: string }, number] => [{ pipeline, state }, st.state === state ? 1 : 0])),
+    });
+    const positions = () => this.sources.flatMap((s, i) => (s.positions?.() ?? []).map((p) => ({ pipeline: this.appliers[i]!.pipeline, ...p })));
+    const labels = (p: { pipeline: string; topic: string; partition: number }) => ({ pipeline: p.pipeline, topic: p.topic, partition: String(p.partition) });
+    readMetric(this.metrics, {
+      type: 'gauge',
+      name: 'surgewatch_consumer_lag',
+      help: 'Records behind the end of each partition consumed (high watermark minus committed offset, as of the last fetch).',
+      labelNames: ['pipeline', 'topic', 'partition'],
+      read: () => positions().map((p) => [labels(p), p.lag]),
+    });
+    readMetric(this.metrics, {
+      type: 'gauge',
+      name: 'surgewatch_consumer_committed_offset',
+      help: 'The next offset to process in each partition consumed: every record before it is applied and committed.',
+      labelNames: ['pipeline', 'topic', 'partition'],
+      read: () => positions().map((p) => [labels(p), Number(p.committedOffset)]),
     });
   }
 

@@ -1,7 +1,7 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../shared/logger.js';
 import { closeOnce, sleep } from '../shared/once.js';
-import type { SignalSource, SourceBatch, SourceState, SourceStatus } from '../worker/source.js';
+import type { PartitionPosition, SignalSource, SourceBatch, SourceState, SourceStatus } from '../worker/source.js';
 
 export interface KafkaSourceSettings {
   topic: string;
@@ -38,6 +38,7 @@ export class KafkaSignalSource implements SignalSource {
   private restarting: Promise<void> | undefined;
   private restartPending = false;
   private adminConnected: Promise<void> | undefined;
+  private readonly positionByPartition = new Map<number, PartitionPosition>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -55,6 +56,10 @@ export class KafkaSignalSource implements SignalSource {
 
   status(): SourceStatus {
     return { ...this.current };
+  }
+
+  positions(): PartitionPosition[] {
+    return [...this.positionByPartition.values()].sort((a, b) => a.partition - b.partition).map((p) => ({ ...p }));
   }
 
   private setState(state: SourceState, error?: unknown): void {
@@ -108,6 +113,9 @@ export class KafkaSignalSource implements SignalSource {
     consumer.on(GROUP_JOIN, (e) => {
       this.logger.info({ topic, assignment: e.payload.memberAssignment }, 'joined consumer group');
       this.setState('running');
+      // Partitions gone to another member are that member's to report.
+      const assigned = new Set(e.payload.memberAssignment[topic] ?? []);
+      for (const partition of this.positionByPartition.keys()) if (!assigned.has(partition)) this.positionByPartition.delete(partition);
       this.onRebalance?.();
     });
     consumer.on(CRASH, (e) => {
@@ -133,7 +141,10 @@ export class KafkaSignalSource implements SignalSource {
             await this.handler!({ topic: batch.topic, partition: batch.partition, records, heartbeat });
             const last = chunk[chunk.length - 1]!.offset;
             resolveOffset(last);
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+            const next = BigInt(last) + 1n;
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }]);
+            const lag = BigInt(batch.highWatermark) - next;
+            this.positionByPartition.set(batch.partition, { topic: batch.topic, partition: batch.partition, committedOffset: next.toString(), lag: lag > 0n ? Number(lag) : 0 });
             await heartbeat();
             // Work went through: the next crash starts the backoff over.
             this.nextDelayMs = this.settings.restartDelayMs ?? 1000;

@@ -3,11 +3,24 @@ import { sleep } from '../shared/once.js';
 import type { Clock } from '../shared/clock.js';
 import type { WindowStore } from '../windows/window-store.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
-import { processRecords, type RawRecord, type Watermark } from './process-records.js';
+import { processRecords, type ProcessedRecords, type RawRecord, type Watermark } from './process-records.js';
 import type { DeadLetterSink, SourceBatch } from './source.js';
-import { histogram, latencyBuckets } from '../shared/metrics.js';
+import { counter, histogram, latencyBuckets } from '../shared/metrics.js';
 
 const scoringSeconds = histogram({ name: 'surgewatch_scoring_seconds', help: 'Time to validate, normalise and score one batch of records (lexicon and semantic).', labelNames: ['pipeline'], buckets: latencyBuckets });
+const processed = counter({ name: 'surgewatch_signals_processed_total', help: 'Signals counted into the windows (valid, on time, not seen before), by pipeline.', labelNames: ['pipeline'] });
+const withoutAuthor = counter({ name: 'surgewatch_signals_without_author_total', help: 'Signals counted that carry no author id (they count towards no distinct-author guard), by pipeline.', labelNames: ['pipeline'] });
+const dropped = counter({ name: 'surgewatch_signals_dropped_total', help: 'Valid signals not counted, by pipeline and reason: late (behind the watermark by more than the lateness) or duplicate (id already counted).', labelNames: ['pipeline', 'reason'] });
+const deadLetterCount = counter({ name: 'surgewatch_dead_letters_total', help: 'Records sent to the dead-letter topic, by pipeline and reason (the decode failure code, or future).', labelNames: ['pipeline', 'reason'] });
+
+/** Counts what an applied batch did, once (a batch re-read after a conflict is counted by its final pass only). */
+function countApplied(pipeline: string, out: ProcessedRecords): void {
+  processed.inc({ pipeline }, out.totals.signals ?? 0);
+  withoutAuthor.inc({ pipeline }, out.totals.no_author ?? 0);
+  dropped.inc({ pipeline, reason: 'late' }, out.totals.late ?? 0);
+  dropped.inc({ pipeline, reason: 'duplicate' }, out.totals.duplicates ?? 0);
+  for (const d of out.deadLetters) deadLetterCount.inc({ pipeline, reason: d.code });
+}
 
 export interface BatchApplierOptions {
   store: WindowStore;
@@ -125,6 +138,7 @@ export class BatchApplier {
       if (result.status === 'applied') {
         this.applied.set(partitionKey, lastOffset);
         this.watermarks.set(partitionKey, watermark);
+        countApplied(this.pipeline, out);
         return;
       }
       if (result.status === 'duplicates') {

@@ -12,9 +12,10 @@ import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
-import { histogram, latencyBuckets } from '../shared/metrics.js';
+import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
 
 const tickSeconds = histogram({ name: 'surgewatch_tick_seconds', help: 'Duration of a detection tick of one pipeline (lease, reads, decision, saves).', labelNames: ['pipeline'], buckets: latencyBuckets });
+const lastTick = gauge({ name: 'surgewatch_last_tick_timestamp_seconds', help: 'When this process last ran a detection tick of the pipeline (as the lease holder), in Unix seconds.', labelNames: ['pipeline'] });
 
 export interface TickerOptions {
   runtimes: readonly PipelineRuntime[];
@@ -66,7 +67,9 @@ export class DetectionTicker {
     this.running.add(rt.config.id);
     const started = performance.now();
     try {
-      const report = await this.tickPipeline(rt, this.opts.clock.now());
+      const now = this.opts.clock.now();
+      const report = await this.tickPipeline(rt, now);
+      if (report.ran) lastTick.set({ pipeline: rt.config.id }, now / 1000);
       const ms = Math.round(performance.now() - started);
       tickSeconds.observe({ pipeline: rt.config.id }, (performance.now() - started) / 1000);
       const level = ms > rt.config.detect.tickSec * 1000 ? 'warn' : 'debug';

@@ -154,7 +154,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
   const maxFutureMs = opts.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
   const signals: CountedSignal[] = [];
   const deadLetters: DeadLetter[] = [];
-  const totals: Record<string, number> = { signals: 0, hits: 0, dead_letters: 0, late: 0, duplicates: 0, truncated: 0 };
+  const totals: Record<string, number> = { signals: 0, hits: 0, dead_letters: 0, late: 0, duplicates: 0, truncated: 0, no_author: 0 };
   const accepted: Signal[] = [];
   const lexicon: LexiconScore[][] = [];
   const seen = new Set<string>();
@@ -182,6 +182,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     if (signal.tsMs > opts.watermark.maxEventMs) opts.watermark.maxEventMs = signal.tsMs;
     totals.signals!++;
     if (signal.truncated) totals.truncated!++;
+    if (!signal.author) totals.no_author!++;
 
     accepted.push(signal);
     lexicon.push(scoreForRuntime(runtime, signal, lists));

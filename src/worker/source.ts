@@ -15,7 +15,8 @@ export interface SourceBatch {
  * group, taking batches), `restarting` (crashed; a new start is scheduled), `failed` (a start
  * failed; another is scheduled), `stopped` (closed).
  */
-export type SourceState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+export const SOURCE_STATES = ['starting', 'running', 'restarting', 'failed', 'stopped'] as const;
+export type SourceState = (typeof SOURCE_STATES)[number];
 
 export interface SourceStatus {
   state: SourceState;
@@ -25,6 +26,16 @@ export interface SourceStatus {
   failures: number;
   /** The last crash or start failure, while not running. */
   error?: string;
+}
+
+/** Where a source stands in one partition it consumes. */
+export interface PartitionPosition {
+  topic: string;
+  partition: number;
+  /** The next offset to process: everything before it is applied and committed. */
+  committedOffset: string;
+  /** Records between that offset and the end of the partition, as of the last fetch from it. */
+  lag: number;
 }
 
 /**
@@ -40,6 +51,8 @@ export interface SignalSource {
   ping(): Promise<void>;
   /** What the source is doing; a source without it counts as running once started. */
   status?(): SourceStatus;
+  /** Its position in each partition it consumed since it was last assigned them (Kafka). */
+  positions?(): PartitionPosition[];
 }
 
 export interface DeadLetterSink {
