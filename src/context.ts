@@ -306,21 +306,22 @@ export class AppContext {
       labelNames: ['pipeline', 'state'],
       read: () => this.sourceStatuses().flatMap(([pipeline, st]) => SOURCE_STATES.map((state): [{ pipeline: string; state: string }, number] => [{ pipeline, state }, st.state === state ? 1 : 0])),
     });
-    const positions = () => this.sources.flatMap((s, i) => (s.positions?.() ?? []).map((p) => ({ pipeline: this.appliers[i]!.pipeline, ...p })));
+    const positions = async () =>
+      (await Promise.all(this.sources.map(async (s, i) => ((await s.positions?.()) ?? []).map((p) => ({ pipeline: this.appliers[i]!.pipeline, ...p }))))).flat();
     const labels = (p: { pipeline: string; topic: string; partition: number }) => ({ pipeline: p.pipeline, topic: p.topic, partition: String(p.partition) });
     readMetric(this.metrics, {
       type: 'gauge',
       name: 'surgewatch_consumer_lag',
       help: 'Records behind the end of each partition consumed (high watermark minus committed offset, as of the last fetch).',
       labelNames: ['pipeline', 'topic', 'partition'],
-      read: () => positions().map((p) => [labels(p), p.lag]),
+      read: async () => (await positions()).map((p) => [labels(p), p.lag]),
     });
     readMetric(this.metrics, {
       type: 'gauge',
       name: 'surgewatch_consumer_committed_offset',
       help: 'The next offset to process in each partition consumed: every record before it is applied and committed.',
       labelNames: ['pipeline', 'topic', 'partition'],
-      read: () => positions().map((p) => [labels(p), Number(p.committedOffset)]),
+      read: async () => (await positions()).map((p) => [labels(p), Number(p.committedOffset)]),
     });
   }
 

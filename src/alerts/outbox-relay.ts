@@ -1,5 +1,5 @@
 import type { Logger } from '../shared/logger.js';
-import { closeOnce, sleep } from '../shared/once.js';
+import { closeOnce, sleep, within } from '../shared/once.js';
 import type { AlertPublisher, AlertStore, OutboxEvent } from './alert-store.js';
 
 export interface OutboxRelayOptions {
@@ -127,13 +127,8 @@ export class OutboxRelay {
     return sent;
   }
 
-  private async withTimeout(p: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new PublishTimeoutError(`no ack within ${this.timeoutMs} ms`)), this.timeoutMs)))]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private withTimeout(p: Promise<void>): Promise<void> {
+    return within(p, this.timeoutMs, () => new PublishTimeoutError(`no ack within ${this.timeoutMs} ms`));
   }
 
   /** Stops the background loop after one last drain, given at most closeGraceMs; what is left stays in the outbox. */

@@ -10,6 +10,7 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { SurgewatchError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
@@ -50,16 +51,6 @@ export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, ra
 const CHECK_TIMEOUT_MS = 2000;
 
 class CheckTimeoutError extends Error {}
-
-/** The promise's outcome, or `onTimeout()` thrown once `ms` passed without one. */
-async function within<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const timed = (check: ReadinessCheck, ms: number) => within(check(), ms, () => new CheckTimeoutError(`did not answer within ${ms} ms`));
 

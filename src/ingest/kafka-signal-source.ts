@@ -1,6 +1,6 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../shared/logger.js';
-import { closeOnce, sleep } from '../shared/once.js';
+import { closeOnce, sleep, within } from '../shared/once.js';
 import type { PartitionPosition, SignalSource, SourceBatch, SourceState, SourceStatus } from '../worker/source.js';
 
 export interface KafkaSourceSettings {
@@ -16,6 +16,13 @@ export interface KafkaSourceSettings {
 }
 
 type Handler = (batch: SourceBatch) => Promise<void>;
+
+/** How long a scrape waits for the partitions' end before it reports the lag as of the last fetch. */
+const POSITIONS_TIMEOUT_MS = 1000;
+
+function lagOf(end: bigint, committed: bigint): number {
+  return end > committed ? Number(end - committed) : 0;
+}
 
 /**
  * A consumer-group member over one topic. Offsets are committed manually, after the handler
@@ -58,8 +65,29 @@ export class KafkaSignalSource implements SignalSource {
     return { ...this.current };
   }
 
-  positions(): PartitionPosition[] {
-    return [...this.positionByPartition.values()].sort((a, b) => a.partition - b.partition).map((p) => ({ ...p }));
+  /**
+   * The lag is measured against the partitions' end at the time of asking, so that a consumer
+   * stuck on a batch (Redis down) shows its backlog growing; when the broker does not answer
+   * within a moment, it is the lag as of the last fetch.
+   */
+  async positions(): Promise<PartitionPosition[]> {
+    const known = [...this.positionByPartition.values()].sort((a, b) => a.partition - b.partition).map((p) => ({ ...p }));
+    if (known.length === 0 || this.closing) return known;
+    try {
+      const ends = await within(
+        this.connectAdmin().then(() => this.admin.fetchTopicOffsets(this.settings.topic)),
+        POSITIONS_TIMEOUT_MS,
+        () => new Error(`no partition offsets within ${POSITIONS_TIMEOUT_MS} ms`),
+      );
+      const high = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
+      for (const p of known) {
+        const end = high.get(p.partition);
+        if (end !== undefined) p.lag = lagOf(end, BigInt(p.committedOffset));
+      }
+    } catch (err) {
+      this.logger.debug({ err, topic: this.settings.topic }, 'partition ends not read; lag as of the last fetch');
+    }
+    return known;
   }
 
   private setState(state: SourceState, error?: unknown): void {
@@ -143,8 +171,7 @@ export class KafkaSignalSource implements SignalSource {
             resolveOffset(last);
             const next = BigInt(last) + 1n;
             await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }]);
-            const lag = BigInt(batch.highWatermark) - next;
-            this.positionByPartition.set(batch.partition, { topic: batch.topic, partition: batch.partition, committedOffset: next.toString(), lag: lag > 0n ? Number(lag) : 0 });
+            this.positionByPartition.set(batch.partition, { topic: batch.topic, partition: batch.partition, committedOffset: next.toString(), lag: lagOf(BigInt(batch.highWatermark), next) });
             await heartbeat();
             // Work went through: the next crash starts the backoff over.
             this.nextDelayMs = this.settings.restartDelayMs ?? 1000;
@@ -175,13 +202,17 @@ export class KafkaSignalSource implements SignalSource {
     })();
   }
 
-  async ping(): Promise<void> {
+  private async connectAdmin(): Promise<void> {
     try {
       await (this.adminConnected ??= this.admin.connect());
     } catch (err) {
       this.adminConnected = undefined;
       throw err;
     }
+  }
+
+  async ping(): Promise<void> {
+    await this.connectAdmin();
     await this.admin.describeCluster();
   }
 

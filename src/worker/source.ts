@@ -34,7 +34,7 @@ export interface PartitionPosition {
   partition: number;
   /** The next offset to process: everything before it is applied and committed. */
   committedOffset: string;
-  /** Records between that offset and the end of the partition, as of the last fetch from it. */
+  /** Records between that offset and the end of the partition (see `SignalSource.positions`). */
   lag: number;
 }
 
@@ -51,8 +51,11 @@ export interface SignalSource {
   ping(): Promise<void>;
   /** What the source is doing; a source without it counts as running once started. */
   status?(): SourceStatus;
-  /** Its position in each partition it consumed since it was last assigned them (Kafka). */
-  positions?(): PartitionPosition[];
+  /**
+   * Its position in each partition it consumed since it was last assigned them (Kafka), with the
+   * lag against the partition's end now when the broker answers soon, else as of the last fetch.
+   */
+  positions?(): Promise<PartitionPosition[]>;
 }
 
 export interface DeadLetterSink {
