@@ -312,7 +312,7 @@ export class AppContext {
     readMetric(this.metrics, {
       type: 'gauge',
       name: 'surgewatch_consumer_lag',
-      help: 'Records behind the end of each partition consumed (high watermark minus committed offset, as of the last fetch).',
+      help: 'Records behind the end of each partition consumed: its high watermark at scrape time (or at the last fetch, when the broker is slow) minus the committed offset.',
       labelNames: ['pipeline', 'topic', 'partition'],
       read: async () => (await positions()).map((p) => [labels(p), p.lag]),
     });

@@ -9,7 +9,7 @@ import { counter, histogram, latencyBuckets } from '../shared/metrics.js';
 
 const scoringSeconds = histogram({ name: 'surgewatch_scoring_seconds', help: 'Time to validate, normalise and score one batch of records (lexicon and semantic).', labelNames: ['pipeline'], buckets: latencyBuckets });
 const processed = counter({ name: 'surgewatch_signals_processed_total', help: 'Signals counted into the windows (valid, on time, not seen before), by pipeline.', labelNames: ['pipeline'] });
-const withoutAuthor = counter({ name: 'surgewatch_signals_without_author_total', help: 'Signals counted that carry no author id (they count towards no distinct-author guard), by pipeline.', labelNames: ['pipeline'] });
+const withoutAuthor = counter({ name: 'surgewatch_signals_without_author_total', help: 'Signals counted that carry no author id, by pipeline (over surgewatch_signals_processed_total: the share without one).', labelNames: ['pipeline'] });
 const dropped = counter({ name: 'surgewatch_signals_dropped_total', help: 'Valid signals not counted, by pipeline and reason: late (behind the watermark by more than the lateness) or duplicate (id already counted).', labelNames: ['pipeline', 'reason'] });
 const deadLetterCount = counter({ name: 'surgewatch_dead_letters_total', help: 'Records sent to the dead-letter topic, by pipeline and reason (the decode failure code, or future).', labelNames: ['pipeline', 'reason'] });
 
