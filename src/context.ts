@@ -228,7 +228,7 @@ export class AppContext {
         };
       }
     }
-    if (this.role !== 'worker') {
+    {
       if (this.kafka && !checks.kafka) {
         const admin = this.kafka.admin();
         let connected: Promise<void> | undefined;
@@ -260,6 +260,8 @@ export class AppContext {
         logger: this.logger,
         metrics: () => exposition(this.metrics),
         deliveries: { deliveries: this.delivery },
+        // A worker-only process serves its probes and its own figures (lag, processed) only.
+        probesOnly: this.role === 'worker',
         http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },
       });
     }
@@ -372,8 +374,9 @@ export class AppContext {
     }
     await this.listSync?.start(this.config.topics, this.config.topicsEditedAtMs);
     this.topicWatcher?.start();
-    if (this.api) {
-      if (this.keys.size === 0) {
+    const port = this.role === 'worker' ? (this.overrides.httpPort ?? this.config.env.SURGEWATCH_PROBES_PORT) : (this.overrides.httpPort ?? this.config.env.HTTP_PORT);
+    if (this.api && port !== undefined) {
+      if (this.keys.size === 0 && this.role !== 'worker') {
         // Embedded mode without configured keys: an admin key of its own, kept in a file.
         const admin = ensureAdminKey(this.config.adminKeyFile);
         this.keys.add(admin.entry);
@@ -382,7 +385,7 @@ export class AppContext {
       }
       const { host, hostReason } = this.config.http;
       if (hostReason) this.logger.warn({ host }, hostReason);
-      await this.api.listen({ host, port: this.overrides.httpPort ?? this.config.env.HTTP_PORT });
+      await this.api.listen({ host, port });
     }
     this.sources.forEach((source, i) => {
       const applier = this.appliers[i]!;

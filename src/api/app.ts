@@ -45,6 +45,8 @@ export interface ApiDeps {
   deliveries?: DeliveryRoutesOptions;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
+  /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
+  probesOnly?: boolean;
 }
 
 export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, rateLimitPerMin: 600, corsOrigins: [] };
@@ -91,7 +93,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`)));
   installAuth(app, deps.keys);
 
-  app.register(swagger, {
+  if (!deps.probesOnly) app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -109,7 +111,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
     transformObject: jsonSchemaTransformObject,
   });
-  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (!deps.probesOnly) app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   if (http.corsOrigins.length > 0) {
     app.register(cors, {
       origin: http.corsOrigins.includes('*') ? '*' : [...http.corsOrigins],
@@ -165,8 +167,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics ? await deps.metrics() : ''),
     );
 
-    r.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => root.swagger());
+    if (!deps.probesOnly) r.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => root.swagger());
   });
+  if (deps.probesOnly) return app;
 
   app.register(
     async (v1) => {

@@ -25,6 +25,8 @@ export const envSchema = z
     /** Unset: 0.0.0.0 when SURGEWATCH_API_KEYS is set, else 127.0.0.1 (see loadConfig). */
     HTTP_HOST: z.string().min(1).optional(),
     HTTP_PORT: port.default(8080),
+    /** SURGEWATCH_ROLE=worker: serve /healthz, /readyz and /metrics on this port (no listener when unset). */
+    SURGEWATCH_PROBES_PORT: port.optional(),
     HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** Requests per minute per API key (or per address without one); 0 turns the limit off. */
     HTTP_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(0).max(1_000_000).default(600),

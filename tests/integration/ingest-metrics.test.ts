@@ -31,7 +31,8 @@ describe('ingest figures on /metrics (Kafka and Redis)', () => {
     const bad = Array.from({ length: BAD }, (_, i) => ({ partition: i % 2, value: i % 3 ? `not json ${i}` : JSON.stringify({ id: `b${i}`, surface: 'post' }) }));
     // Bad records between good ones: the partition goes on past them.
     await produce(kafka, topic, [...good.slice(0, GOOD / 2), ...bad, ...good.slice(GOOD / 2)]);
-    ctx = await setup.start(now);
+    // A worker-only process, as deployed beside the API: it serves its probes and figures only.
+    ctx = await setup.start(now, { SURGEWATCH_ROLE: 'worker' });
   });
 
   afterAll(async () => {
@@ -65,6 +66,12 @@ describe('ingest figures on /metrics (Kafka and Redis)', () => {
     // The detection tick runs on the context's clock, stopped at `now`.
     await waitFor(async () => ((sample(await scrape(ctx.apiUrl()!), 'surgewatch_last_tick_timestamp_seconds', { pipeline: 'met' }) ?? 0) > 0 ? true : undefined), 30_000, 'a detection tick');
     expect(sample(await scrape(ctx.apiUrl()!), 'surgewatch_last_tick_timestamp_seconds', { pipeline: 'met' })).toBe(now / 1000);
+  });
+
+  it('serves only the probes and the figures from a worker-only process', async () => {
+    expect((await fetch(`${ctx.apiUrl()!}/readyz`)).status).toBe(200);
+    expect((await fetch(`${ctx.apiUrl()!}/healthz`)).status).toBe(200);
+    for (const path of ['/v1/alerts', '/openapi.json', '/docs']) expect((await fetch(`${ctx.apiUrl()!}${path}`)).status, path).toBe(404);
   });
 });
 
