@@ -368,6 +368,7 @@ export class AppContext {
       this.semantic = await setupSemantic(this.runtimes, {
         models: this.config.models,
         workers: this.config.env.SURGEWATCH_EMBED_WORKERS,
+        jobTimeoutMs: this.config.env.SURGEWATCH_EMBED_TIMEOUT_MS,
         logger: this.logger.child({ component: 'semantic' }),
       });
       await indexLists(this.runtimes);

@@ -54,6 +54,8 @@ export const envSchema = z
     SURGEWATCH_SEMANTIC_MODE: z.enum(['off', 'all', 'candidates']).optional(),
     /** Embedding worker threads per model; 0 = one per core but one. */
     SURGEWATCH_EMBED_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+    /** A batch the model does not answer within this long is scored without it, and its worker replaced. */
+    SURGEWATCH_EMBED_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
     /** Key for hashing author ids; authors are never stored raw. Required in service mode. */
     AUTHOR_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     /**

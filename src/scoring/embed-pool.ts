@@ -13,6 +13,11 @@ export interface PoolOptions {
   logger: Logger;
   /** A worker that dies is replaced at most this many times in a row before the pool gives up. */
   maxRestarts?: number;
+  /**
+   * A batch not answered within this long means a hung worker: the batch fails (its signals are
+   * scored without the model) and the worker is replaced (default 30000).
+   */
+  jobTimeoutMs?: number;
 }
 
 interface Job {
@@ -25,6 +30,10 @@ interface Job {
 interface Slot {
   worker: Worker;
   job: Job | undefined;
+  /** Fires when the job in hand outlives jobTimeoutMs. */
+  timer?: NodeJS.Timeout;
+  /** Set when the worker was stopped for not answering. */
+  hung?: string;
 }
 
 /** From a source checkout (tsx, vitest) the worker is TypeScript: register tsx inside it first. */
@@ -126,6 +135,7 @@ export class EmbedPool implements Embedder {
   private onReply(slot: Slot, m: WorkerReply): void {
     const job = slot.job;
     if (!job || (m.type !== 'result' && m.type !== 'failed') || m.id !== job.id) return;
+    clearTimeout(slot.timer);
     slot.job = undefined;
     if (m.type === 'failed') job.reject(new EmbedderError(`model "${this.spec.id}" failed on a batch of ${job.texts.length}: ${m.message}`));
     else {
@@ -140,6 +150,8 @@ export class EmbedPool implements Embedder {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
+    clearTimeout(slot.timer);
+    if (slot.hung) reason = slot.hung;
     slot.job?.reject(new EmbedderError(`${reason} (model "${this.spec.id}")`));
     if (this.closed) return;
     this.opts.logger.error({ model: this.spec.id, reason }, 'embedding worker lost; starting a new one');
@@ -163,6 +175,12 @@ export class EmbedPool implements Embedder {
       if (slot.job) continue;
       const job = this.queue.shift()!;
       slot.job = job;
+      const timeoutMs = this.opts.jobTimeoutMs ?? 30_000;
+      slot.timer = setTimeout(() => {
+        // Heartbeats keep the partition assigned while we wait: a worker that never answers must not hold it forever.
+        slot.hung = `embedding worker hung: no answer to a batch of ${job.texts.length} within ${timeoutMs} ms`;
+        void slot.worker.terminate();
+      }, timeoutMs);
       slot.worker.postMessage({ id: job.id, texts: job.texts } satisfies WorkerRequest);
     }
   }

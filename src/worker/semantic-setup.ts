@@ -17,6 +17,8 @@ export interface SemanticSetupOptions {
   models: ReadonlyMap<string, ModelSpec>;
   /** Worker threads per model (0 = one per core but one). */
   workers: number;
+  /** A batch the model does not answer within this long fails and its worker is replaced. */
+  jobTimeoutMs?: number;
   logger: Logger;
   /** Where transformers.js keeps fetched models. */
   cacheDir?: string;
@@ -69,7 +71,12 @@ export async function setupSemantic(runtimes: readonly PipelineRuntime[], opts: 
     try {
       if (!spec) throw new EmbedderError(`unknown model "${modelId}"`);
       await checkFetched(spec);
-      const pool = await EmbedPool.start(spec, { workers: opts.workers, cacheDir: opts.cacheDir ?? resolve('models/cache'), logger: opts.logger });
+      const pool = await EmbedPool.start(spec, {
+        workers: opts.workers,
+        cacheDir: opts.cacheDir ?? resolve('models/cache'),
+        logger: opts.logger,
+        ...(opts.jobTimeoutMs !== undefined && { jobTimeoutMs: opts.jobTimeoutMs }),
+      });
       pools.set(modelId, pool);
       opts.logger.info({ model: modelId, backend: spec.backend, runtime: pool.runtime, workers: pool.size, dim: pool.dim }, `embedding model "${modelId}" loaded`);
     } catch (err) {

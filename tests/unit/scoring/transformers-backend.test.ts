@@ -133,6 +133,23 @@ describe('EmbedPool', () => {
     }
   });
 
+  it('replaces a worker that hangs: its batch fails after the job timeout, later batches succeed', async () => {
+    const pool = await EmbedPool.start(model(), { workers: 1, cacheDir: root, logger: silentLogger, jobTimeoutMs: 300 });
+    try {
+      // The batch never reaches the worker: from the pool's side, a worker that never answers.
+      const worker = (pool as unknown as { slots: { worker: { postMessage(m: unknown): void } }[] }).slots[0]!.worker;
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = () => {
+        worker.postMessage = post;
+      };
+      await expect(pool.embed(['alpha'])).rejects.toThrow(/embedding worker hung: no answer to a batch of 1 within 300 ms .*model "tiny"/);
+      close((await pool.embed(['beta']))[0]!, [0, 1, 0, 0]);
+      expect(pool.size).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects work after close', async () => {
     const pool = await EmbedPool.start(model(), { workers: 1, cacheDir: root, logger: silentLogger });
     await pool.close();
