@@ -28,6 +28,7 @@ import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-ru
 import { SampleStreamSource } from './worker/sample-stream.js';
 import type { DeadLetterSink, SignalSource } from './worker/source.js';
 import { indexLists, semanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
+import { authorMetrics } from './worker/process-records.js';
 
 /** What tests may replace when building a context. */
 export interface ContextOverrides {
@@ -176,7 +177,7 @@ export class AppContext {
           return { degraded: degraded.map((r) => `${r.config.id}: ${r.semantic?.reason ?? 'model not loaded yet'}`).join('; ') };
         };
       }
-      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger, metrics: () => semanticMetrics(this.runtimes, this.semantic) });
+      this.api = buildApi({ alerts: this.alerts, checks, mode: this.config.mode, logger: this.logger, metrics: () => semanticMetrics(this.runtimes, this.semantic) + authorMetrics(this.runtimes) });
     }
   }
 
@@ -225,6 +226,7 @@ export class AppContext {
       });
       await indexLists(this.runtimes);
     }
+    await this.logAuthorShare();
     await this.listSync?.start(this.config.topics);
     this.topicWatcher?.start();
     if (this.api) {
@@ -235,6 +237,20 @@ export class AppContext {
       void source.start((batch) => applier.handle(batch)).catch((err) => this.logger.error({ err, pipeline: applier.pipeline }, 'signal source failed'));
     });
     this.ticker?.start();
+  }
+
+  /**
+   * Share of the signals counted so far without an author id, per pipeline: without them the
+   * min-authors guard cannot apply, and alerts say distinct_authors null.
+   */
+  private async logAuthorShare(): Promise<void> {
+    if (this.role === 'api') return;
+    for (const rt of this.runtimes) {
+      const totals = await this.windows.totals(rt.config.id);
+      const signals = totals.signals ?? 0;
+      const share = signals > 0 ? Math.round(((totals.no_author ?? 0) / signals) * 1000) / 1000 : null;
+      this.logger.info({ pipeline: rt.config.id, signals, withoutAuthorShare: share }, share === null ? 'no signals counted yet: the share without author ids is logged at the first detection tick' : 'signals counted so far without author ids');
+    }
   }
 
   /** The API's address once listening, e.g. http://127.0.0.1:8080. */

@@ -68,6 +68,22 @@ export function guardsFor(cfg: DetectConfig, tier: SeverityTier): Guards {
 }
 
 /**
+ * The min-authors guard: a few accounts posting a lot is not a trend. Without author ids the
+ * number of accounts is unknown (null), not zero, and the guard does not apply; when only part
+ * of the pipeline's signals carry one, the bar is lowered to that share.
+ */
+export function passesAuthorGuard(distinctAuthors: number | null, minAuthors: number, authoredShare = 1): boolean {
+  if (distinctAuthors === null) return true;
+  return distinctAuthors >= Math.ceil(minAuthors * Math.min(1, Math.max(0, authoredShare)));
+}
+
+/** Share of a pipeline's signals that carry an author id, from its totals (1 when none counted yet). */
+export function authoredShare(totals: Readonly<Record<string, number>>): number {
+  const signals = totals.signals ?? 0;
+  return signals > 0 ? 1 - Math.min(signals, totals.no_author ?? 0) / signals : 1;
+}
+
+/**
  * Tests each live series' current window against its own learned baseline, then controls the
  * false-discovery rate across all series of a tick. Pure.
  */

@@ -168,7 +168,9 @@ export class MemoryWindowStore implements WindowStore {
       .map(([term, count]) => ({ term, count }))
       .sort((a, b) => b.count - a.count || a.term.localeCompare(b.term))
       .slice(0, limits.topTerms);
-    return { distinctAuthors: authors.size, topTerms, sampleIds };
+    const counts = this.data(pipeline).counts.get(series);
+    const anySignal = authors.size === 0 && bucketRange(fromBucketMs, toBucketMs, bucketMs).some((b) => (counts?.get(b) ?? 0) > 0);
+    return { distinctAuthors: anySignal ? null : authors.size, topTerms, sampleIds };
   }
 
   async readHourly(pipeline: string, series: readonly string[], fromHourMs: number, toHourMs: number): Promise<Map<string, number[]>> {

@@ -59,7 +59,11 @@ export interface SeriesInfo {
 }
 
 export interface WindowDetails {
-  distinctAuthors: number;
+  /**
+   * Distinct authors among the window's signals; null when the window holds signals but none
+   * carries an author id (unknown, not zero). 0 for a window without signals.
+   */
+  distinctAuthors: number | null;
   topTerms: { term: string; count: number }[];
   sampleIds: string[];
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Lease } from '../windows/lease.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type Evaluation, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
@@ -43,6 +43,7 @@ export class DetectionTicker {
   private running = new Set<string>();
   private stopped = false;
   private readonly streaks = new Map<string, Map<string, number>>();
+  private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
 
   constructor(private readonly opts: TickerOptions) {}
@@ -126,6 +127,7 @@ export class DetectionTicker {
     }
     const decisions = rt.detector.decide(evaluations, guards);
     const streaks = this.streaksOf(pipeline);
+    let share: number | undefined;
 
     for (const [i, { series, topic }] of tested.entries()) {
       let decision = decisions[i]!;
@@ -141,7 +143,9 @@ export class DetectionTicker {
         decision.significant && !inCooldown
           ? await this.opts.windows.readDetails(pipeline, series, windowStart, toBucket, bucketMs, { topTerms: TOP_TERMS, samples: rt.config.alerts.sampleSize })
           : undefined;
-      if (details && details.distinctAuthors < guards[i]!.minAuthors) decision = { ...decision, significant: false, reason: 'below_min_authors' };
+      if (details && !passesAuthorGuard(details.distinctAuthors, guards[i]!.minAuthors, (share ??= await this.authoredShare(rt)))) {
+        decision = { ...decision, significant: false, reason: 'below_min_authors' };
+      }
       // Hysteresis: an open alert stays open while the series is at half the opening bars.
       const g = guards[i]!;
       const elevated = !decision.significant && decision.ratio >= Math.max(1.5, g.minRatio / 2) && decision.observed >= g.minCount / 2;
@@ -195,6 +199,24 @@ export class DetectionTicker {
       for (const s of missing) cache.factors.set(s, seasonalFactor(hourly.get(s) ?? [], from, seasonality, nowMs, baselineMidMs));
     }
     return cache.factors;
+  }
+
+  /**
+   * Share of the pipeline's signals that carry an author id. Logged once it is first known, so
+   * that a stream without them is noticed: its alerts say distinct_authors null.
+   */
+  private async authoredShare(rt: PipelineRuntime): Promise<number> {
+    const totals = await this.opts.windows.totals(rt.config.id);
+    const share = authoredShare(totals);
+    if ((totals.signals ?? 0) > 0 && !this.authorShareLogged.has(rt.config.id)) {
+      this.authorShareLogged.add(rt.config.id);
+      const withoutAuthor = Math.round((1 - share) * 1000) / 1000;
+      this.opts.logger[withoutAuthor > 0 ? 'warn' : 'info'](
+        { pipeline: rt.config.id, signals: totals.signals, withoutAuthorShare: withoutAuthor },
+        withoutAuthor > 0 ? 'signals without author ids: the min-authors guard applies only to those that have one' : 'every signal carries an author id',
+      );
+    }
+    return share;
   }
 
   /**

@@ -44,6 +44,8 @@ export interface PipelineRuntime {
   dimensionValues: DimensionValues;
   /** Semantic scoring, attached once the embedding model is up (absent: lexicon only). */
   semantic?: SemanticScorer;
+  /** Signals this process accepted, and those without an author id (for /metrics). */
+  signalStats: { signals: number; withoutAuthor: number };
 }
 
 /** Topic ids a pipeline names that a set of definitions lacks. */
@@ -110,6 +112,7 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
       return this.lists.lexicon;
     },
     detector: createDetector(config.detect),
+    signalStats: { signals: 0, withoutAuthor: 0 },
     dimensionValues: new DimensionValues(w.maxValuesPerDimension, w.retentionSec * 1000),
     layout: {
       bucketMs: w.bucketSec * 1000,

@@ -172,6 +172,11 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     if (signal.tsMs > opts.watermark.maxEventMs) opts.watermark.maxEventMs = signal.tsMs;
     totals.signals!++;
     if (signal.truncated) totals.truncated!++;
+    runtime.signalStats.signals++;
+    if (!signal.author) {
+      totals.no_author = (totals.no_author ?? 0) + 1;
+      runtime.signalStats.withoutAuthor++;
+    }
 
     accepted.push(signal);
     lexicon.push(scoreForRuntime(runtime, signal, lists));
@@ -210,4 +215,26 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
   });
   totals.dead_letters = deadLetters.length;
   return { signals, deadLetters, totals };
+}
+
+/** Prometheus lines: signals accepted by this process per pipeline, and how many lack an author id. */
+export function authorMetrics(runtimes: readonly PipelineRuntime[]): string {
+  const lines = [
+    '# HELP surgewatch_signals_accepted_total Signals accepted for counting by this process.',
+    '# TYPE surgewatch_signals_accepted_total counter',
+    '# HELP surgewatch_signals_without_author_total Accepted signals with no author id (the min-authors guard cannot apply to them).',
+    '# TYPE surgewatch_signals_without_author_total counter',
+    '# HELP surgewatch_signals_without_author_ratio Share of accepted signals with no author id.',
+    '# TYPE surgewatch_signals_without_author_ratio gauge',
+  ];
+  for (const rt of runtimes) {
+    const p = `pipeline="${rt.config.id}"`;
+    const { signals, withoutAuthor } = rt.signalStats;
+    lines.push(
+      `surgewatch_signals_accepted_total{${p}} ${signals}`,
+      `surgewatch_signals_without_author_total{${p}} ${withoutAuthor}`,
+      `surgewatch_signals_without_author_ratio{${p}} ${signals > 0 ? Math.round((withoutAuthor / signals) * 1e4) / 1e4 : 0}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -39,5 +39,27 @@ describe('replay on the real services', () => {
     expect((await store.totals('high-harm')).signals).toBe(signals.length);
     // Nothing was written under the live prefix.
     expect(await redis.keys(`${id}:*`)).toEqual([]);
+  });
+
+  it('raises the surge of a stream without author ids, its alerts saying distinct_authors null', async () => {
+    const { signals, truth } = generateStream({ ...spec, minutes: 60, surges: [spec.surges![0]!] });
+    const file = join(dir, 'anonymous.jsonl');
+    await writeJsonl(
+      file,
+      signals.map(({ author: _author, ...rest }) => rest),
+    );
+    writeFileSync(join(dir, 'truth.json'), JSON.stringify(truth));
+    const anon = `${id}-anon`;
+    const config = loadConfig({ cwd: resolve('.'), env: workerEnv(anon, {}) });
+    const io = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() };
+    try {
+      const r = await replayCommand(config, file, { semantic: 'off', out: join(dir, 'anonymous-alerts.jsonl'), truth: join(dir, 'truth.json') }, io);
+      expect(r.truth!.surges[0]).toMatchObject({ detected: true });
+      const alerts = readFileSync(join(dir, 'anonymous-alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { distinct_authors: unknown });
+      expect(alerts.length).toBeGreaterThan(0);
+      expect(alerts.every((a) => a.distinct_authors === null)).toBe(true);
+    } finally {
+      await deleteKeys(redis, `${anon}.replay`);
+    }
   });
 });
