@@ -79,6 +79,7 @@ export class RedisWindowStore implements WindowStore {
         if (!span) active.set(series, { first: s.bucketMs, last: s.bucketMs });
         else if (s.bucketMs > span.last) span.last = s.bucketMs;
         else if (s.bucketMs < span.first) span.first = s.bucketMs;
+        if (s.countOnly) continue;
         if (s.authorHash) {
           const ak = k.authors(series, s.bucketMs);
           let set = authors.get(ak);

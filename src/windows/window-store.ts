@@ -14,7 +14,15 @@ export interface CountedSignal {
   terms: string[];
   /** Keyed hash of the author; never the raw id. */
   authorHash?: string;
+  /** Counted only: no authors, terms or samples kept (the traffic series). */
+  countOnly?: boolean;
 }
+
+/**
+ * Pseudo-topic of the traffic series: every accepted signal, hit or not, per scope (e.g.
+ * "~traffic" and "~traffic|region=US-TX"), so that a topic's volume can be judged against it.
+ */
+export const TRAFFIC_TOPIC = '~traffic';
 
 export interface WindowLayout {
   bucketMs: number;

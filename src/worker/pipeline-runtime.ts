@@ -117,8 +117,8 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
     layout: {
       bucketMs: w.bucketSec * 1000,
       retentionSec: w.retentionSec,
-      // Details (authors, terms, samples) are only read for the current window.
-      detailTtlSec: Math.max(300, 3 * w.currentSec),
+      // Details (authors, terms, samples) are only read for the current windows, the long ones included.
+      detailTtlSec: Math.max(300, 3 * w.currentSec, ...config.detect.longWindowsSec.map((sec) => sec + 60)),
       samplesPerBucket: config.alerts.sampleSize,
       hourlyTtlSec: config.detect.seasonality === 'none' ? 0 : (config.detect.seasonalHistoryDays + 1) * 86_400,
     },

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/signal.js';
 import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.js';
-import { bucketStart, type CountedSignal } from '../windows/window-store.js';
+import { bucketStart, TRAFFIC_TOPIC, type CountedSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
 import { collapseRepeats } from '../normalize/fold.js';
 import { foldHashtag, normalizeText } from '../normalize/text.js';
@@ -192,6 +192,9 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
   }
 
   accepted.forEach((signal, i) => {
+    // The signal's scopes, found once: its traffic series, and the series of each topic it hits.
+    const scopes = runtime.config.detect.relativeToTraffic ? seriesFor(TRAFFIC_TOPIC, signal, dimensions, runtime.dimensionValues) : undefined;
+    if (scopes) signals.push({ id: signal.id, bucketMs: bucketStart(signal.tsMs, bucketMs), series: scopes, terms: [], countOnly: true });
     const hits = scored.scores[i]!.filter((s) => s.hit);
     if (hits.length === 0) return;
     totals.hits!++;
@@ -201,7 +204,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     // Tags and words are found once per signal, then filtered per hit topic.
     const candidates = runtime.config.windows.emergingTerms ? emergingCandidates(signal) : [];
     for (const h of hits) {
-      const series = seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
+      const series = scopes ? scopes.map((scope) => h.topic + scope.slice(TRAFFIC_TOPIC.length)) : seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
       if (candidates.length > 0) {
         for (const term of pickEmerging(candidates, lists.knownKeys.get(h.topic) ?? NO_KEYS)) {
           // Past the cardinality bound a term is not counted at all: "other" suggests nothing.

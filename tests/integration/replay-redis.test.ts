@@ -10,6 +10,9 @@ import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { spec, writeJsonl } from '../_util/synthetic-spec.js';
 import { createTestRedis, deleteKeys, uniqueId, workerEnv } from '../_util/services.js';
 
+/** A replay of an hour on Redis ticks 720 times, each reading every live series' windows. */
+const REPLAY_TIMEOUT_MS = 240_000;
+
 describe('replay on the real services', () => {
   const id = uniqueId('replay');
   const redis = createTestRedis();
@@ -39,7 +42,7 @@ describe('replay on the real services', () => {
     expect((await store.totals('high-harm')).signals).toBe(signals.length);
     // Nothing was written under the live prefix.
     expect(await redis.keys(`${id}:*`)).toEqual([]);
-  });
+  }, REPLAY_TIMEOUT_MS);
 
   it('raises the surge of a stream without author ids, its alerts saying distinct_authors null', async () => {
     const { signals, truth } = generateStream({ ...spec, minutes: 60, surges: [spec.surges![0]!] });
@@ -61,5 +64,5 @@ describe('replay on the real services', () => {
     } finally {
       await deleteKeys(redis, `${anon}.replay`);
     }
-  });
+  }, REPLAY_TIMEOUT_MS);
 });
