@@ -57,6 +57,11 @@ const detectSchema = z.strictObject({
   /** Minimum observed / expected ratio in a long window (minRatio applies to the short one). */
   longMinRatio: z.number().min(1).default(1.6),
   /**
+   * Minimum expected count in a long window: in a sparser series the baseline is a handful of
+   * signals, and one burst of posts from a few accounts looks like a surge (short window only).
+   */
+  longMinExpected: z.number().min(0).default(20),
+  /**
    * Judge a topic's volume against the traffic of its scope (all signals, hit or not): the
    * expected count follows the scope's traffic now against during the baseline, so that a
    * benign wave that lifts every topic (a big live event) does not alert, and the daily rhythm

@@ -215,8 +215,10 @@ export function createDetector(cfg: DetectConfig): Detector {
     decide(evaluations, guards) {
       const decisions: Decision[] = evaluations.map((e, i) => {
         const g = guards[i]!;
+        // A long window needs a series busy enough to have a stable level over it (longMinExpected):
+        // in a sparse one, its baseline is a handful of signals and one burst looks like a surge.
         const failure = (w: WindowFigures, short: boolean): DecisionReason | undefined =>
-          w.observed < g.minCount
+          w.observed < g.minCount || (!short && w.expected < Math.max(g.minCount, cfg.longMinExpected))
             ? 'below_min_count'
             : w.ratio < (short ? g.minRatio : Math.min(g.minRatio, cfg.longMinRatio)) || (!short && w.recentRatio < Math.min(g.minRatio, cfg.longMinRatio))
               ? 'below_min_ratio'
