@@ -37,7 +37,7 @@ commands:
       data sets (leave one data set out where a topic has several, else the held-out split):
       {"kind":"head","evaluation":"in-set"|"cross-dataset","mode",...}. JSON lines on stdout,
       tables on stderr.
-  detect-series <series.csv> [--out scored.csv] [--baseline 120] [--p 1e-6] [--direction up|both]
+  detect-series <series.csv> [--out scored.csv] [--baseline 288] [--p 1e-6] [--direction up|both]
                 [--refractory ROWS] [--min-history ROWS]
       The detector over a plain timestamp,value count series: each row is tested against the
       rows before it. Writes every row plus expected, ratio, z, p, anomaly_score (-log10 p) and

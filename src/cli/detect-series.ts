@@ -7,7 +7,7 @@ import { readLines } from './lines.js';
 
 export interface DetectSeriesOptions {
   out?: string;
-  /** Rows of history each row is tested against (default 120). */
+  /** Rows of history each row is tested against (default 288: a day of 5-minute rows). */
   baseline?: number;
   /** A row alerts when its p-value under the robust baseline is at most this (default 1e-6). */
   p?: number;
@@ -36,7 +36,7 @@ function zFor(p: number): number {
 
 /** The series detector's settings for the command's options, defaults filled in. */
 export function seriesOptions(opts: DetectSeriesOptions): SeriesDetectorOptions {
-  const baseline = opts.baseline ?? 120;
+  const baseline = opts.baseline ?? 288;
   const p = opts.p ?? 1e-6;
   const direction = opts.direction ?? 'up';
   return {

@@ -36,7 +36,8 @@ async function run(csv: string, opts = {}) {
 
 describe('surgewatch detect-series', () => {
   it('flags the spikes of a noisy daily series and nothing else, and writes every row with its score', async () => {
-    const { r, header, rows } = await run(series(24 * 14, { 200: 80, 201: 75, 300: 90 }));
+    // Hourly rows: a baseline of five days (the default, 288 rows, suits 5-minute rows).
+    const { r, header, rows } = await run(series(24 * 14, { 200: 80, 201: 75, 300: 90 }), { baseline: 120 });
     expect(header).toBe('timestamp,value,expected,ratio,z,p,anomaly_score,alert');
     expect(rows).toHaveLength(24 * 14);
     // One alert per episode: the two-row spike opens one at its first row.
