@@ -38,6 +38,7 @@ import { LogAlertPublisher, MemoryDeadLetterSink } from './worker/local-sinks.js
 import { buildPipelineRuntime, type PipelineRuntime } from './worker/pipeline-runtime.js';
 import { SampleStreamSource } from './worker/sample-stream.js';
 import { checkSourcesRunning, SOURCE_STATES, type DeadLetterSink, type SignalSource, type SourceStatus } from './worker/source.js';
+import { registerAuthorMetrics } from './worker/process-records.js';
 import { indexLists, registerSemanticMetrics, setupSemantic, type SemanticSetup } from './worker/semantic-setup.js';
 
 const alertEvents = counter({
@@ -249,6 +250,7 @@ export class AppContext {
       enableProcessMetrics();
       registerSemanticMetrics(this.metrics, this.runtimes, () => this.semantic);
       this.registerAlertMetrics();
+      registerAuthorMetrics(this.metrics, this.runtimes);
       if (this.sources.length > 0) this.registerSourceMetrics();
       this.delivery.registerMetrics(this.metrics);
       this.api = buildApi({
@@ -373,6 +375,7 @@ export class AppContext {
       });
       await indexLists(this.runtimes);
     }
+    await this.logAuthorShare();
     await this.listSync?.start(this.config.topics, this.config.topicsEditedAtMs);
     this.topicWatcher?.start();
     const port = this.role === 'worker' ? (this.overrides.httpPort ?? this.config.env.SURGEWATCH_PROBES_PORT) : (this.overrides.httpPort ?? this.config.env.HTTP_PORT);
@@ -403,6 +406,20 @@ export class AppContext {
     this.ticker?.start();
     if (this.role !== 'api') this.delivery.start();
     this.relay?.start();
+  }
+
+  /**
+   * Share of the signals counted so far without an author id, per pipeline: without them the
+   * min-authors guard cannot apply, and alerts say distinct_authors null.
+   */
+  private async logAuthorShare(): Promise<void> {
+    if (this.role === 'api') return;
+    for (const rt of this.runtimes) {
+      const totals = await this.windows.totals(rt.config.id);
+      const signals = totals.signals ?? 0;
+      const share = signals > 0 ? Math.round(((totals.no_author ?? 0) / signals) * 1000) / 1000 : null;
+      this.logger.info({ pipeline: rt.config.id, signals, withoutAuthorShare: share }, share === null ? 'no signals counted yet: the share without author ids is logged at the first detection tick' : 'signals counted so far without author ids');
+    }
   }
 
   /** The API's address once listening, e.g. http://127.0.0.1:8080. */

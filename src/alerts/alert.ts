@@ -39,7 +39,8 @@ export interface Alert {
   peak: AlertFigures & { at: string };
   /** seasonal_factor: how much busier this hour usually is than the baseline's (1 without seasonality). */
   baseline: { seconds: number; mean_per_bucket: number; bucket_seconds: number; seasonal_factor: number };
-  distinct_authors: number;
+  /** null when the window's signals carry no author ids (unknown, not zero). */
+  distinct_authors: number | null;
   top_terms: { term: string; count: number }[];
   sample_signal_ids: string[];
   summary: string;

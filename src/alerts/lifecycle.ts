@@ -59,6 +59,8 @@ export function alertId(pipeline: string, series: string, openedBucketMs: number
   return `al_${createHash('sha256').update(`${pipeline}\0${series}\0${openedBucketMs}`).digest('hex').slice(0, 20)}`;
 }
 
+const accounts = (n: number | null) => (n === null ? 'accounts unknown (the signals carry no author ids)' : `from ${n} distinct account${n === 1 ? '' : 's'}`);
+
 /** One-paragraph text a policy lead can read in ten seconds. */
 export function summarize(
   a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status' | 'coordinated' | 'severity' | 'base_severity' | 'suggested_term'>,
@@ -68,7 +70,7 @@ export function summarize(
     const usual = w.expected < 0.5 ? 'it was not seen in the baseline' : `${fmt(w.ratio)}x its usual ${fmt(w.expected)}`;
     return [
       `Emerging term ${a.suggested_term} with ${a.topic_name}: it came with ${w.observed} matching signals in the last ${w.seconds} s (${usual}),`,
-      `from ${a.distinct_authors} distinct account${a.distinct_authors === 1 ? '' : 's'}.`,
+      `${accounts(a.distinct_authors)}.`,
       a.status === 'resolved' ? 'Its use is back near its baseline.' : `Consider adding ${a.suggested_term} to the ${a.topic_name} list.`,
     ].join(' ');
   }
@@ -78,7 +80,7 @@ export function summarize(
   const parts = [
     `${a.topic_name}: ${w.observed} matching signals in the last ${w.seconds} s ${where},`,
     `${fmt(w.ratio)}x the expected ${fmt(w.expected)} (z ${fmt(w.z)}),`,
-    `from ${a.distinct_authors} distinct account${a.distinct_authors === 1 ? '' : 's'}.`,
+    `${accounts(a.distinct_authors)}.`,
   ];
   if (terms.length > 0) parts.push(`Top terms: ${terms.join(', ')}.`);
   if (a.coordinated) parts.push(`Likely coordinated: few accounts produce most of the volume.`);
@@ -93,7 +95,7 @@ export function summarize(
  */
 export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }: LifecycleInput): LifecycleStep | undefined {
   const figures = { observed: decision.observed, expected: decision.expected, ratio: decision.ratio, z: decision.z, p: decision.p, q: decision.q };
-  const coordinated = (authors: number, observed: number) => observed > 0 && authors <= ctx.cfg.coordinatedShare * observed;
+  const coordinated = (authors: number | null, observed: number) => authors !== null && observed > 0 && authors <= ctx.cfg.coordinatedShare * observed;
   const window = { ...figures, start: iso(ctx.windowStartMs), end: iso(ctx.windowEndMs), seconds: ctx.currentSec };
 
   if (!open) {

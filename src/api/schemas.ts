@@ -49,7 +49,7 @@ export const alertSchema = z
     window: z.object({ ...figures, start: isoTime, end: isoTime, seconds: z.number() }),
     peak: z.object({ ...figures, at: isoTime }),
     baseline: z.object({ seconds: z.number(), mean_per_bucket: z.number(), bucket_seconds: z.number(), seasonal_factor: z.number() }),
-    distinct_authors: z.number(),
+    distinct_authors: z.number().nullable().describe("Accounts behind the current window; null when the signals carry no author ids (unknown, not zero)"),
     top_terms: z.array(z.object({ term: z.string(), count: z.number() })),
     sample_signal_ids: z.array(z.string()),
     summary: z.string(),

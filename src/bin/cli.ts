@@ -38,8 +38,8 @@ commands:
       data sets (leave one data set out where a topic has several, else the held-out split):
       {"kind":"head","evaluation":"in-set"|"cross-dataset","mode",...}. JSON lines on stdout,
       tables on stderr.
-  detect-series <series.csv> [--out scored.csv] [--baseline ROWS] [--half-life ROWS] [--gap ROWS]
-                [--p 1e-4] [--min-ratio 2] [--min-count 1]
+  detect-series <series.csv> [--out scored.csv] [--baseline 288] [--p 1e-6] [--direction up|both]
+                [--refractory ROWS] [--min-history ROWS]
       The detector over a plain timestamp,value count series: each row is tested against the
       rows before it. Writes every row plus expected, ratio, z, p, anomaly_score (-log10 p) and
       alert (0/1).
@@ -107,6 +107,9 @@ async function main(argv: string[]): Promise<number> {
       p: { type: 'string' },
       'min-ratio': { type: 'string' },
       'min-count': { type: 'string' },
+      direction: { type: 'string' },
+      refractory: { type: 'string' },
+      'min-history': { type: 'string' },
       days: { type: 'string' },
       seed: { type: 'string' },
       rate: { type: 'string' },
@@ -226,12 +229,16 @@ async function main(argv: string[]): Promise<number> {
     const opts: DetectSeriesOptions = {
       ...(values.out && { out: values.out }),
       ...(values.baseline !== undefined && { baseline: num('baseline', 2, 100_000, true)! }),
-      ...(values['half-life'] !== undefined && { halfLife: num('half-life', 1, 100_000, false)! }),
-      ...(values.gap !== undefined && { gap: num('gap', 0, 100_000, true)! }),
       ...(values.p !== undefined && { p: num('p', 1e-300, 0.5, false)! }),
-      ...(values['min-ratio'] !== undefined && { minRatio: num('min-ratio', 1, 1e6, false)! }),
-      ...(values['min-count'] !== undefined && { minCount: num('min-count', 0, 1e12, false)! }),
+      ...(values.refractory !== undefined && { refractory: num('refractory', 0, 1e9, true)! }),
+      ...(values['min-history'] !== undefined && { minHistory: num('min-history', 1, 100_000, true)! }),
     };
+    if (values.direction !== undefined) {
+      if (values.direction !== 'up' && values.direction !== 'both') throw new UsageError('--direction must be up or both');
+      opts.direction = values.direction;
+    }
+    const dropped = (['half-life', 'gap', 'min-ratio', 'min-count'] as const).filter((o) => values[o] !== undefined);
+    if (dropped.length > 0) throw new UsageError(`detect-series no longer takes ${dropped.map((o) => `--${o}`).join(', ')}: its baseline is the median of the last --baseline rows; see --help`);
     const r = await detectSeriesCommand(file, opts, { stdout: process.stdout, stderr: process.stderr });
     process.stderr.write(`scored ${r.rows} rows (${r.bad} bad): ${r.alerts} flagged\n`);
     return 0;

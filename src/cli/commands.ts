@@ -17,7 +17,7 @@ import { leaseKey } from '../windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from '../windows/lease.js';
 import { MemoryWindowStore } from '../windows/memory-window-store.js';
 import { BatchApplier } from '../worker/batch-applier.js';
-import { DetectionTicker } from '../worker/detection-ticker.js';
+import { DetectionTicker, type TickerOptions } from '../worker/detection-ticker.js';
 import { MemoryDeadLetterSink } from '../worker/local-sinks.js';
 import { buildPipelineRuntime, type PipelineRuntime } from '../worker/pipeline-runtime.js';
 import { scoreForRuntime, type RawRecord } from '../worker/process-records.js';
@@ -157,10 +157,16 @@ export interface ReplayResult {
   redisPrefix?: string;
 }
 
+/** Hooks for backtests: adjust the runtime before the replay starts, see every tick's decisions. */
+export interface ReplayObserver {
+  runtime?: (rt: PipelineRuntime) => void | Promise<void>;
+  decisions?: TickerOptions['onDecisions'];
+}
+
 export async function replayCommand(
   config: AppConfig,
   file: string,
-  opts: { pipeline?: string; out?: string; semantic?: SemanticMode; truth?: string; progress?: boolean },
+  opts: { pipeline?: string; out?: string; semantic?: SemanticMode; truth?: string; progress?: boolean; observe?: ReplayObserver },
   io: Io,
 ): Promise<ReplayResult> {
   // A bad truth file is reported before the (possibly long) replay starts.
@@ -177,6 +183,7 @@ export async function replayCommand(
     truth = parsed.data;
   }
   const { rt, setup } = await startRuntime(config, { ...opts, stderr: io.stderr });
+  await opts.observe?.runtime?.(rt);
   // With REDIS_URL set, the windows and alerts live in Redis, under their own prefix so that a
   // replay never mixes with live counts; otherwise in process memory.
   const redis = config.env.REDIS_URL ? new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, connectionName: 'surgewatch-replay' }) : undefined;
@@ -213,7 +220,7 @@ async function replayOn(
   config: AppConfig,
   rt: PipelineRuntime,
   file: string,
-  opts: { out?: string; progress?: boolean },
+  opts: { out?: string; progress?: boolean; observe?: ReplayObserver },
   io: Io,
   /** Every alert by id: its latest version, coordinated if any version was. */
   seen: Map<string, Alert>,
@@ -243,7 +250,15 @@ async function replayOn(
   };
   const applier = new BatchApplier(rt, { store: windows, deadLetters, authorHashKey: config.authorHashKey, clock, logger: silentLogger, checkFuture: false });
   const relay = new OutboxRelay({ store: alerts, publisher, pipelines: [{ id: rt.config.id, topic: rt.config.alerts.kafkaTopic }], logger: silentLogger });
-  const ticker = new DetectionTicker({ runtimes: [rt], windows, alerts, lease, clock, logger: silentLogger });
+  const ticker = new DetectionTicker({
+    runtimes: [rt],
+    windows,
+    alerts,
+    lease,
+    clock,
+    logger: silentLogger,
+    ...(opts.observe?.decisions && { onDecisions: opts.observe.decisions }),
+  });
   const tickMs = rt.config.detect.tickSec * 1000;
 
   let nextTickMs: number | undefined;

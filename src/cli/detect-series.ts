@@ -1,57 +1,72 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { pipelineSchema } from '../config/pipeline-schema.js';
-import { createDetector, type Guards } from '../detect/detector.js';
+import { createSeriesDetector, type SeriesDetectorOptions } from '../detect/series.js';
+import { normalUpperTail } from '../detect/stats.js';
 import type { Io } from './commands.js';
 import { readLines } from './lines.js';
 
 export interface DetectSeriesOptions {
   out?: string;
-  /** Rows of history each row is tested against. */
+  /** Rows of history each row is tested against (default 288: a day of 5-minute rows). */
   baseline?: number;
-  /** Half-life of the baseline's weights, in rows. */
-  halfLife?: number;
-  /** Rows left out between the baseline and the row tested. */
-  gap?: number;
-  /** A row alerts when its p-value is at most this... */
+  /** A row alerts when its p-value under the robust baseline is at most this (default 1e-6). */
   p?: number;
-  /** ...its value at least this multiple of the expected one... */
-  minRatio?: number;
-  /** ...and at least this count. */
-  minCount?: number;
-  /** Rows of history needed before anything is flagged. */
+  /** `up` (default): rises only; `both`: drops too. */
+  direction?: 'up' | 'both';
+  /** Rows after an alert during which the same episode does not alert again (default baseline / 2). */
+  refractory?: number;
+  /** Rows of history needed before anything is flagged (default baseline / 2). */
   minHistory?: number;
 }
 
 const MAX_LINE_BYTES = 4096;
 const HEADER = 'timestamp,value,expected,ratio,z,p,anomaly_score,alert';
 
+/** The z at which the normal upper tail is p (bisection; p in (0, 0.5]). */
+function zFor(p: number): number {
+  let lo = 0;
+  let hi = 40;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalUpperTail(mid) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** The series detector's settings for the command's options, defaults filled in. */
+export function seriesOptions(opts: DetectSeriesOptions): SeriesDetectorOptions {
+  const baseline = opts.baseline ?? 288;
+  const p = opts.p ?? 1e-6;
+  const direction = opts.direction ?? 'up';
+  return {
+    baseline,
+    minHistory: opts.minHistory ?? Math.ceil(baseline / 2),
+    direction,
+    zAlert: zFor(direction === 'both' ? p / 2 : p),
+    refractory: opts.refractory ?? Math.ceil(baseline / 2),
+  };
+}
+
 /**
- * `surgewatch detect-series <series.csv>`: the detector over a plain `timestamp,value` count
- * series exported from another system. Each row is one bucket, tested against the rows before
- * it (EWMA baseline, negative-binomial or Poisson tail). Writes every row with its expected
- * value, ratio, z, p, anomaly score (-log10 p) and alert flag (0/1). A bad row is reported on
- * stderr with its line number and left out of the baseline.
+ * `surgewatch detect-series <series.csv>`: the detector over a plain `timestamp,value` series
+ * exported from another system (counts or metrics). Each row is tested against a robust
+ * baseline of the rows before it (median and MAD; outliers are not learned, a lasting level
+ * shift is). Writes every row with its expected value (the baseline's median), ratio, robust z,
+ * p, anomaly score (0..1, increasing with z) and alert flag (0/1: the row where an episode
+ * opens). A bad row is reported on stderr with its line number and left out of the baseline.
  */
 export async function detectSeriesCommand(file: string, opts: DetectSeriesOptions, io: Io): Promise<{ rows: number; bad: number; alerts: number }> {
-  const baseline = opts.baseline ?? 60;
-  const cfg = pipelineSchema.parse({ id: 'series' }).detect;
-  const detect = { ...cfg, halfLifeSec: opts.halfLife ?? Math.max(1, baseline / 2), minExpected: 1 };
-  const detector = createDetector(detect);
-  const guards: Guards = { minCount: opts.minCount ?? 1, minRatio: opts.minRatio ?? 2, zThreshold: 0, minAuthors: 0, fdr: opts.p ?? 1e-4 };
-  const gap = opts.gap ?? 0;
-  const minHistory = opts.minHistory ?? Math.ceil(baseline / 2);
+  const detector = createSeriesDetector(seriesOptions(opts));
   const out: WriteStream | NodeJS.WritableStream = opts.out ? createWriteStream(opts.out) : io.stdout;
   const write = async (line: string) => {
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   };
 
-  const history: number[] = [];
   let rows = 0;
   let bad = 0;
   let alerts = 0;
   let lastTs = -Infinity;
-  let streak = 0;
   await write(HEADER);
   for await (const { line, bytes } of readLines(file, MAX_LINE_BYTES)) {
     const text = new TextDecoder().decode(bytes).trim();
@@ -66,19 +81,10 @@ export async function detectSeriesCommand(file: string, opts: DetectSeriesOption
     const { ts, raw, tsMs, value } = row;
     if (tsMs <= lastTs) io.stderr.write(`${JSON.stringify({ line, warning: 'timestamp not after the previous row; tested in file order' })}\n`);
     lastTs = tsMs;
-    const past = history.slice(Math.max(0, history.length - gap - baseline), Math.max(0, history.length - gap));
-    const e = detector.evaluate({ counts: [...past, value], currentBuckets: 1, bucketMs: 1000, fromBucketMs: 0, firstSeenMs: 0 });
-    const d = detector.decide([{ ...e, coverage: past.length >= minHistory ? 1 : 0 }], [guards])[0]!;
-    if (d.significant) alerts++;
-    const score = d.p > 0 ? Math.min(300, -Math.log10(d.p)) : 300;
-    await write([ts, raw, d.expected, d.ratio, d.z, d.p.toPrecision(3), score.toFixed(2), d.significant ? 1 : 0].join(','));
-    // Flagged rows are not learned, so a spike does not inflate the baseline of the rows after
-    // it; a level shift that lasts half a baseline becomes the new normal.
-    streak = d.significant ? streak + 1 : 0;
-    if (streak === 0 || streak > baseline / 2) {
-      history.push(value);
-      if (history.length > baseline + gap) history.shift();
-    }
+    const r = detector.push(value);
+    if (r.alert) alerts++;
+    const num = (x: number) => String(Math.round(x * 1000) / 1000);
+    await write([ts, raw, num(r.expected), num(r.ratio), num(r.z), r.p.toPrecision(3), r.score.toFixed(6), r.alert ? 1 : 0].join(','));
     rows++;
   }
   if (out !== io.stdout) {

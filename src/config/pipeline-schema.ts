@@ -59,6 +59,26 @@ const detectSchema = z.strictObject({
   minCount: z.number().int().min(1).default(10),
   /** Minimum observed / expected ratio. */
   minRatio: z.number().min(1).default(3),
+  /**
+   * Longer windows tested besides windows.currentSec (each a multiple of windows.bucketSec):
+   * a small or slow surge that a one-minute window cannot tell from noise adds up over 5-30
+   * minutes. A series' p-value is its best window's, times the number of windows (Bonferroni).
+   */
+  longWindowsSec: z.array(z.number().int().min(1).max(86_400)).max(8).default([300, 900, 1800]),
+  /** Minimum observed / expected ratio in a long window (minRatio applies to the short one). */
+  longMinRatio: z.number().min(1).default(1.6),
+  /**
+   * Minimum expected count in a long window: in a sparser series the baseline is a handful of
+   * signals, and one burst of posts from a few accounts looks like a surge (short window only).
+   */
+  longMinExpected: z.number().min(0).default(20),
+  /**
+   * Judge a topic's volume against the traffic of its scope (all signals, hit or not): the
+   * expected count follows the scope's traffic now against during the baseline, so that a
+   * benign wave that lifts every topic (a big live event) does not alert, and the daily rhythm
+   * needs no seasonal profile.
+   */
+  relativeToTraffic: z.boolean().default(true),
   /** Minimum z score of the observed count against the baseline's (floored) variance. */
   zThreshold: z.number().min(0).default(3),
   /** Minimum distinct authors in the current window (a few accounts posting a lot is not a trend). */
@@ -180,6 +200,15 @@ export const pipelineSchema = z.strictObject({
   detect: detectSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   semantic: semanticSchema.prefault({}),
+}).superRefine((p, ctx) => {
+  const w = p.windows;
+  p.detect.longWindowsSec.forEach((sec, i) => {
+    if (sec % w.bucketSec !== 0) ctx.addIssue({ code: 'custom', path: ['detect', 'longWindowsSec', i], message: 'must be a multiple of windows.bucketSec' });
+  });
+  const longest = Math.max(w.currentSec, ...p.detect.longWindowsSec);
+  // (Retention shorter than currentSec + baseline + gap is reported by the windows section.)
+  if (w.retentionSec >= w.currentSec + w.baselineSec + w.baselineGapSec && w.retentionSec < longest + w.baselineSec + w.baselineGapSec)
+    ctx.addIssue({ code: 'custom', path: ['windows', 'retentionSec'], message: `must be at least the longest window (${longest} s) + baselineSec + baselineGapSec` });
 });
 
 export type PipelineInput = z.input<typeof pipelineSchema>;

@@ -16,6 +16,31 @@ export interface SeriesWindowInput {
   gapBuckets?: number;
   /** How much busier this hour usually is than the baseline's (seasonality; default 1). */
   seasonal?: number;
+  /**
+   * Longer current windows (in buckets, each ending with the last bucket) tested besides
+   * currentBuckets; each one's baseline is every covered bucket before it and its gap.
+   */
+  longWindows?: readonly number[];
+  /**
+   * All signals of the series' scope per bucket, aligned with counts. Given, the expected count
+   * follows the traffic: the baseline's share of traffic times the window's traffic.
+   */
+  traffic?: readonly number[];
+}
+
+/** One window's figures. */
+export interface WindowFigures {
+  /** Buckets in the window. */
+  buckets: number;
+  observed: number;
+  expected: number;
+  ratio: number;
+  z: number;
+  p: number;
+  /** The window's traffic against the baseline's, per bucket (1 without traffic). */
+  traffic: number;
+  /** Observed / expected over the window's newest third (a long window's surge must still be on). */
+  recentRatio: number;
 }
 
 /** One series' figures at one tick, before the tick-wide multiple-testing correction. */
@@ -31,8 +56,17 @@ export interface Evaluation {
   coverage: number;
   /** The seasonal factor applied to expected (1 without seasonality). */
   seasonal: number;
-  /** P(count >= observed) under the baseline: negative binomial when the baseline is overdispersed, else Poisson. */
+  /**
+   * P(count >= observed) under the baseline: negative binomial when the baseline is
+   * overdispersed, else Poisson. With several windows: the best window's, times their number.
+   */
   p: number;
+  /** Buckets in the window the figures above come from (absent: the short window). */
+  windowBuckets?: number;
+  /** The window's traffic against the baseline's (absent: 1). */
+  traffic?: number;
+  /** Every window tested (the short one first); the guards pick among them. */
+  windows?: WindowFigures[];
 }
 
 export type DecisionReason = 'significant' | 'cold_start' | 'below_min_count' | 'below_min_ratio' | 'below_z' | 'not_significant' | 'below_min_authors';
@@ -68,6 +102,22 @@ export function guardsFor(cfg: DetectConfig, tier: SeverityTier): Guards {
 }
 
 /**
+ * The min-authors guard: a few accounts posting a lot is not a trend. Without author ids the
+ * number of accounts is unknown (null), not zero, and the guard does not apply; when only part
+ * of the pipeline's signals carry one, the bar is lowered to that share.
+ */
+export function passesAuthorGuard(distinctAuthors: number | null, minAuthors: number, authoredShare = 1): boolean {
+  if (distinctAuthors === null) return true;
+  return distinctAuthors >= Math.ceil(minAuthors * Math.min(1, Math.max(0, authoredShare)));
+}
+
+/** Share of a pipeline's signals that carry an author id, from its totals (1 when none counted yet). */
+export function authoredShare(totals: Readonly<Record<string, number>>): number {
+  const signals = totals.signals ?? 0;
+  return signals > 0 ? 1 - Math.min(signals, totals.no_author ?? 0) / signals : 1;
+}
+
+/**
  * Tests each live series' current window against its own learned baseline, then controls the
  * false-discovery rate across all series of a tick. Pure.
  */
@@ -77,7 +127,62 @@ export interface Detector {
   decide(evaluations: readonly Evaluation[], guards: readonly Guards[]): Decision[];
 }
 
+/** A window's figures as the evaluation's, its p-value corrected for the number of windows tried. */
+const figuresOf = (w: WindowFigures, tried: number) => ({ observed: w.observed, expected: w.expected, ratio: w.ratio, z: w.z, p: Math.min(1, w.p * tried), windowBuckets: w.buckets, traffic: w.traffic });
+
 const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
+
+/** Traffic below this many signals in a baseline says too little about the scope's level. */
+const MIN_TRAFFIC = 20;
+/** The traffic factor is kept within these bounds (a scope whose traffic collapses or explodes). */
+const TRAFFIC_FACTOR: readonly [number, number] = [0.2, 5];
+
+/**
+ * One window of `size` buckets ending with the last bucket, against its own baseline: the
+ * `baselineBuckets` before it and the gap, from the series' first data on. The expected count
+ * is the baseline's (exponentially weighted) mean per bucket x size, scaled by the window's
+ * traffic against the baseline's when traffic is given (else by the seasonal factor).
+ * Undefined when too little of the baseline lies after the series' first data.
+ */
+function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): (WindowFigures & { coverage: number }) | undefined {
+  const n = input.counts.length;
+  const end = n - size - (input.gapBuckets ?? 0);
+  const start = end - baselineBuckets;
+  if (end <= 0 || start < 0) return undefined;
+  const from = Math.min(end, Math.max(start, firstIdx));
+  const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
+  const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
+  const base = ewma(input.counts.slice(from, end), halfLife);
+  const sum = (xs: readonly number[], k: number) => {
+    let t = 0;
+    for (let i = n - k; i < n; i++) t += xs[i]!;
+    return t;
+  };
+  const observed = sum(input.counts, size);
+  let traffic = 1;
+  if (input.traffic) {
+    const t = ewma(input.traffic.slice(from, end), halfLife);
+    if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], sum(input.traffic, size) / (t.mean * size)));
+  }
+  const scale = input.traffic ? traffic : (input.seasonal ?? 1);
+  const expected = base.mean * size * scale;
+  const floored = Math.max(expected, cfg.minExpected);
+  // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
+  const variance = Math.max(base.variance * size * scale, floored);
+  const p = negBinomialUpperTail(observed, floored, variance);
+  const third = Math.max(1, Math.round(size / 3));
+  return {
+    buckets: size,
+    observed,
+    expected: round(expected),
+    ratio: round(observed / floored),
+    z: round((observed - expected) / Math.sqrt(variance)),
+    p,
+    traffic: round(traffic),
+    recentRatio: round(sum(input.counts, third) / Math.max((floored * third) / size, cfg.minExpected / 3)),
+    coverage,
+  };
+}
 
 /**
  * Baseline: an exponentially weighted mean and variance per bucket over the baseline buckets
@@ -88,46 +193,49 @@ const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10
 export function createDetector(cfg: DetectConfig): Detector {
   return {
     evaluate(input) {
-      const baselineBuckets = input.counts.length - input.currentBuckets - (input.gapBuckets ?? 0);
-      const firstIdx = Math.min(baselineBuckets, Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs)));
-      const covered = input.counts.slice(firstIdx, baselineBuckets);
-      const coverage = baselineBuckets === 0 ? 0 : covered.length / baselineBuckets;
-      let observed = 0;
-      for (let i = input.counts.length - input.currentBuckets; i < input.counts.length; i++) observed += input.counts[i]!;
-
-      const halfLifeBuckets = (cfg.halfLifeSec * 1000) / input.bucketMs;
-      const base = ewma(covered, halfLifeBuckets);
-      const seasonal = input.seasonal ?? 1;
-      const expected = base.mean * input.currentBuckets * seasonal;
-      const floored = Math.max(expected, cfg.minExpected);
-      // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
-      const variance = Math.max(base.variance * input.currentBuckets * seasonal, floored);
-      const p = negBinomialUpperTail(observed, floored, variance);
+      const n = input.counts.length;
+      const gap = input.gapBuckets ?? 0;
+      const sizes = [input.currentBuckets, ...(input.longWindows ?? []).filter((w) => w !== input.currentBuckets)];
+      // Every window gets a baseline as long as the longest window leaves room for.
+      const baselineBuckets = Math.max(0, n - Math.max(...sizes.filter((w) => w + gap < n)) - gap);
+      const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
+      const all = sizes.map((size) => windowFigures(input, size, baselineBuckets, firstIdx, cfg));
+      const short = all[0] ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
+      // A long window whose baseline is not covered yet is left out; the short one decides cold start.
+      const windows = [short, ...all.slice(1).filter((w): w is NonNullable<typeof w> => w !== undefined && w.coverage >= cfg.minBaselineCoverage)];
+      const best = windows.reduce((a, b) => (b.p < a.p ? b : a));
       return {
-        observed,
-        expected: round(expected),
-        ratio: round(observed / floored),
-        z: round((observed - expected) / Math.sqrt(variance)),
-        coverage: round(coverage),
-        seasonal: round(seasonal),
-        p,
+        ...figuresOf(best, windows.length),
+        coverage: round(short.coverage),
+        seasonal: round(input.seasonal ?? 1),
+        windows,
       };
     },
 
     decide(evaluations, guards) {
       const decisions: Decision[] = evaluations.map((e, i) => {
         const g = guards[i]!;
-        const reason: DecisionReason | undefined =
-          e.coverage < cfg.minBaselineCoverage
-            ? 'cold_start'
-            : e.observed < g.minCount
-              ? 'below_min_count'
-              : e.ratio < g.minRatio
-                ? 'below_min_ratio'
-                : e.z < g.zThreshold
-                  ? 'below_z'
-                  : undefined;
-        return { ...e, significant: false, reason: reason ?? 'not_significant', q: 1, strong: false };
+        // A long window needs a series busy enough to have a stable level over it (longMinExpected):
+        // in a sparse one, its baseline is a handful of signals and one burst looks like a surge.
+        const failure = (w: WindowFigures, short: boolean): DecisionReason | undefined =>
+          w.observed < g.minCount || (!short && w.expected < Math.max(g.minCount, cfg.longMinExpected))
+            ? 'below_min_count'
+            : w.ratio < (short ? g.minRatio : Math.min(g.minRatio, cfg.longMinRatio)) || (!short && w.recentRatio < Math.min(g.minRatio, cfg.longMinRatio))
+              ? 'below_min_ratio'
+              : w.z < g.zThreshold
+                ? 'below_z'
+                : undefined;
+        if (e.coverage < cfg.minBaselineCoverage) return { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
+        // The figures are those of the most improbable window that clears the guards; when none
+        // does, the short window's, with the reason it fails.
+        const windows = e.windows?.length ? e.windows : [{ buckets: e.windowBuckets ?? 0, observed: e.observed, expected: e.expected, ratio: e.ratio, z: e.z, p: e.p, traffic: e.traffic ?? 1, recentRatio: e.ratio }];
+        const eligible = windows.filter((w, k) => failure(w, k === 0) === undefined);
+        if (eligible.length === 0) {
+          const w = windows[0]!;
+          return { ...e, ...figuresOf(w, windows.length), significant: false, reason: failure(w, true) ?? failure(windows.reduce((a, b) => (b.p < a.p ? b : a)), false) ?? 'not_significant', q: 1, strong: false };
+        }
+        const best = eligible.reduce((a, b) => (b.p < a.p ? b : a));
+        return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
       });
       // Every series with enough history is a hypothesis of the tick, guarded or not: the
       // guards must not shrink the family the rate is controlled over.

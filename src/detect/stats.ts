@@ -107,3 +107,19 @@ export function ewma(values: readonly number[], halfLife: number): { mean: numbe
   for (let i = values.length - 1; i >= 0; i--, w *= decay) sv += w * (values[i]! - mean) ** 2;
   return { mean, variance: sv / sw, weight: sw };
 }
+
+/**
+ * P(Z >= z) for a standard normal Z: erfc by its Chebyshev-fitted continued exponent
+ * (Numerical Recipes' erfcc, relative error below 1.2e-7 everywhere).
+ */
+export function normalUpperTail(z: number): number {
+  const x = z / Math.SQRT2;
+  const ax = Math.abs(x);
+  const t = 1 / (1 + 0.5 * ax);
+  const poly =
+    -ax * ax -
+    1.26551223 +
+    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const erfc = t * Math.exp(poly);
+  return (x >= 0 ? erfc : 2 - erfc) / 2;
+}

@@ -95,6 +95,7 @@ export class MemoryWindowStore implements WindowStore {
         if ((d.lastBucket.get(series) ?? -Infinity) < s.bucketMs) d.lastBucket.set(series, s.bucketMs);
         if ((d.firstSeen.get(series) ?? Infinity) > s.bucketMs) d.firstSeen.set(series, s.bucketMs);
 
+        if (s.countOnly) continue;
         let perBucket = d.details.get(series);
         if (!perBucket) d.details.set(series, (perBucket = new Map()));
         let det = perBucket.get(s.bucketMs);
@@ -157,7 +158,12 @@ export class MemoryWindowStore implements WindowStore {
     const out = new Map<string, number[]>();
     for (const s of series) {
       const c = d.counts.get(s);
-      out.set(s, buckets.map((b) => c?.get(b) ?? 0));
+      if (c && c.size < buckets.length) {
+        // A sparse series: walk its buckets rather than look up every bucket of the range.
+        const values = new Array<number>(buckets.length).fill(0);
+        for (const [b, n] of c) if (b >= fromBucketMs && b <= toBucketMs) values[(b - fromBucketMs) / bucketMs] = n;
+        out.set(s, values);
+      } else out.set(s, buckets.map((b) => c?.get(b) ?? 0));
     }
     return out;
   }
@@ -185,7 +191,9 @@ export class MemoryWindowStore implements WindowStore {
       .map(([term, count]) => ({ term, count }))
       .sort((a, b) => b.count - a.count || a.term.localeCompare(b.term))
       .slice(0, limits.topTerms);
-    return { distinctAuthors: authors.size, topTerms, sampleIds };
+    const counts = this.data(pipeline).counts.get(series);
+    const anySignal = authors.size === 0 && bucketRange(fromBucketMs, toBucketMs, bucketMs).some((b) => (counts?.get(b) ?? 0) > 0);
+    return { distinctAuthors: anySignal ? null : authors.size, topTerms, sampleIds };
   }
 
   async readHourly(pipeline: string, series: readonly string[], fromHourMs: number, toHourMs: number): Promise<Map<string, number[]>> {

@@ -87,6 +87,7 @@ export class RedisWindowStore implements WindowStore {
         if (!span) active.set(series, { first: s.bucketMs, last: s.bucketMs });
         else if (s.bucketMs > span.last) span.last = s.bucketMs;
         else if (s.bucketMs < span.first) span.first = s.bucketMs;
+        if (s.countOnly) continue;
         if (s.authorHash) {
           const ak = k.authors(series, s.bucketMs);
           let set = authors.get(ak);
@@ -253,7 +254,12 @@ export class RedisWindowStore implements WindowStore {
     for (const b of [...buckets].reverse()) pipe.lrange(k.samples(series, b), 0, limits.samples - 1);
     const replies = (await pipe.exec()) ?? [];
     for (const [err] of replies) if (err) throw err;
-    const distinctAuthors = Number(replies[0]![1]);
+    let distinctAuthors: number | null = Number(replies[0]![1]);
+    // No author in a window with signals: they carry no author ids (unknown, not zero).
+    if (distinctAuthors === 0) {
+      const counts = (await this.readCounts(pipeline, [series], fromBucketMs, toBucketMs, bucketMs)).get(series) ?? [];
+      if (counts.some((n) => n > 0)) distinctAuthors = null;
+    }
     const flat = replies[1]![1] as string[];
     const topTerms: { term: string; count: number }[] = [];
     for (let i = 0; i < flat.length; i += 2) topTerms.push({ term: flat[i]!, count: Number(flat[i + 1]) });

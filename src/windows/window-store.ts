@@ -14,7 +14,15 @@ export interface CountedSignal {
   terms: string[];
   /** Keyed hash of the author; never the raw id. */
   authorHash?: string;
+  /** Counted only: no authors, terms or samples kept (the traffic series). */
+  countOnly?: boolean;
 }
+
+/**
+ * Pseudo-topic of the traffic series: every accepted signal, hit or not, per scope (e.g.
+ * "~traffic" and "~traffic|region=US-TX"), so that a topic's volume can be judged against it.
+ */
+export const TRAFFIC_TOPIC = '~traffic';
 
 export interface WindowLayout {
   bucketMs: number;
@@ -74,7 +82,11 @@ export interface SeriesInfo {
 }
 
 export interface WindowDetails {
-  distinctAuthors: number;
+  /**
+   * Distinct authors among the window's signals; null when the window holds signals but none
+   * carries an author id (unknown, not zero). 0 for a window without signals.
+   */
+  distinctAuthors: number | null;
   topTerms: { term: string; count: number }[];
   sampleIds: string[];
 }

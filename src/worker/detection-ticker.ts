@@ -8,8 +8,8 @@ import type { Logger } from '../shared/logger.js';
 import type { Fence, Lease } from '../windows/lease.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import { guardsFor, type Evaluation, type Guards } from '../detect/detector.js';
-import { bucketStart, HOUR_MS, type WindowStore } from '../windows/window-store.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
+import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
@@ -26,6 +26,8 @@ export interface TickerOptions {
   lease: Lease;
   clock: Clock;
   logger: Logger;
+  /** Sees every series' decision of each tick (backtests explain what they missed with it). */
+  onDecisions?: (pipeline: string, nowMs: number, decisions: readonly { series: string; decision: Decision }[]) => void;
 }
 
 export interface TickReport {
@@ -36,6 +38,9 @@ export interface TickReport {
 }
 
 const READ_CHUNK = 500;
+
+/** The traffic series of a dimension's scope; an emerging term is judged against the whole stream's. */
+const trafficSeries = (dimension: string) => (dimension === 'all' || dimension.startsWith('term=') ? TRAFFIC_TOPIC : `${TRAFFIC_TOPIC}|${dimension}`);
 const TOP_TERMS = 10;
 
 /**
@@ -50,6 +55,7 @@ export class DetectionTicker {
   private running = new Set<string>();
   private stopped = false;
   private readonly streaks = new Map<string, Map<string, number>>();
+  private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
 
   constructor(private readonly opts: TickerOptions) {}
@@ -122,15 +128,20 @@ export class DetectionTicker {
 
     const bucketMs = rt.layout.bucketMs;
     const currentBuckets = w.currentSec / w.bucketSec;
+    const longWindows = cfg.longWindowsSec.map((sec) => sec / w.bucketSec);
+    const longest = Math.max(currentBuckets, ...longWindows);
     const baselineBuckets = w.baselineSec / w.bucketSec;
     const toBucket = bucketStart(nowMs, bucketMs);
-    const windowStart = toBucket - (currentBuckets - 1) * bucketMs;
     const gapBuckets = w.baselineGapSec / w.bucketSec;
-    const fromBucket = windowStart - (baselineBuckets + gapBuckets) * bucketMs;
+    // Counts are read from the start of the longest window's baseline.
+    const fromBucket = toBucket - (longest - 1 + baselineBuckets + gapBuckets) * bucketMs;
 
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
     const live = await this.opts.windows.liveSeries(pipeline, fromBucket, cfg.maxSeries);
-    const firstSeen = new Map(live.map((s) => [s.series, s.firstSeenMs]));
+    // A series without data in its longest window cannot be significant: only open alerts need it.
+    const activeFrom = toBucket - (longest - 1) * bucketMs;
+    const firstSeen = new Map(live.filter((s) => !s.series.startsWith(TRAFFIC_TOPIC) && s.lastBucketMs >= activeFrom).map((s) => [s.series, s.firstSeenMs]));
+    const traffic = cfg.relativeToTraffic ? await this.trafficOf(rt, live, fromBucket, toBucket) : undefined;
     for (const series of open.keys()) if (!firstSeen.has(series)) firstSeen.set(series, fromBucket);
     const all = [...firstSeen.keys()];
     report.series = all.length;
@@ -154,11 +165,25 @@ export class DetectionTicker {
         const { topic: topicId, dimension } = parseSeries(series);
         const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
         const seasonal = seasonals.get(series) ?? 1;
-        evaluations.push(rt.detector.evaluate({ counts: counts.get(series)!, currentBuckets, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: since, seasonal }));
+        const scopeTraffic = traffic?.get(trafficSeries(dimension));
+        evaluations.push(
+          rt.detector.evaluate({
+            counts: counts.get(series)!,
+            currentBuckets,
+            longWindows,
+            gapBuckets,
+            bucketMs,
+            fromBucketMs: fromBucket,
+            firstSeenMs: since,
+            seasonal,
+            ...(scopeTraffic && { traffic: scopeTraffic }),
+          }),
+        );
       }
     }
     const decisions = rt.detector.decide(evaluations, guards);
     const streaks = this.streaksOf(pipeline);
+    let share: number | undefined;
 
     for (const [i, { series, topic }] of tested.entries()) {
       let decision = decisions[i]!;
@@ -172,9 +197,14 @@ export class DetectionTicker {
       const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
       const details =
         decision.significant && !inCooldown
-          ? await this.opts.windows.readDetails(pipeline, series, windowStart, toBucket, bucketMs, { topTerms: TOP_TERMS, samples: rt.config.alerts.sampleSize })
+          ? await this.opts.windows.readDetails(pipeline, series, toBucket - ((decision.windowBuckets ?? currentBuckets) - 1) * bucketMs, toBucket, bucketMs, {
+              topTerms: TOP_TERMS,
+              samples: rt.config.alerts.sampleSize,
+            })
           : undefined;
-      if (details && details.distinctAuthors < guards[i]!.minAuthors) decision = { ...decision, significant: false, reason: 'below_min_authors' };
+      if (details && !passesAuthorGuard(details.distinctAuthors, guards[i]!.minAuthors, (share ??= await this.authoredShare(rt)))) {
+        decision = decisions[i] = { ...decision, significant: false, reason: 'below_min_authors' };
+      }
       // Hysteresis: an open alert stays open while the series is at half the opening bars.
       const g = guards[i]!;
       const elevated = !decision.significant && decision.ratio >= Math.max(1.5, g.minRatio / 2) && decision.observed >= g.minCount / 2;
@@ -190,9 +220,9 @@ export class DetectionTicker {
           topic,
           listVersion: lists.set.version,
           nowMs,
-          windowStartMs: windowStart,
+          windowStartMs: toBucket - ((decision.windowBuckets ?? currentBuckets) - 1) * bucketMs,
           windowEndMs: toBucket + bucketMs,
-          currentSec: w.currentSec,
+          currentSec: (decision.windowBuckets ?? currentBuckets) * w.bucketSec,
           baselineSec: w.baselineSec,
           bucketSec: w.bucketSec,
           cfg,
@@ -203,6 +233,7 @@ export class DetectionTicker {
       if (!(await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec, fence))) continue;
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
     }
+    this.opts.onDecisions?.(pipeline, nowMs, tested.map(({ series }, i) => ({ series, decision: decisions[i]! })));
     // Series that left the live set lose their streak.
     for (const series of streaks.keys()) if (!firstSeen.has(series)) streaks.delete(series);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
@@ -226,6 +257,30 @@ export class DetectionTicker {
       for (const s of missing) cache.factors.set(s, seasonalFactor(hourly.get(s) ?? [], from, seasonality, nowMs, baselineMidMs));
     }
     return cache.factors;
+  }
+
+  /** Counts of the traffic series (every signal per scope) live in the tick's range. */
+  private async trafficOf(rt: PipelineRuntime, live: readonly { series: string }[], fromBucket: number, toBucket: number): Promise<Map<string, number[]>> {
+    const names = live.map((s) => s.series).filter((s) => s.startsWith(TRAFFIC_TOPIC));
+    return names.length === 0 ? new Map() : this.opts.windows.readCounts(rt.config.id, names, fromBucket, toBucket, rt.layout.bucketMs);
+  }
+
+  /**
+   * Share of the pipeline's signals that carry an author id. Logged once it is first known, so
+   * that a stream without them is noticed: its alerts say distinct_authors null.
+   */
+  private async authoredShare(rt: PipelineRuntime): Promise<number> {
+    const totals = await this.opts.windows.totals(rt.config.id);
+    const share = authoredShare(totals);
+    if ((totals.signals ?? 0) > 0 && !this.authorShareLogged.has(rt.config.id)) {
+      this.authorShareLogged.add(rt.config.id);
+      const withoutAuthor = Math.round((1 - share) * 1000) / 1000;
+      this.opts.logger[withoutAuthor > 0 ? 'warn' : 'info'](
+        { pipeline: rt.config.id, signals: totals.signals, withoutAuthorShare: withoutAuthor },
+        withoutAuthor > 0 ? 'signals without author ids: the min-authors guard applies only to those that have one' : 'every signal carries an author id',
+      );
+    }
+    return share;
   }
 
   /**

@@ -47,6 +47,8 @@ export interface PipelineRuntime {
   termAdmission: TermAdmission;
   /** Semantic scoring, attached once the embedding model is up (absent: lexicon only). */
   semantic?: SemanticScorer;
+  /** Signals this process accepted, and those without an author id (for /metrics). */
+  signalStats: { signals: number; withoutAuthor: number };
 }
 
 /** Topic ids a pipeline names that a set of definitions lacks. */
@@ -113,13 +115,14 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
       return this.lists.lexicon;
     },
     detector: createDetector(config.detect),
+    signalStats: { signals: 0, withoutAuthor: 0 },
     dimensionValues: new DimensionValues(w.maxValuesPerDimension, w.retentionSec * 1000),
     termAdmission: new TermAdmission(w.emergingMinAuthors, w.retentionSec * 1000),
     layout: {
       bucketMs: w.bucketSec * 1000,
       retentionSec: w.retentionSec,
-      // Details (authors, terms, samples) are only read for the current window.
-      detailTtlSec: Math.max(300, 3 * w.currentSec),
+      // Details (authors, terms, samples) are only read for the current windows, the long ones included.
+      detailTtlSec: Math.max(300, 3 * w.currentSec, ...config.detect.longWindowsSec.map((sec) => sec + 60)),
       samplesPerBucket: config.alerts.sampleSize,
       dedupSec: w.dedupSec,
       hourlyTtlSec: config.detect.seasonality === 'none' ? 0 : (config.detect.seasonalHistoryDays + 1) * 86_400,

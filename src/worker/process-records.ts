@@ -1,7 +1,8 @@
+import { readMetric, type MetricsRegistry } from '../shared/metrics.js';
 import { createHmac } from 'node:crypto';
 import { decodeSignal, type DecodeFailureCode, type Signal } from '../ingest/signal.js';
 import { matchedTerms, scoreSignal, type LexiconScore } from '../scoring/score.js';
-import { bucketStart, type CountedSignal, type SeenSignal } from '../windows/window-store.js';
+import { bucketStart, TRAFFIC_TOPIC, type CountedSignal, type SeenSignal } from '../windows/window-store.js';
 import { seriesId } from '../alerts/alert.js';
 import { collapseRepeats } from '../normalize/fold.js';
 import { foldHashtag, normalizeText } from '../normalize/text.js';
@@ -182,7 +183,11 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     if (signal.tsMs > opts.watermark.maxEventMs) opts.watermark.maxEventMs = signal.tsMs;
     totals.signals!++;
     if (signal.truncated) totals.truncated!++;
-    if (!signal.author) totals.no_author!++;
+    runtime.signalStats.signals++;
+    if (!signal.author) {
+      totals.no_author = (totals.no_author ?? 0) + 1;
+      runtime.signalStats.withoutAuthor++;
+    }
 
     accepted.push(signal);
     lexicon.push(scoreForRuntime(runtime, signal, lists));
@@ -198,6 +203,9 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
   }
 
   accepted.forEach((signal, i) => {
+    // The signal's scopes, found once: its traffic series, and the series of each topic it hits.
+    const scopes = runtime.config.detect.relativeToTraffic ? seriesFor(TRAFFIC_TOPIC, signal, dimensions, runtime.dimensionValues) : undefined;
+    if (scopes) signals.push({ id: signal.id, bucketMs: bucketStart(signal.tsMs, bucketMs), series: scopes, terms: [], countOnly: true });
     const hits = scored.scores[i]!.filter((s) => s.hit);
     if (hits.length === 0) return;
     totals.hits!++;
@@ -207,7 +215,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     // Tags and words are found once per signal, then filtered per hit topic.
     const candidates = runtime.config.windows.emergingTerms ? emergingCandidates(signal) : [];
     for (const h of hits) {
-      const series = seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
+      const series = scopes ? scopes.map((scope) => h.topic + scope.slice(TRAFFIC_TOPIC.length)) : seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
       if (candidates.length > 0) {
         for (const term of pickEmerging(candidates, lists.knownKeys.get(h.topic) ?? NO_KEYS)) {
           // A term counts once enough distinct authors used it; past the cardinality bound it is
@@ -223,4 +231,19 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
   });
   totals.dead_letters = deadLetters.length;
   return { signals, seen: accepted.map((s) => ({ id: s.id, tsMs: s.tsMs })), deadLetters, totals };
+}
+
+/** The share of the signals this process accepted per pipeline that carry no author id (the min-authors guard cannot apply to them). */
+export function registerAuthorMetrics(registry: MetricsRegistry, runtimes: readonly PipelineRuntime[]): void {
+  readMetric(registry, {
+    type: 'gauge',
+    name: 'surgewatch_signals_without_author_ratio',
+    help: 'Share of the signals accepted by this process with no author id (the min-authors guard cannot apply to them).',
+    labelNames: ['pipeline'],
+    read: () =>
+      runtimes.map((rt) => {
+        const { signals, withoutAuthor } = rt.signalStats;
+        return [{ pipeline: rt.config.id }, signals > 0 ? Math.round((withoutAuthor / signals) * 1e4) / 1e4 : 0] as [{ pipeline: string }, number];
+      }),
+  });
 }

@@ -261,6 +261,15 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
         expect((await store.readDetails(PIPELINE, 'nothing', b(0), b(9), BUCKET_MS, limits)).distinctAuthors).toBe(0);
       });
 
+      it('says the number of authors is unknown (null), not zero, when the signals of the window carry no author id', async () => {
+        await store.applyBatch(batch([...many(5, 1, ['anon']), ...many(2, 6, ['anon']), sig('x', 6, ['anon'], { authorHash: 'alice' })]));
+        expect((await store.readDetails(PIPELINE, 'anon', b(0), b(4), BUCKET_MS, limits)).distinctAuthors).toBeNull();
+        // One signal with an author id in the range: the accounts counted are the ones known.
+        expect((await store.readDetails(PIPELINE, 'anon', b(0), b(9), BUCKET_MS, limits)).distinctAuthors).toBe(1);
+        // No signal at all in the range: zero accounts.
+        expect((await store.readDetails(PIPELINE, 'anon', b(2), b(4), BUCKET_MS, limits)).distinctAuthors).toBe(0);
+      });
+
       it('sums terms across buckets, most frequent first, cut at the limit', async () => {
         await store.applyBatch(
           batch([
@@ -462,7 +471,7 @@ describe('RedisWindowStore (Redis only)', () => {
 
     const details = await store.readDetails(PIPELINE, 'self-harm', b(7), b(7), BUCKET_MS, { topTerms: 3, samples: 5 });
     // HyperLogLog: standard error 0.81 %.
-    expect(Math.abs(details.distinctAuthors - n) / n).toBeLessThan(0.03);
+    expect(Math.abs(details.distinctAuthors! - n) / n).toBeLessThan(0.03);
     expect(details.topTerms.map((t) => t.count)).toEqual([4, 4, 4]);
     expect(details.sampleIds).toEqual([`big-${n - 1}`, `big-${n - 2}`, `big-${n - 3}`]);
   });

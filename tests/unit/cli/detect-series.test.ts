@@ -36,15 +36,19 @@ async function run(csv: string, opts = {}) {
 
 describe('surgewatch detect-series', () => {
   it('flags the spikes of a noisy daily series and nothing else, and writes every row with its score', async () => {
-    const { r, header, rows } = await run(series(24 * 14, { 200: 80, 201: 75, 300: 90 }));
+    // Hourly rows: a baseline of five days (the default, 288 rows, suits 5-minute rows).
+    const { r, header, rows } = await run(series(24 * 14, { 200: 80, 201: 75, 300: 90 }), { baseline: 120 });
     expect(header).toBe('timestamp,value,expected,ratio,z,p,anomaly_score,alert');
     expect(rows).toHaveLength(24 * 14);
+    // One alert per episode: the two-row spike opens one at its first row.
     const flagged = rows.flatMap((row, i) => (row[7] === '1' ? [i] : []));
-    expect(flagged).toEqual([200, 201, 300]);
-    expect(r.alerts).toBe(3);
-    // The anomaly score is -log10 p: large for the spikes, small for ordinary rows.
-    expect(Number(rows[200]![6])).toBeGreaterThan(10);
-    expect(Number(rows[100]![6])).toBeLessThan(3);
+    expect(flagged).toEqual([200, 300]);
+    expect(r.alerts).toBe(2);
+    // The anomaly score (0..1) is high for the spikes, low for ordinary rows, and ranks them.
+    expect(Number(rows[200]![6])).toBeGreaterThan(0.5);
+    expect(Number(rows[201]![6])).toBeGreaterThan(0.5);
+    expect(Number(rows[100]![6])).toBeLessThan(0.3);
+    for (const row of rows) expect(Number(row[6])).toBeLessThanOrEqual(1);
   });
 
   it('flags nothing during the first rows (no history yet) and on a steady series', async () => {
@@ -61,5 +65,26 @@ describe('surgewatch detect-series', () => {
       { line: 3, error: expect.stringContaining('value "-3" is not a count') },
       { line: 4, error: expect.stringContaining('value "lots" is not a count') },
     ]);
+  });
+
+  it('learns a lasting level shift instead of alerting on it forever, and does not learn a lone outlier', async () => {
+    const base = series(24 * 14, {});
+    const lines = base.trim().split('\n');
+    // From row 150 on, the series runs at 3x its level.
+    const shifted = [lines[0], ...lines.slice(1).map((l, i) => (i >= 150 ? l.replace(/,(\d+)$/, (_, v: string) => `,${Number(v) * 3}`) : l))].join('\n');
+    const { rows } = await run(`${shifted}\n`);
+    const flagged = rows.flatMap((row, i) => (row[7] === '1' ? [i] : []));
+    expect(flagged[0]).toBe(150);
+    expect(flagged.filter((i) => i > 250)).toEqual([]);
+    // A lone outlier leaves the expected level of the rows after it where it was.
+    const { rows: spiky } = await run(series(24 * 14, { 200: 400 }));
+    expect(Math.abs(Number(spiky[201]![2]) - Number(spiky[199]![2]))).toBeLessThan(5);
+  });
+
+  it('tests drops too with --direction both', async () => {
+    const dropped = series(24 * 14, { 200: 0, 201: 0, 202: 0 });
+    expect((await run(dropped, { p: 1e-3 })).rows.filter((row) => row[7] === '1')).toEqual([]);
+    const both = await run(dropped, { direction: 'both', p: 1e-3 });
+    expect(both.rows.flatMap((row, i) => (row[7] === '1' ? [i] : []))).toEqual([200]);
   });
 });
