@@ -75,3 +75,12 @@ export async function consumeN(kafka: Kafka, topic: string, count: number, timeo
   }
   return got;
 }
+
+/** Reads every message a topic holds right now (up to each partition's end), from the beginning. */
+export async function readTopic(kafka: Kafka, topic: string, timeoutMs: number): Promise<Received[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const total = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  return total === 0 ? [] : consumeN(kafka, topic, total, timeoutMs);
+}
