@@ -1,5 +1,6 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../shared/logger.js';
+import { counter, gauge } from '../shared/metrics.js';
 import { closeOnce, sleep } from '../shared/once.js';
 import type { SignalSource, SourceBatch, SourceState, SourceStatus } from '../worker/source.js';
 
@@ -16,6 +17,15 @@ export interface KafkaSourceSettings {
 }
 
 type Handler = (batch: SourceBatch) => Promise<void>;
+
+const consumerLag = gauge({ name: 'surgewatch_consumer_lag', help: 'Records of a partition not yet applied, as of the last chunk committed (this process\'s partitions).', labelNames: ['group', 'topic', 'partition'] });
+const consumed = counter({ name: 'surgewatch_records_consumed_total', help: 'Records applied and committed (signals, drops and dead letters alike).', labelNames: ['group', 'topic'] });
+const inFlight = gauge({ name: 'surgewatch_records_in_flight', help: 'Records handed to the pipeline and not yet committed.', labelNames: ['group', 'topic'] });
+const inFlightPeak = gauge({
+  name: 'surgewatch_records_in_flight_peak',
+  help: 'The most records in flight at once since the process started: at most one chunk (maxRecordsPerChunk), however large the backlog.',
+  labelNames: ['group', 'topic'],
+});
 
 /**
  * A consumer-group member over one topic. Offsets are committed manually, after the handler
@@ -38,6 +48,10 @@ export class KafkaSignalSource implements SignalSource {
   private restarting: Promise<void> | undefined;
   private restartPending = false;
   private adminConnected: Promise<void> | undefined;
+  private inFlightNow = 0;
+  private inFlightMost = 0;
+  /** Partitions whose lag this source reports; dropped when the group rebalances. */
+  private readonly lagReported = new Set<number>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -107,6 +121,8 @@ export class KafkaSignalSource implements SignalSource {
     const { GROUP_JOIN, CRASH } = consumer.events;
     consumer.on(GROUP_JOIN, (e) => {
       this.logger.info({ topic, assignment: e.payload.memberAssignment }, 'joined consumer group');
+      for (const partition of this.lagReported) consumerLag.remove({ group: this.settings.groupId, topic, partition: String(partition) });
+      this.lagReported.clear();
       this.setState('running');
       this.onRebalance?.();
     });
@@ -130,10 +146,19 @@ export class KafkaSignalSource implements SignalSource {
             if (!isRunning() || isStale()) return;
             const chunk = messages.slice(i, i + chunkSize);
             const records = chunk.map((m) => ({ offset: m.offset, value: m.value, key: m.key, headers: m.headers }));
-            await this.handler!({ topic: batch.topic, partition: batch.partition, records, heartbeat });
             const last = chunk[chunk.length - 1]!.offset;
-            resolveOffset(last);
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+            this.holding(records.length);
+            try {
+              await this.handler!({ topic: batch.topic, partition: batch.partition, records, heartbeat });
+              resolveOffset(last);
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+            } finally {
+              this.holding(-records.length);
+            }
+            consumed.inc({ group: this.settings.groupId, topic }, records.length);
+            const lag = BigInt(batch.highWatermark) - BigInt(last) - 1n;
+            consumerLag.set({ group: this.settings.groupId, topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n));
+            this.lagReported.add(batch.partition);
             await heartbeat();
             // Work went through: the next crash starts the backoff over.
             this.nextDelayMs = this.settings.restartDelayMs ?? 1000;
@@ -143,6 +168,16 @@ export class KafkaSignalSource implements SignalSource {
     } catch (err) {
       await consumer.disconnect().catch(() => undefined);
       throw err;
+    }
+  }
+
+  private holding(delta: number): void {
+    const labels = { group: this.settings.groupId, topic: this.settings.topic };
+    this.inFlightNow += delta;
+    inFlight.set(labels, this.inFlightNow);
+    if (this.inFlightNow > this.inFlightMost) {
+      this.inFlightMost = this.inFlightNow;
+      inFlightPeak.set(labels, this.inFlightMost);
     }
   }
 
