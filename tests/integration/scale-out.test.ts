@@ -84,8 +84,17 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
     const holderOwner = await waitFor(leaseOwner, 120_000, 'a worker to take the detection lease');
     expect(workers.map((w) => w.pid)).toContain(pidOf(holderOwner));
 
-    // More traffic with the first part of the surge, until the holder opens its alert.
+    // More traffic with the first part of the surge, then the rest of the stream keeps coming in
+    // chunks (the rest of the surge among them) while the holder opens its alert and is killed.
     await produce(kafka, topic, [...steady(3000), ...surge(150), ...steady(3000)]);
+    const rest = [...steady(4000), ...surge(50), ...steady(4000)];
+    const TOTAL = n;
+    const producing = (async () => {
+      for (let i = 0; i < rest.length; i += 500) {
+        await produce(kafka, topic, rest.slice(i, i + 500));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     const opened = await waitFor(
       async () => (await alerts.list({ limit: 100 })).alerts.find((a) => a.series === SURGE_SERIES),
       120_000,
@@ -93,11 +102,11 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
     );
     const holderPid = pidOf((await leaseOwner()) ?? holderOwner);
     const holder = workers.find((w) => w.pid === holderPid)!;
+    const atKill = (await windows.totals('scale')).signals ?? 0;
     await killAndWait(holder);
+    console.log(`scale-out: lease holder pid ${holderPid} killed with ${atKill}/${TOTAL} signals counted`);
+    await producing;
 
-    // The stream goes on: the rest of the surge and more steady traffic.
-    await produce(kafka, topic, [...steady(2000), ...surge(50), ...steady(2000)]);
-    const TOTAL = n;
     await waitFor(async () => ((await windows.totals('scale')).signals === TOTAL ? true : undefined), 180_000, `all ${TOTAL} signals counted`);
     const survivors = workers.filter((w) => w !== holder).map((w) => w.pid);
     const heir = await waitFor(async () => {
