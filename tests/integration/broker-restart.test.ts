@@ -130,5 +130,5 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('a Kafka broker restart (%s) unde
     expect(published.filter((m) => m.key === opened.id && m.headers['x-surgewatch-event'] === 'opened')).toHaveLength(1);
     const letters = await readTopic(kafka, dlqTopic, 60_000);
     expect(letters.map((l) => l.key).sort()).toEqual(['bad1', 'bad2']);
-  });
+  }, 420_000);
 });

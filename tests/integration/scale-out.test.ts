@@ -141,5 +141,5 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
     expect([...openedEvents.keys()].sort()).toEqual(stored.map((a) => a.id).sort());
     for (const ids of openedEvents.values()) expect(ids.size).toBe(1);
     expect(openedEvents.get(opened.id)?.size).toBe(1);
-  });
+  }, 420_000);
 });
