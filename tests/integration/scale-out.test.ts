@@ -9,6 +9,7 @@ import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, readTopic, testKafka } from '../_util/kafka.js';
 import { killAndWait } from '../_util/own-kafka.js';
 import { startSurgewatch } from '../_util/processes.js';
+import { SurgeStream } from '../_util/surge-stream.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
 
 /**
@@ -28,44 +29,14 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
   const dir = mkdtempSync(join(tmpdir(), 'surgewatch-scale-'));
   const children: ChildProcess[] = [];
   const env = workerEnv(id, { SURGEWATCH_PIPELINES_DIR: dir, LOG_LEVEL: 'warn' });
-  const SURGE_SERIES = 'self-harm|region=US-TX';
-  // The workers run on the wall clock: history ends now, the surge is in the last minute.
-  const now = Math.floor(Date.now() / 10_000) * 10_000;
-  const regions = ['GB', 'DE', 'FR', 'US-TX'];
-  let n = 0;
-  let harmUsTx = 0;
-  let harm = 0;
-
-  const signal = (ts: number, region: string, harmful: boolean, author: string) => {
-    if (harmful) harm++;
-    if (harmful && region === 'US-TX') harmUsTx++;
-    const i = n++;
-    return { key: `k${i}`, value: JSON.stringify({ id: `s${i}`, ts, text: harmful ? 'i want to die' : 'an ordinary afternoon', surface: 'post', region, author }) };
-  };
-  /** Steady traffic spread over the 25 minutes before the surge: one self-harm signal in 8, every region alike. */
-  const steady = (count: number) =>
-    Array.from({ length: count }, () => {
-      const i = n;
-      return signal(now - 1_500_000 + ((i * 7919) % 1_440_000), regions[i % 4]!, i % 8 === 0, `a${i % 500}`);
-    });
-  /** Self-harm in US-TX from 60 accounts within the last minute. */
-  const surge = (count: number) => Array.from({ length: count }, (_, k) => signal(now - 60_000 + ((n * 37) % 59_000), 'US-TX', true, `surge${k % 60}`));
+  const stream = new SurgeStream();
+  const SURGE_SERIES = SurgeStream.SERIES;
 
   const leaseOwner = async () => (await redis.hget(leaseKey(id, 'tick:scale'), 'owner')) ?? undefined;
   const pidOf = (owner: string) => Number(owner.split('-')[0]);
 
   beforeAll(async () => {
-    writeFileSync(
-      join(dir, 'scale.yaml'),
-      [
-        'id: scale',
-        `source: { topic: ${topic} }`,
-        'topics: [self-harm]',
-        'windows: { bucketSec: 10, currentSec: 300, baselineSec: 1800, baselineGapSec: 0, retentionSec: 7200, latenessSec: 86400, dimensions: [region] }',
-        'detect: { tickSec: 1, minCount: 10, minRatio: 3, zThreshold: 4, openAfterTicks: 1, minBaselineCoverage: 0, resolveAfterTicks: 1000 }',
-        `alerts: { kafkaTopic: ${alertsTopic} }`,
-      ].join('\n'),
-    );
+    writeFileSync(join(dir, 'scale.yaml'), SurgeStream.pipeline('scale', topic, alertsTopic));
     await createTopic(kafka, topic, 4);
     await createTopic(kafka, alertsTopic, 1);
   });
@@ -79,16 +50,16 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
   });
 
   it('counts every signal once, opens the alert once and hands the lease to a survivor', async () => {
-    await produce(kafka, topic, steady(6000));
+    await produce(kafka, topic, stream.steady(6000));
     const workers = [0, 1, 2].map(() => startSurgewatch(env, children));
     const holderOwner = await waitFor(leaseOwner, 120_000, 'a worker to take the detection lease');
     expect(workers.map((w) => w.pid)).toContain(pidOf(holderOwner));
 
     // More traffic with the first part of the surge, then the rest of the stream keeps coming in
     // chunks (the rest of the surge among them) while the holder opens its alert and is killed.
-    await produce(kafka, topic, [...steady(3000), ...surge(150), ...steady(3000)]);
-    const rest = [...steady(4000), ...surge(50), ...steady(4000)];
-    const TOTAL = n;
+    await produce(kafka, topic, [...stream.steady(3000), ...stream.surge(150), ...stream.steady(3000)]);
+    const rest = [...stream.steady(4000), ...stream.surge(50), ...stream.steady(4000)];
+    const TOTAL = stream.n;
     const producing = (async () => {
       for (let i = 0; i < rest.length; i += 500) {
         await produce(kafka, topic, rest.slice(i, i + 500));
@@ -121,11 +92,11 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
     expect(survivors).toContain(pidOf(heir));
     const totals = await windows.totals('scale');
     expect(totals.signals).toBe(TOTAL);
-    expect(totals.hits).toBe(harm);
-    const counts = await windows.readCounts('scale', ['self-harm', SURGE_SERIES], now - 1_600_000, now, 10_000);
+    expect(totals.hits).toBe(stream.harm);
+    const counts = await windows.readCounts('scale', ['self-harm', SURGE_SERIES], stream.now - 1_600_000, stream.now, 10_000);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    expect(sum(counts.get('self-harm')!)).toBe(harm);
-    expect(sum(counts.get(SURGE_SERIES)!)).toBe(harmUsTx);
+    expect(sum(counts.get('self-harm')!)).toBe(stream.harm);
+    expect(sum(counts.get(SURGE_SERIES)!)).toBe(stream.harmUsTx);
 
     // One alert for the surge's series, the one opened before the kill.
     const stored = (await alerts.list({ limit: 100 })).alerts;
