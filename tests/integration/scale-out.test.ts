@@ -109,6 +109,7 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
       ids.add(m.headers['x-surgewatch-event-id']!);
       openedEvents.set(m.key!, ids);
     }
+    console.log(`scale-out: ${stored.length} alerts; ${published.length} messages on the alerts topic, ${new Set(published.map((p) => p.headers['x-surgewatch-event-id'])).size} distinct events`);
     expect([...openedEvents.keys()].sort()).toEqual(stored.map((a) => a.id).sort());
     for (const ids of openedEvents.values()) expect(ids.size).toBe(1);
     expect(openedEvents.get(opened.id)?.size).toBe(1);
