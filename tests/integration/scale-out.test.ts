@@ -15,8 +15,9 @@ import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_u
 /**
  * Three worker processes in one consumer group over four partitions and one Redis. The process
  * holding the detection lease is killed (SIGKILL) in the middle of the stream, after it opened
- * the surge's alert: the others take its partitions and the lease, every signal is counted
- * once, and the alert is neither opened again nor lost on its way to the alerts topic.
+ * the surge's alert, and a replacement joins: the others take its partitions and the lease,
+ * every signal is counted once, and the alert is neither opened again nor lost on its way to
+ * the alerts topic.
  */
 describe('scale-out: worker processes in one group, the lease holder killed', () => {
   const id = uniqueId('scl');
@@ -76,10 +77,12 @@ describe('scale-out: worker processes in one group, the lease holder killed', ()
     const atKill = (await windows.totals('scale')).signals ?? 0;
     await killAndWait(holder);
     console.log(`scale-out: lease holder pid ${holderPid} killed with ${atKill}/${TOTAL} signals counted`);
+    // A replacement joins while the stream goes on: the partitions move once more.
+    const replacement = startSurgewatch(env, children);
     await producing;
 
     await waitFor(async () => ((await windows.totals('scale')).signals === TOTAL ? true : undefined), 180_000, `all ${TOTAL} signals counted`);
-    const survivors = workers.filter((w) => w !== holder).map((w) => w.pid);
+    const survivors = [...workers.filter((w) => w !== holder), replacement].map((w) => w.pid);
     const heir = await waitFor(async () => {
       const owner = await leaseOwner();
       return owner && survivors.includes(pidOf(owner)) ? owner : undefined;
