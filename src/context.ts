@@ -211,6 +211,7 @@ export class AppContext {
         pipelines: this.runtimes.map((r) => ({ id: r.config.id, topic: r.config.alerts.kafkaTopic })),
         logger: this.logger.child({ component: 'alerts' }),
         closeGraceMs: Math.min(5000, env.SURGEWATCH_SHUTDOWN_GRACE_MS / 4),
+        lease: this.lease,
       });
       this.ticker = new DetectionTicker({
         runtimes: this.runtimes,

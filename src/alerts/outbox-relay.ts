@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
+import type { Lease } from '../windows/lease.js';
 import { closeOnce, sleep, within } from '../shared/once.js';
 import type { AlertPublisher, AlertStore, OutboxEvent } from './alert-store.js';
 
@@ -18,6 +20,12 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How long close() keeps publishing what is left (default: publishTimeoutMs). */
   closeGraceMs?: number;
+  /**
+   * Several processes relay one outbox: only the holder of a pipeline's lease ("relay:<pipeline>")
+   * publishes its events, or each process would send every event. Without it, this relay assumes
+   * it is the only one.
+   */
+  lease?: Lease;
 }
 
 class PublishTimeoutError extends Error {}
@@ -26,7 +34,8 @@ class PublishTimeoutError extends Error {}
  * Drains the alert outbox to the publisher (the Kafka alerts topic), oldest first, and removes
  * each event once published. Ticks only write to the outbox, so a slow or absent broker never
  * holds detection back; while publishing fails the relay retries with backoff, and nothing is
- * lost. An event is published again only when its first send failed or outlived the process:
+ * lost. Of several processes, one relays a pipeline's outbox at a time (see `lease`). An event is
+ * published again only when its first send failed or outlived the process or its lease:
  * receivers drop copies by the event id.
  */
 export class OutboxRelay {
@@ -41,6 +50,7 @@ export class OutboxRelay {
   private stopped = false;
   /** A send that outlived its timeout: awaited (not sent again) before anything else goes out. */
   private inFlight: { event: OutboxEvent; pipeline: string; sent: Promise<void> } | undefined;
+  private readonly owner = `${process.pid}-${randomUUID()}`;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.timeoutMs = opts.publishTimeoutMs ?? 5000;
@@ -103,12 +113,14 @@ export class OutboxRelay {
       }
     }
     for (const { id: pipeline, topic } of this.opts.pipelines) {
+      if (!(await this.holdsLease(pipeline))) continue;
       for (;;) {
         const events = await this.opts.store.pendingEvents(pipeline, this.batchSize);
         if (events.length === 0) break;
         const done: OutboxEvent[] = [];
         try {
           for (const event of events) {
+            if (!(await this.holdsLease(pipeline))) return sent;
             const publishing = this.opts.publisher.publish(topic, { type: event.type, alert: event.alert, eventId: event.eventId });
             try {
               await this.withTimeout(publishing);
@@ -125,6 +137,13 @@ export class OutboxRelay {
       }
     }
     return sent;
+  }
+
+  /** Takes or extends this relay's lease on a pipeline's outbox; true while it holds it. */
+  private async holdsLease(pipeline: string): Promise<boolean> {
+    if (!this.opts.lease) return true;
+    // Longer than one publish may take, so a holder that is still sending keeps it.
+    return (await this.opts.lease.acquire(`relay:${pipeline}`, this.owner, Math.max(3 * this.timeoutMs, 5000))) !== undefined;
   }
 
   private withTimeout(p: Promise<void>): Promise<void> {
@@ -145,5 +164,7 @@ export class OutboxRelay {
     } finally {
       clearTimeout(timer);
     }
+    // The next relay need not wait for the lease to expire.
+    for (const { id } of this.opts.pipelines) await this.opts.lease?.release(`relay:${id}`, this.owner).catch(() => undefined);
   });
 }

@@ -1,5 +1,6 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../shared/logger.js';
+import { counter, gauge } from '../shared/metrics.js';
 import { closeOnce, sleep, within } from '../shared/once.js';
 import type { PartitionPosition, SignalSource, SourceBatch, SourceState, SourceStatus } from '../worker/source.js';
 
@@ -23,6 +24,13 @@ const POSITIONS_TIMEOUT_MS = 1000;
 function lagOf(end: bigint, committed: bigint): number {
   return end > committed ? Number(end - committed) : 0;
 }
+const consumed = counter({ name: 'surgewatch_records_consumed_total', help: 'Records applied and committed (signals, drops and dead letters alike).', labelNames: ['group', 'topic'] });
+const inFlight = gauge({ name: 'surgewatch_records_in_flight', help: 'Records handed to the pipeline and not yet committed.', labelNames: ['group', 'topic'] });
+const inFlightPeak = gauge({
+  name: 'surgewatch_records_in_flight_peak',
+  help: 'The most records in flight at once since the process started: at most one chunk (maxRecordsPerChunk), however large the backlog.',
+  labelNames: ['group', 'topic'],
+});
 
 /**
  * A consumer-group member over one topic. Offsets are committed manually, after the handler
@@ -46,6 +54,8 @@ export class KafkaSignalSource implements SignalSource {
   private restartPending = false;
   private adminConnected: Promise<void> | undefined;
   private readonly positionByPartition = new Map<number, PartitionPosition>();
+  private inFlightNow = 0;
+  private inFlightMost = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -166,12 +176,18 @@ export class KafkaSignalSource implements SignalSource {
             if (!isRunning() || isStale()) return;
             const chunk = messages.slice(i, i + chunkSize);
             const records = chunk.map((m) => ({ offset: m.offset, value: m.value, key: m.key, headers: m.headers }));
-            await this.handler!({ topic: batch.topic, partition: batch.partition, records, heartbeat });
             const last = chunk[chunk.length - 1]!.offset;
-            resolveOffset(last);
-            const next = BigInt(last) + 1n;
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }]);
-            this.positionByPartition.set(batch.partition, { topic: batch.topic, partition: batch.partition, committedOffset: next.toString(), lag: lagOf(BigInt(batch.highWatermark), next) });
+            this.holding(records.length);
+            try {
+              await this.handler!({ topic: batch.topic, partition: batch.partition, records, heartbeat });
+              resolveOffset(last);
+              const next = BigInt(last) + 1n;
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }]);
+              this.positionByPartition.set(batch.partition, { topic: batch.topic, partition: batch.partition, committedOffset: next.toString(), lag: lagOf(BigInt(batch.highWatermark), next) });
+            } finally {
+              this.holding(-records.length);
+            }
+            consumed.inc({ group: this.settings.groupId, topic }, records.length);
             await heartbeat();
             // Work went through: the next crash starts the backoff over.
             this.nextDelayMs = this.settings.restartDelayMs ?? 1000;
@@ -181,6 +197,16 @@ export class KafkaSignalSource implements SignalSource {
     } catch (err) {
       await consumer.disconnect().catch(() => undefined);
       throw err;
+    }
+  }
+
+  private holding(delta: number): void {
+    const labels = { group: this.settings.groupId, topic: this.settings.topic };
+    this.inFlightNow += delta;
+    inFlight.set(labels, this.inFlightNow);
+    if (this.inFlightNow > this.inFlightMost) {
+      this.inFlightMost = this.inFlightNow;
+      inFlightPeak.set(labels, this.inFlightMost);
     }
   }
 

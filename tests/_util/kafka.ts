@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type CompressionTypes, type Consumer, type IHeaders, type Message } from 'kafkajs';
-import { KAFKA_BROKERS, uniqueId } from './services.js';
+import { KAFKA_BROKERS, uniqueId, waitFor } from './services.js';
 
 export function testKafka(): Kafka {
   return new Kafka({ clientId: uniqueId('test'), brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
@@ -11,7 +11,17 @@ export async function createTopic(kafka: Kafka, topic: string, numPartitions: nu
   await admin.connect();
   try {
     const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
-    await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }], waitForLeaders: false });
+    // kafkajs's own wait gives up when the broker answers "unknown topic" for a topic it has just
+    // created (a busy KRaft broker publishes it a moment later): ask until every partition has a leader.
+    await waitFor(
+      async () => {
+        const [md] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        return md?.partitions.length === numPartitions && md.partitions.every((p) => p.leader >= 0) ? true : undefined;
+      },
+      30_000,
+      `the partitions of ${topic} to have leaders`,
+    );
   } finally {
     await admin.disconnect();
   }
@@ -74,4 +84,13 @@ export async function consumeN(kafka: Kafka, topic: string, count: number, timeo
     await consumer.disconnect();
   }
   return got;
+}
+
+/** Reads every message a topic holds right now (up to each partition's end), from the beginning. */
+export async function readTopic(kafka: Kafka, topic: string, timeoutMs: number): Promise<Received[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const total = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  return total === 0 ? [] : consumeN(kafka, topic, total, timeoutMs);
 }

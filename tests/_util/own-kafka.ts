@@ -94,9 +94,18 @@ export class OwnKafka {
     }
   }
 
-  /** Stops the broker (SIGKILL: an outage, not a goodbye); its data stays for a restart. */
-  async stop(): Promise<void> {
-    await killAndWait(this.child);
+  /**
+   * Stops the broker, by default with SIGKILL (an outage, not a goodbye); with SIGTERM it shuts
+   * down cleanly (a rolling restart). Its data stays for a restart on the same port.
+   */
+  async stop(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (signal === 'SIGTERM' && child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await killAndWait(child);
     this.child = undefined;
   }
 

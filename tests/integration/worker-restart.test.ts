@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
+import { startSurgewatch } from '../_util/processes.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
 
 /** A worker process killed with SIGKILL in the middle of a stream loses nothing and counts nothing twice. */
@@ -22,12 +23,7 @@ describe('worker restart in the middle of a stream', () => {
 
   const env = workerEnv(id, { SURGEWATCH_PIPELINES_DIR: dir, LOG_LEVEL: 'warn' });
 
-  function startWorker(): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], { cwd: resolve('.'), env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', () => undefined);
-    children.push(child);
-    return child;
-  }
+  const startWorker = () => startSurgewatch(env, children);
 
   const signal = (i: number) => ({
     key: `k${i}`,
