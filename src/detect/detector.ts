@@ -23,7 +23,8 @@ export interface SeriesWindowInput {
   longWindows?: readonly number[];
   /**
    * All signals of the series' scope per bucket, aligned with counts. Given, the expected count
-   * follows the traffic: the baseline's share of traffic times the window's traffic.
+   * follows the scope's other traffic (these signals less the series' own): the baseline's level
+   * times the window's other traffic against the baseline's.
    */
   traffic?: readonly number[];
 }
@@ -161,8 +162,11 @@ function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: 
   const observed = sum(input.counts, size);
   let traffic = 1;
   if (input.traffic) {
-    const t = ewma(input.traffic.slice(from, end), halfLife);
-    if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], sum(input.traffic, size) / (t.mean * size)));
+    // The scope's other signals: a surge of this series must not raise its own expectation
+    // (in a small region, a wave of one topic can be most of the traffic).
+    const others = input.traffic.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
+    const t = ewma(others.slice(from, end), halfLife);
+    if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], sum(others, size) / (t.mean * size)));
   }
   const scale = input.traffic ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;

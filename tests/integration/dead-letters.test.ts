@@ -17,7 +17,7 @@ describe('dead letters on Kafka', () => {
   const signalsTopic = `${id}-signals`;
   const dlqTopic = `${id}-dlq`;
   const kafka = testKafka();
-  const setup = servicePipeline(id, 'dlq', [`source: { topic: ${signalsTopic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 3600, latenessSec: 86400 }'], {
+  const setup = servicePipeline(id, 'dlq', [`source: { topic: ${signalsTopic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }'], {
     SURGEWATCH_ROLE: 'worker',
   });
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);

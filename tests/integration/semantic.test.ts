@@ -62,7 +62,7 @@ describe('semantic scoring does not block the process (real Kafka and Redis)', (
         `source: { topic: ${signalsTopic} }`,
         'topics: [self-harm]',
         'windows: { bucketSec: 1, currentSec: 10, baselineSec: 120, retentionSec: 600, dimensions: [] }',
-        'detect: { tickSec: 1 }',
+        'detect: { tickSec: 1, longWindowsSec: [] }',
         `alerts: { kafkaTopic: ${id}-alerts }`,
         // Every signal is embedded, in batches small enough that many go to the one worker.
         'semantic: { mode: all, batchSize: 16 }',
