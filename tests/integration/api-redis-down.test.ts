@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -13,15 +12,7 @@ import { RedisAuditLog } from '../../src/audit/redis-audit-log.js';
 import { hashKey } from '../../src/config/api-keys.js';
 import { makeAlert } from '../_util/alerts.js';
 import { waitFor } from '../_util/services.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
+import { freePort } from '../_util/own-kafka.js';
 
 /**
  * A Redis of the test's own (another port) that the test stops: requests then get 503

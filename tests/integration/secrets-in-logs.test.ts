@@ -1,23 +1,15 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KAFKA_BROKERS, uniqueId, waitFor } from '../_util/services.js';
+import { freePort } from '../_util/own-kafka.js';
 
 const REDIS_PASSWORD = 'Pw-S3cr3t-redis-9f2c';
 const HASH_KEY = 'hash-S3cr3t-key-77aa01';
 const API_KEY = 'api-S3cr3t-key-0123456789abcdef';
 const SECRETS = [REDIS_PASSWORD, HASH_KEY, API_KEY, 'S3cr3t'];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Secrets given to the service never show in its logs, error messages or API answers. */
 describe('secrets stay out of logs', () => {
