@@ -66,10 +66,13 @@ describe('a 10x burst of input', () => {
         if (text === undefined) return undefined;
         inFlightSeen = Math.max(inFlightSeen, ...samples(text, 'surgewatch_records_in_flight').map((s) => s.value));
         lagSeen = Math.max(lagSeen, ...samples(text, 'surgewatch_consumer_lag').map((s) => s.value));
-        return ((await windows.totals('bst')).signals ?? 0) >= TOTAL ? text : undefined;
+        // Counted in Redis first, committed (and only then counted as consumed) just after.
+        const counted = ((await windows.totals('bst')).signals ?? 0) >= TOTAL;
+        const committed = samples(text, 'surgewatch_records_consumed_total').reduce((n, s) => n + s.value, 0) >= TOTAL;
+        return counted && committed ? text : undefined;
       },
       300_000,
-      `all ${TOTAL} signals counted`,
+      `all ${TOTAL} signals counted and committed`,
     );
     // Scraped once more after the last commit: the figures of the drained state.
     const text = (await metrics())!;
