@@ -5,16 +5,16 @@ import { startOwnRedis, type OwnRedis } from '../_util/redis-server.js';
 import { servicePipeline } from '../_util/service-config.js';
 import { uniqueId, waitFor } from '../_util/services.js';
 
-/** How long Redis stays down: ten times the consumers' session timeout. */
-const OUTAGE_MS = 60_000;
+/** How long Redis stays down: over seven times the consumers' session timeout. */
+const OUTAGE_MS = 45_000;
 
 /**
- * Redis stopped for a minute while signals keep coming, under two workers of one consumer group
+ * Redis stopped for 45 s while signals keep coming, under two workers of one consumer group
  * (a Redis server of the test's own, stopped and started again with its data). The workers keep
  * their partitions and commit nothing while Redis is down, readiness says so, and once Redis is
  * back every signal is counted exactly once.
  */
-describe('Redis down for a minute under traffic', () => {
+describe('Redis down for 45 s under traffic', () => {
   const id = uniqueId('rdown');
   const topic = `${id}-signals`;
   const groupId = `${id}-group.rdown`;
