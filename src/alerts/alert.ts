@@ -1,4 +1,5 @@
 import type { SeverityTier } from '../config/topic-schema.js';
+import type { RelatedScope } from '../detect/grouping.js';
 
 export const alertStatuses = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertStatus = (typeof alertStatuses)[number];
@@ -49,6 +50,13 @@ export interface Alert {
   suggested_term: string | null;
   /** The observed count of the window that opened the alert (escalation is relative to it). */
   opened_observed: number;
+  /**
+   * Other scopes of the topic the same surge shows in (the topic as a whole, the wider region,
+   * a language...): one incident, not one alert per scope. Those of the last significant tick
+   * come first with their current figures, then those seen earlier in the incident. Missing on
+   * alerts stored before scopes were grouped.
+   */
+  related?: RelatedScope[];
   /** Consecutive significant ticks while open; quiet ticks count towards resolution. */
   significant_ticks: number;
   quiet_ticks: number;

@@ -55,6 +55,10 @@ export const alertSchema = z
     summary: z.string(),
     list_version: z.string(),
     suggested_term: z.string().nullable(),
+    related: z
+      .array(z.object({ series: z.string(), dimension: z.string(), observed: z.number(), expected: z.number(), ratio: z.number() }))
+      .optional()
+      .describe('Other scopes of the topic the same surge shows in (one incident, not one alert per scope): those of the last significant tick first, then those seen earlier in the incident'),
     opened_observed: z.number(),
     significant_ticks: z.number(),
     quiet_ticks: z.number(),
