@@ -439,7 +439,9 @@ export class AppContext {
    */
   close = closeOnce(async () => {
     const graceMs = this.config.env.SURGEWATCH_SHUTDOWN_GRACE_MS;
-    const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 5);
+    // A quarter of the grace period (at most 2 s) is kept for the steps that come after the
+    // deadline: each still gets a moment, and the process must exit before the grace is over.
+    const deadline = Date.now() + graceMs - Math.min(2000, graceMs / 4);
     const giveUp = setTimeout(() => {
       this.logger.warn({ graceMs }, 'shutting down: half the grace period passed; a batch still in hand is given up uncommitted (it is delivered again)');
       this.abort.abort();
@@ -449,7 +451,7 @@ export class AppContext {
       let timer: NodeJS.Timeout | undefined;
       try {
         // Past the deadline a step still gets a moment: closing a healthy client is quick.
-        const left = Math.max(250, deadline - Date.now());
+        const left = Math.max(100, deadline - Date.now());
         const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
         if ((await Promise.race([fn(), late])) === 'late') this.logger.warn({ step: name }, `closing ${name} did not finish within the shutdown grace period; left behind`);
       } catch (err) {

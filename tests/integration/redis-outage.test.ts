@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { createTopic, produce, testKafka } from '../_util/kafka.js';
-import { startOwnRedis, type OwnRedis } from '../_util/redis-server.js';
+import { OwnRedis } from '../_util/own-redis.js';
 import { servicePipeline } from '../_util/service-config.js';
 import { uniqueId, waitFor } from '../_util/services.js';
 
@@ -21,7 +21,7 @@ describe('Redis down for 45 s under traffic', () => {
   const kafka = testKafka();
   const setup = servicePipeline(id, 'rdown', [`source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }']);
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
-  let redis: OwnRedis;
+  const redis = new OwnRedis({ persist: true });
   const workers: AppContext[] = [];
   let api: string;
   let hits = 0;
@@ -62,7 +62,7 @@ describe('Redis down for 45 s under traffic', () => {
   };
 
   beforeAll(async () => {
-    redis = await startOwnRedis();
+    await redis.start();
     await createTopic(kafka, topic, 4);
     for (const role of ['all', 'worker'] as const) {
       workers.push(await setup.start(now, { REDIS_URL: redis.url, SURGEWATCH_ROLE: role }));
@@ -71,9 +71,9 @@ describe('Redis down for 45 s under traffic', () => {
   });
 
   afterAll(async () => {
-    await redis?.start().catch(() => undefined); // closing flushes to Redis
+    await redis.start().catch(() => undefined); // closing flushes to Redis
     await setup.cleanup([topic]);
-    await redis?.remove();
+    await redis.remove();
   });
 
   it('holds its partitions, commits nothing and reports not ready while down, then counts every signal once', { timeout: 300_000 }, async () => {
