@@ -27,6 +27,7 @@ import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readM
 import { closeOnce } from './shared/once.js';
 import { leaseKey } from './windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
+import { MemoryStreakStore, RedisStreakStore, type StreakStore } from './windows/streak-store.js';
 import { MemoryWindowStore } from './windows/memory-window-store.js';
 import { redisCall, watchRedis } from './windows/redis-health.js';
 import { RedisWindowStore } from './windows/redis-window-store.js';
@@ -97,6 +98,7 @@ export class AppContext {
   windows!: WindowStore;
   alerts!: AlertStore;
   lease!: Lease;
+  streaks!: StreakStore;
   publisher!: AlertPublisher;
   /** Webhook deliveries: queued by the tick holder, sent by every worker, dead letters for the API. */
   deliveryQueue!: DeliveryQueue;
@@ -146,6 +148,7 @@ export class AppContext {
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
       const redis = this.redis;
       this.lease = new RedisLease(redis, (name) => leaseKey(env.REDIS_KEY_PREFIX, name));
+      this.streaks = new RedisStreakStore(redis, env.REDIS_KEY_PREFIX);
       this.publisher = countingPublisher(new KafkaAlertPublisher(this.producer));
       this.audit = new RedisAuditLog(this.redis, env.REDIS_KEY_PREFIX, { retentionDays: env.SURGEWATCH_AUDIT_RETENTION_DAYS });
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
@@ -157,6 +160,7 @@ export class AppContext {
       const lease = new MemoryLease(this.clock);
       this.lease = lease;
       this.alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
+      this.streaks = new MemoryStreakStore(lease.holds);
       this.publisher = countingPublisher(new LogAlertPublisher(this.logger.child({ component: 'alerts' })));
       this.audit = new MemoryAuditLog(systemClock);
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
@@ -219,6 +223,7 @@ export class AppContext {
         alerts: this.alerts,
         outbox: this.relay,
         lease: this.lease,
+        streaks: this.streaks,
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
       });

@@ -22,6 +22,8 @@ export function createKeys(prefix: string, pipeline: string) {
     /** Set of (hashed) signal ids counted, for one dedupSec-wide event-time slice. */
     seen: (sliceStartMs: number) => `${base}:seen:${sliceStartMs}`,
     lease: (name: string) => `${base}:lease:${name}`,
+    /** Hash of series -> consecutive significant ticks (the detection streaks; absent = 0). */
+    streaks: `${base}:streaks`,
     alert: (id: string) => `${base}:alert:${id}`,
     alertIndex: `${base}:alerts`,
     openAlerts: `${base}:alerts:open`,

@@ -6,6 +6,7 @@ import { stepAlert } from '../alerts/lifecycle.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Fence, Lease } from '../windows/lease.js';
+import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
@@ -25,6 +26,8 @@ export interface TickerOptions {
   /** Told when a tick wrote events into the outbox (the relay that publishes them). */
   outbox?: { wake(): void };
   lease: Lease;
+  /** Where the significant-tick streaks are kept (default: this process's memory). */
+  streaks?: StreakStore;
   clock: Clock;
   logger: Logger;
   /** Sees every series' decision of each tick (backtests explain what they missed with it). */
@@ -55,11 +58,13 @@ export class DetectionTicker {
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<string>();
   private stopped = false;
-  private readonly streaks = new Map<string, Map<string, number>>();
+  private readonly streaks: StreakStore;
   private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
 
-  constructor(private readonly opts: TickerOptions) {}
+  constructor(private readonly opts: TickerOptions) {
+    this.streaks = opts.streaks ?? new MemoryStreakStore(() => true);
+  }
 
   start(): void {
     for (const rt of this.opts.runtimes) {
@@ -183,7 +188,8 @@ export class DetectionTicker {
       }
     }
     const decisions = rt.detector.decide(evaluations, guards);
-    const streaks = this.streaksOf(pipeline);
+    const before = await this.streaks.read(pipeline);
+    const streaks = new Map<string, number>();
     let share: number | undefined;
     const grouping = this.groupSignificant(tested, decisions, open, cfg.groupExplainShare);
     // Series with an alert after this tick's step: what an explained series' incident needs.
@@ -195,9 +201,8 @@ export class DetectionTicker {
       const { series, topic } = tested[i]!;
       let decision = decisions[i]!;
       const existing = open.get(series);
-      const streak = decision.significant ? (streaks.get(series) ?? 0) + 1 : 0;
+      const streak = decision.significant ? (before.get(series) ?? 0) + 1 : 0;
       if (streak > 0) streaks.set(series, streak);
-      else streaks.delete(series);
       if (!existing && !decision.significant) continue;
       // Part of a more specific scope's incident: listed on that alert instead of its own.
       const primary = grouping.explainedBy.get(series);
@@ -249,8 +254,11 @@ export class DetectionTicker {
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
     }
     this.opts.onDecisions?.(pipeline, nowMs, tested.map(({ series }, i) => ({ series, decision: decisions[i]! })));
-    // Series that left the live set lose their streak.
-    for (const series of streaks.keys()) if (!firstSeen.has(series)) streaks.delete(series);
+    // Only what changed is written; a series no longer significant (or no longer live) loses its streak.
+    const changes = new Map<string, number>();
+    for (const [series, n] of streaks) if (before.get(series) !== n) changes.set(series, n);
+    for (const series of before.keys()) if (!streaks.has(series)) changes.set(series, 0);
+    if (changes.size > 0) await this.streaks.write(pipeline, changes, fence);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
   }
 
@@ -319,16 +327,6 @@ export class DetectionTicker {
       );
     }
     return share;
-  }
-
-  /**
-   * Consecutive significant ticks per series, kept by the lease holder: a new holder starts
-   * from zero, which delays an opening by at most openAfterTicks ticks.
-   */
-  private streaksOf(pipeline: string): Map<string, number> {
-    let m = this.streaks.get(pipeline);
-    if (!m) this.streaks.set(pipeline, (m = new Map()));
-    return m;
   }
 
   async close(): Promise<void> {
