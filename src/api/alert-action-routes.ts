@@ -251,7 +251,8 @@ function routes(r: FastifyZod, deps: AlertActionDeps): void {
   );
 
   const rangeOf = (q: { since?: number; until?: number }) => {
-    const untilMs = q.until ?? clock.now();
+    // "now" is included: what was done this millisecond is in the range.
+    const untilMs = q.until ?? clock.now() + 1;
     const sinceMs = q.since ?? untilMs - 7 * DAY_MS;
     if (sinceMs >= untilMs) throw new ApiError('VALIDATION', 'invalid querystring.since: must be before until');
     return { sinceMs, untilMs };
