@@ -13,7 +13,7 @@ import { severityTiers } from '../config/topic-schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { audit } from './auth.js';
 import { ApiError, commonErrorResponses, errorBodySchema } from './errors.js';
-import { alertIdParams, alertSchema } from './schemas.js';
+import { alertIdParams, alertSchema, timeParam } from './schemas.js';
 
 /** What the alert action routes need besides the alert store and the audit log. */
 export interface AlertActionOptions {
@@ -39,15 +39,6 @@ const MAX_RANGE_MS = 366 * DAY_MS;
 
 const noteText = z.string().trim().min(1).max(actionLimits.noteChars);
 const person = z.string().trim().min(1).max(128).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
-/** Epoch ms or ISO-8601, as on GET /v1/alerts. */
-const timeParam = z
-  .string()
-  .max(40)
-  .transform((s, ctx) => {
-    const ms = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time or epoch milliseconds' });
-    return ms;
-  });
 /** A body that may be left out altogether. */
 const optionalNote = z.strictObject({ note: noteText.optional() }).nullish();
 const pipelineParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a pipeline id');

@@ -12,7 +12,7 @@ const slug = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, `mu
 const isoTime = z.string().describe('ISO-8601 time');
 
 /** ISO-8601 or epoch milliseconds, read as epoch milliseconds. */
-const timeParam = z
+export const timeParam = z
   .string()
   .max(40)
   .transform((s, ctx) => {
