@@ -263,6 +263,7 @@ function routes(r: FastifyZod, deps: AlertActionDeps): void {
           'Alerts keep signal ids, never text: join the lines with your signal archive to add `text`',
           '(`surgewatch feedback-labels <export.jsonl> --signals <signals.jsonl> --out <labelled.jsonl>`), then pass the result to calibrate or train.',
           'A signal sampled by several alerts of one topic appears once, with the latest judgement.',
+          'At most 20,000 judged alerts are read; the header `x-surgewatch-truncated: true` says when there were more (narrow the range).',
         ].join(' '),
         querystring: rangeQuery,
         response: { 200: z.string().describe('JSON lines'), ...commonErrorResponses },
