@@ -9,6 +9,7 @@ import { MemoryDeliveryQueue, type DeliveryQueue } from './alerts/delivery-queue
 import { fanOut } from './alerts/fan-out-publisher.js';
 import { RedisDeliveryQueue } from './alerts/redis-delivery-queue.js';
 import { WebhookDelivery } from './alerts/webhook-delivery.js';
+import { registerOperationsMetrics } from './alerts/operations-metrics.js';
 import { buildApi, type ReadinessCheck } from './api/app.js';
 import { ApiKeyring } from './api/auth.js';
 import { MemoryAuditLog, type AuditLog } from './audit/audit-log.js';
@@ -256,6 +257,7 @@ export class AppContext {
       enableProcessMetrics();
       registerSemanticMetrics(this.metrics, this.runtimes, () => this.semantic);
       this.registerAlertMetrics();
+      registerOperationsMetrics(this.metrics, { alerts: this.alerts, clock: this.clock, logger: this.logger });
       registerAuthorMetrics(this.metrics, this.runtimes);
       if (this.sources.length > 0) this.registerSourceMetrics();
       this.delivery.registerMetrics(this.metrics);
@@ -268,6 +270,11 @@ export class AppContext {
         logger: this.logger,
         metrics: () => exposition(this.metrics),
         deliveries: { deliveries: this.delivery },
+        alertActions: {
+          clock: this.clock,
+          cooldownSecByPipeline: new Map(this.runtimes.map((r) => [r.config.id, r.config.detect.cooldownSec])),
+          onEvent: () => this.relay?.wake(),
+        },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',
         http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },

@@ -4,7 +4,7 @@ import type { SeverityTier, TopicDefinition } from '../config/topic-schema.js';
 import type { Decision } from '../detect/detector.js';
 import type { RelatedScope } from '../detect/grouping.js';
 import type { WindowDetails } from '../windows/window-store.js';
-import { parseSeries, type Alert, type AlertEventType } from './alert.js';
+import { noActions, parseSeries, type Alert, type AlertEventType } from './alert.js';
 
 export interface TickContext {
   pipeline: string;
@@ -152,6 +152,7 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, relat
       opened_observed: decision.observed,
       significant_ticks: 1,
       quiet_ticks: 0,
+      ...noActions(),
     };
     alert.summary = summarize(alert);
     return { alert, event: 'opened' };
@@ -159,13 +160,17 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, relat
 
   if (decision.significant && details) {
     const peak = decision.observed > open.peak.observed ? { ...figures, at: iso(ctx.nowMs) } : open.peak;
+    const severity = escalatedSeverity(open.base_severity, open.opened_observed, peak.observed);
+    // Kept for the incident record: when the alert went up a tier (it never goes down).
+    const escalations = severity === open.severity ? open.escalations : [...open.escalations, { at: iso(ctx.nowMs), from: open.severity, to: severity }];
     const alert: Alert = {
       ...open,
       status: open.status === 'acknowledged' ? 'acknowledged' : 'open',
       updated_at: iso(ctx.nowMs),
       window,
       peak,
-      severity: escalatedSeverity(open.base_severity, open.opened_observed, peak.observed),
+      severity,
+      escalations,
       coordinated: coordinated(details.distinctAuthors, decision.observed),
       distinct_authors: details.distinctAuthors,
       top_terms: details.topTerms,

@@ -12,6 +12,7 @@ import { SurgewatchError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
+import { registerAlertActionRoutes, type AlertActionOptions } from './alert-action-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   storeTimeoutMs?: number;
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
   probesOnly?: boolean;
+  /** Clock, cooldowns and outbox wake-up for the alert actions (alert-action-routes.ts). */
+  alertActions?: AlertActionOptions;
 }
 
 export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, rateLimitPerMin: 600, corsOrigins: [] };
@@ -106,7 +109,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     transform: (input) => {
       const out = jsonSchemaTransform(input);
       const access = input.route.config?.access;
-      if (access && access !== 'public') out.schema = { ...out.schema, security: [{ apiKey: [] }], description: `Role: ${access} or above.` };
+      const described = (out.schema as { description?: string }).description;
+      if (access && access !== 'public') out.schema = { ...out.schema, security: [{ apiKey: [] }], description: [described, `Role: ${access} or above.`].filter(Boolean).join('\n\n') };
       return out;
     },
     transformObject: jsonSchemaTransformObject,
@@ -245,6 +249,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     { prefix: '/v1' },
   );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
+  registerAlertActionRoutes(app, { alerts: deps.alerts, audit: deps.audit, fromStore, ...deps.alertActions });
 
   return app;
 }

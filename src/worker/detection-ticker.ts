@@ -3,6 +3,7 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { Alert, AlertEventType } from '../alerts/alert.js';
 import { parseSeries } from '../alerts/alert.js';
 import { stepAlert } from '../alerts/lifecycle.js';
+import { recordResolved } from '../alerts/operations-metrics.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Fence, Lease } from '../windows/lease.js';
@@ -252,6 +253,7 @@ export class DetectionTicker {
       if (!(await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec, fence))) continue;
       if (step.alert.status !== 'resolved') alerting.add(series);
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
+      if (step.event === 'resolved') recordResolved(step.alert);
     }
     this.opts.onDecisions?.(pipeline, nowMs, tested.map(({ series }, i) => ({ series, decision: decisions[i]! })));
     // Only what changed is written; a series no longer significant (or no longer live) loses its streak.
