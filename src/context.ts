@@ -21,6 +21,9 @@ import { KafkaAlertPublisher, KafkaDeadLetterSink, KafkaProducerHandle } from '.
 import { KafkaSignalSource } from './ingest/kafka-signal-source.js';
 import { MemoryListChannel, type ListChannel } from './lists/list-channel.js';
 import { RedisListChannel } from './lists/redis-list-channel.js';
+import { TopicEditor } from './lists/topic-editor.js';
+import { topicLinter } from './cli/lint.js';
+import { DryRunner } from './worker/dry-runner.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readMetric, type MetricsRegistry } from './shared/metrics.js';
@@ -263,6 +266,18 @@ export class AppContext {
         logger: this.logger,
         metrics: () => exposition(this.metrics),
         deliveries: { deliveries: this.delivery },
+        topics: {
+          // Embedded mode keeps changes in its topic files too (service mode: Redis is the store).
+          editor: new TopicEditor({
+            channel: this.lists,
+            clock: this.clock,
+            logger: this.logger.child({ component: 'lists' }),
+            lint: topicLinter(),
+            ...(this.config.mode === 'embedded' && { filesDir: this.config.topicsDir }),
+          }),
+          dryRun: new DryRunner(this.runtimes, this.lists),
+          clock: this.clock,
+        },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',
         http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },

@@ -13,6 +13,7 @@ import type { Logger } from '../shared/logger.js';
 import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
+import { registerTopicRoutes, type TopicRoutesOptions } from './topic-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
@@ -45,6 +46,8 @@ export interface ApiDeps {
   deliveries?: DeliveryRoutesOptions;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
+  /** Topics, lists and dry runs (routes in topic-routes.ts). */
+  topics?: Omit<TopicRoutesOptions, 'audit'>;
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
   probesOnly?: boolean;
 }
@@ -245,6 +248,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     { prefix: '/v1' },
   );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
+  if (deps.topics) registerTopicRoutes(app, { ...deps.topics, audit: deps.audit });
 
   return app;
 }
