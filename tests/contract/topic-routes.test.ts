@@ -321,6 +321,14 @@ function describeTopicRoutes(name: string, setup: () => Promise<Setup>): void {
       expect((await send('POST', '/v1/dry-run', { text: 'a' }, 'viewer')).statusCode).toBe(403);
     });
 
+    it('describes every topic route in the OpenAPI document, with its role', async () => {
+      const doc = (await app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { description?: string }>> };
+      expect(doc.paths['/v1/topics/{id}']!.put!.description).toBe('Role: editor or above.');
+      expect(doc.paths['/v1/topics/{id}/diff']!.get!.description).toBe('Role: viewer or above.');
+      expect(doc.paths['/v1/dry-run']!.post!.description).toBe('Role: analyst or above.');
+      expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/topics')).length).toBe(7);
+    });
+
     it('scores hostile text without harm and takes no huge definition', async () => {
       const hostile = ['k\u200Bi\u200Bl\u200Bl m\u0443self', '\u202Ewant to die\u202C', '\uD800 lone surrogate', 'ｗａｎｔ ｔｏ ｄｉｅ', '🙂'.repeat(5000), 'a'.repeat(20_000)];
       const res = await send('POST', '/v1/dry-run', { signals: hostile.map((text, i) => ({ id: `h${i}`, ts: T0, text, surface: 'post' })) }, 'analyst');
