@@ -121,13 +121,13 @@ function topicRoutes(r: FastifyZod, opts: TopicRoutesOptions): void {
   const conflictBody = errorBodySchema.describe('CONFLICT: base_version is not the version in force; reload and apply the change again');
 
   /** Audits a change that published something (an unchanged definition is not a change). */
-  const audited = async (request: FastifyRequest, action: string, before: TopicAtVersion | undefined, result: TopicChangeResult, extra: Record<string, unknown> = {}) => {
+  const audited = async (request: FastifyRequest, action: string, result: TopicChangeResult, extra: Record<string, unknown> = {}) => {
     if (!result.changed) return;
-    const changes = before ? diffTopics(before.definition, result.definition) : [];
+    const changes = diffTopics(result.previous.definition, result.definition);
     await audit(opts.audit, request, {
       action,
       target: result.id,
-      details: { version: result.version, ...(before && { from_version: before.version }), changes: changes.slice(0, AUDIT_CHANGES), changes_total: changes.length, ...extra },
+      details: { version: result.version, from_version: result.previous.version, changes: changes.slice(0, AUDIT_CHANGES), changes_total: changes.length, ...extra },
     });
   };
   const actor = (request: FastifyRequest) => request.principal?.name ?? `address:${request.ip}`;
@@ -241,10 +241,8 @@ function topicRoutes(r: FastifyZod, opts: TopicRoutesOptions): void {
       },
     },
     async (request) => {
-      const { id } = request.params;
-      const before = await editing(() => editor.get(id));
-      const result = await editing(() => editor.update(id, request.body.definition, request.body.base_version, actor(request)));
-      await audited(request, 'topic.update', before, result, { base_version: request.body.base_version });
+      const result = await editing(() => editor.update(request.params.id, request.body.definition, request.body.base_version, actor(request)));
+      await audited(request, 'topic.update', result, { base_version: request.body.base_version });
       return wireChange(result);
     },
   );
@@ -262,10 +260,8 @@ function topicRoutes(r: FastifyZod, opts: TopicRoutesOptions): void {
       },
     },
     async (request) => {
-      const { id } = request.params;
-      const before = await editing(() => editor.get(id));
-      const result = await editing(() => editor.rollback(id, request.body.version, actor(request), request.body.base_version));
-      await audited(request, 'topic.rollback', before, result, { to_version: request.body.version });
+      const result = await editing(() => editor.rollback(request.params.id, request.body.version, actor(request), request.body.base_version));
+      await audited(request, 'topic.rollback', result, { to_version: request.body.version });
       return wireChange(result);
     },
   );
@@ -288,11 +284,9 @@ function topicRoutes(r: FastifyZod, opts: TopicRoutesOptions): void {
       },
     },
     async (request) => {
-      const { id } = request.params;
       const { term, kind, weight, base_version } = request.body;
-      const before = await editing(() => editor.get(id));
-      const result = await editing(() => editor.addTerm(id, { term, kind, ...(weight !== undefined && { weight }) }, actor(request), base_version));
-      await audited(request, 'topic.term.add', before, result, { term, kind });
+      const result = await editing(() => editor.addTerm(request.params.id, { term, kind, ...(weight !== undefined && { weight }) }, actor(request), base_version));
+      await audited(request, 'topic.term.add', result, { term, kind });
       return { ...wireChange(result), added: result.added };
     },
   );

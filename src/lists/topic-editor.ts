@@ -64,6 +64,8 @@ export interface TopicChangeResult extends TopicAtVersion {
   changed: boolean;
   /** Lint remarks on the new definition (false-positive risk, duplicates, ...). */
   warnings: DefinitionIssue[];
+  /** The version the change replaced (for the audit trail). */
+  previous: { version: number; definition: TopicDefinition };
 }
 
 export interface TopicEditorOptions {
@@ -216,7 +218,8 @@ export class TopicEditor {
       const lint = this.opts.lint?.(topics, id) ?? { errors: [], warnings: [] };
       if (lint.errors.length > 0) throw refused(lint.errors);
       if (topicHash(next) === topicHash(live.topic)) {
-        return { id, version: live.version, definition: live.topic, updatedAt: live.head?.at ?? null, updatedBy: live.head?.by ?? null, changed: false, warnings: lint.warnings };
+        const previous = { version: live.version, definition: live.topic };
+        return { id, version: live.version, definition: live.topic, updatedAt: live.head?.at ?? null, updatedBy: live.head?.by ?? null, changed: false, warnings: lint.warnings, previous };
       }
       const draft = createListSetDraft(topics, 'api', this.opts.clock.now());
       const res = await this.opts.channel.publish(draft, { ifVersion: snap.set.version, actor });
@@ -224,7 +227,8 @@ export class TopicEditor {
       const head = (await this.opts.channel.snapshot()).heads.get(id);
       this.opts.logger.info({ topic: id, version: head?.version, by: actor, listVersion: res.set.version, revision: res.set.revision }, `topic "${id}" changed through the API`);
       this.persist(next);
-      return { id, version: head?.version ?? live.version + 1, definition: next, updatedAt: head?.at ?? null, updatedBy: head?.by ?? actor, changed: true, warnings: lint.warnings };
+      const previous = { version: live.version, definition: live.topic };
+      return { id, version: head?.version ?? live.version + 1, definition: next, updatedAt: head?.at ?? null, updatedBy: head?.by ?? actor, changed: true, warnings: lint.warnings, previous };
     }
     throw new TopicEditError('conflict', `the topic lists kept changing while "${id}" was being changed; try again`);
   }
