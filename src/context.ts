@@ -24,6 +24,7 @@ import { RedisListChannel } from './lists/redis-list-channel.js';
 import { TopicEditor } from './lists/topic-editor.js';
 import { topicLinter } from './cli/lint.js';
 import { DryRunner } from './worker/dry-runner.js';
+import { EmergingTermsReader } from './worker/emerging-terms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readMetric, type MetricsRegistry } from './shared/metrics.js';
@@ -257,6 +258,7 @@ export class AppContext {
       registerAuthorMetrics(this.metrics, this.runtimes);
       if (this.sources.length > 0) this.registerSourceMetrics();
       this.delivery.registerMetrics(this.metrics);
+      const dryRun = new DryRunner(this.runtimes, this.lists);
       this.api = buildApi({
         alerts: this.alerts,
         audit: this.audit,
@@ -275,7 +277,8 @@ export class AppContext {
             lint: topicLinter(),
             ...(this.config.mode === 'embedded' && { filesDir: this.config.topicsDir }),
           }),
-          dryRun: new DryRunner(this.runtimes, this.lists),
+          dryRun,
+          emerging: new EmergingTermsReader(this.runtimes, this.windows, this.clock, (pipeline) => dryRun.listsInForce(pipeline)),
           clock: this.clock,
         },
         // A worker-only process serves its probes and its own figures (lag, processed) only.

@@ -12,11 +12,19 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { audit } from './auth.js';
 import { ApiError, commonErrorResponses, errorBodySchema, type ErrorDetail } from './errors.js';
 
+/** Emerging-term candidates counted by a pipeline (GET /v1/emerging). */
+export interface EmergingTermsSource {
+  pipelines(): string[];
+  read(pipeline: string, minutes: number, limit: number): Promise<{ fromMs: number; toMs: number; terms: { topic: string; term: string; count: number; firstSeenMs: number; listed: boolean }[] }>;
+}
+
 export interface TopicRoutesOptions {
   editor: TopicEditor;
   audit: AuditLog;
   /** POST /v1/dry-run (absent: the route answers 404). */
   dryRun?: DryRunService;
+  /** GET /v1/emerging (absent: the route answers 404). */
+  emerging?: EmergingTermsSource;
   clock?: Clock;
   /** Largest body of a topic change (a definition may list up to 50,000 terms); default 4 MiB. */
   definitionBodyLimitBytes?: number;
@@ -288,6 +296,54 @@ function topicRoutes(r: FastifyZod, opts: TopicRoutesOptions): void {
       const result = await editing(() => editor.addTerm(request.params.id, { term, kind, ...(weight !== undefined && { weight }) }, actor(request), base_version));
       await audited(request, 'topic.term.add', result, { term, kind });
       return { ...wireChange(result), added: result.added };
+    },
+  );
+
+  r.get(
+    '/emerging',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['topics'],
+        summary: "Terms and hashtags riding with a topic's hits that its lists lack: candidates to accept (POST /v1/topics/:id/terms)",
+        querystring: z.strictObject({
+          pipeline: z.string().min(1).max(64).optional().describe('default: the first pipeline'),
+          minutes: z.coerce.number().int().min(1).max(7 * 1440).default(60).describe('how far back to count (bounded by the windows kept)'),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+        response: {
+          200: z.object({
+            pipeline: z.string(),
+            from: z.string(),
+            to: z.string(),
+            terms: z.array(
+              z.object({
+                topic: z.string(),
+                term: z.string().describe('"#tag" for hashtags'),
+                count: z.number().int().describe("signals hitting the topic that carried it, in the period"),
+                first_seen_at: z.string(),
+                listed: z.boolean().describe('the lists in force have it now (accepted since)'),
+              }),
+            ),
+          }),
+          404: errorBodySchema.describe('NOT_FOUND: no such pipeline, or not available in this process'),
+          ...commonErrorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const source = opts.emerging;
+      if (!source) throw new ApiError('NOT_FOUND', 'emerging terms are not available in this process');
+      const pipeline = request.query.pipeline ?? source.pipelines()[0];
+      if (!pipeline || !source.pipelines().includes(pipeline)) throw new ApiError('NOT_FOUND', `unknown pipeline "${request.query.pipeline}" (have: ${source.pipelines().join(', ')})`);
+      const read = await source.read(pipeline, request.query.minutes, request.query.limit);
+      const iso = (ms: number) => new Date(ms).toISOString();
+      return {
+        pipeline,
+        from: iso(read.fromMs),
+        to: iso(read.toMs),
+        terms: read.terms.map((t) => ({ topic: t.topic, term: t.term, count: t.count, first_seen_at: iso(t.firstSeenMs), listed: t.listed })),
+      };
     },
   );
 

@@ -49,6 +49,12 @@ export class DryRunner implements DryRunService {
     return s;
   }
 
+  /** The lists in force for a pipeline (undefined: no such pipeline). */
+  async listsInForce(pipeline: string): Promise<PipelineLists | undefined> {
+    const rt = this.runtimes.find((r) => r.config.id === pipeline);
+    return rt && (await this.liveLists(rt)).lists;
+  }
+
   /** The lists in force for a pipeline: the runtime's when it runs them, else compiled here (once per version). */
   private async liveLists(rt: PipelineRuntime): Promise<{ lists: PipelineLists; topics: readonly TopicDefinition[] }> {
     const set = await this.channel.current();

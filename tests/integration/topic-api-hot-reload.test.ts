@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,12 @@ import { ApiKeyring } from '../../src/api/auth.js';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.js';
 import { topicLinter } from '../../src/cli/lint.js';
 import { hashKey } from '../../src/config/api-keys.js';
+import { loadTopics } from '../../src/config/load.js';
+import { pipelineSchema } from '../../src/config/pipeline-schema.js';
+import { DryRunner } from '../../src/worker/dry-runner.js';
+import { EmergingTermsReader } from '../../src/worker/emerging-terms.js';
+import { buildPipelineRuntime } from '../../src/worker/pipeline-runtime.js';
+import { parse as parseYaml } from 'yaml';
 import { RedisListChannel } from '../../src/lists/redis-list-channel.js';
 import { TopicEditor } from '../../src/lists/topic-editor.js';
 import { systemClock } from '../../src/shared/clock.js';
@@ -69,7 +75,7 @@ describe('topic changes through the API reach running worker processes', () => {
     waitFor(async () => (await channel.activeWorkers()).find((w) => w.pid === child.pid && accept(w.version)), 90_000, what);
 
   let seq = 0;
-  const signal = (text: string) => ({ key: `k${seq}`, value: JSON.stringify({ id: `${id}-${seq++}`, ts: Date.now(), text, surface: 'post', region: 'GB', author: `a${seq}` }) });
+  const signal = (text: string, hashtags: string[] = []) => ({ key: `k${seq}`, value: JSON.stringify({ id: `${id}-${seq++}`, ts: Date.now(), text, hashtags, surface: 'post', region: 'GB', author: `a${seq}` }) });
   const totals = () => store.totals('tapi');
 
   beforeAll(async () => {
@@ -86,6 +92,9 @@ describe('topic changes through the API reach running worker processes', () => {
     );
     await createTopic(kafka, topic, 1);
     const editor = new TopicEditor({ channel, clock: systemClock, logger: silentLogger, lint: topicLinter() });
+    // The API process's view of the pipeline: what it counts is read from Redis, its lists from the channel.
+    const rt = buildPipelineRuntime(pipelineSchema.parse(parseYaml(readFileSync(join(pipelinesDir, 'tapi.yaml'), 'utf8'))), loadTopics(topicsDir, []).topics);
+    const dryRun = new DryRunner([rt], channel);
     app = buildApi({
       alerts: new MemoryAlertStore(),
       audit: new RedisAuditLog(redis, id, { retentionDays: 30 }),
@@ -93,7 +102,7 @@ describe('topic changes through the API reach running worker processes', () => {
       checks: {},
       mode: 'service',
       logger: pino({ level: 'silent' }),
-      topics: { editor },
+      topics: { editor, dryRun, emerging: new EmergingTermsReader([rt], store, systemClock, (p) => dryRun.listsInForce(p)) },
     });
   });
 
@@ -108,7 +117,7 @@ describe('topic changes through the API reach running worker processes', () => {
     rmSync(topicsDir, { recursive: true, force: true });
   });
 
-  it('swaps an API change into the running worker, which scores with it, and a later worker keeps it', { timeout: 300_000 }, async () => {
+  it('swaps an API change into the running worker, which scores with it, a later worker keeps it, and emerging terms read from Redis', { timeout: 300_000 }, async () => {
     onTestFailed(() => console.error(`worker output (last lines):\n${output.join('')}`));
     const worker = startWorker();
     const initial = await reported(worker, () => true, 'the worker to report its lists');
@@ -144,5 +153,15 @@ describe('topic changes through the API reach running worker processes', () => {
     await produce(kafka, topic, [signal(`my ${NEW_TERM} again`)]);
     await waitFor(async () => ((await totals()).signals === 3 ? true : undefined), 90_000, 'the third signal to be counted');
     expect((await totals()).hits).toBe(2);
+
+    // An unlisted hashtag riding with the new term's hits, from four accounts: an emerging term,
+    // read by this (API) process from what the worker counted in Redis, until it is accepted.
+    await produce(kafka, topic, [0, 1, 2, 3].map(() => signal(`my ${NEW_TERM} tonight`, ['MoonlitExit'])));
+    await waitFor(async () => ((await totals()).signals === 7 ? true : undefined), 90_000, 'the hashtag signals to be counted');
+    const emerging = async () => (await app.inject({ url: '/v1/emerging?minutes=30', headers: auth })).json() as { terms: { topic: string; term: string; count: number; listed: boolean }[] };
+    expect((await emerging()).terms).toEqual([expect.objectContaining({ topic: 'self-harm', term: '#moonlitexit', listed: false })]);
+    const accept = await app.inject({ method: 'POST', url: '/v1/topics/self-harm/terms', headers: auth, payload: { term: '#moonlitexit', kind: 'hashtag' } });
+    expect(accept.json()).toMatchObject({ added: true });
+    expect((await emerging()).terms).toEqual([expect.objectContaining({ term: '#moonlitexit', listed: true })]);
   });
 });

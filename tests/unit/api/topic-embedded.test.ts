@@ -99,4 +99,29 @@ describe('topics in embedded mode (memory channel, topic files)', () => {
       await ctx.close();
     }
   });
+
+  it('lists the emerging terms counted next to a topic\'s hits, until one is accepted into its list', async () => {
+    const ctx = start();
+    try {
+      await ctx.start();
+      const now = Date.now();
+      // Four accounts use an unlisted hashtag with a self-harm hit: enough authors for it to be counted.
+      const records = [0, 1, 2, 3].map((i) => ({
+        offset: String(i),
+        value: Buffer.from(JSON.stringify({ id: `e${i}`, ts: now, text: 'I want to kill myself #MoonlitExit', surface: 'post', author: `author-${i}` })),
+      }));
+      await ctx.appliers[0]!.handle({ topic: 'signals', partition: 0, records });
+      const read = async () => (await ctx.api!.inject({ url: '/v1/emerging?minutes=30', headers: { authorization: `Bearer ${ANALYST}` } })).json();
+      const before = await read();
+      expect(before).toMatchObject({ pipeline: ctx.runtimes[0]!.config.id, terms: [{ topic: 'self-harm', term: '#moonlitexit', listed: false }] });
+      expect(before.terms[0].count).toBeGreaterThanOrEqual(1);
+
+      const accepted = await ctx.api!.inject({ method: 'POST', url: '/v1/topics/self-harm/terms', headers: { authorization: `Bearer ${EDITOR}` }, payload: { term: '#moonlitexit', kind: 'hashtag' } });
+      expect(accepted.json()).toMatchObject({ added: true });
+      await waitFor(async () => ((await read()).terms[0]?.listed ? true : undefined), 5000, 'the term to show as listed');
+      expect((await ctx.api!.inject({ url: '/v1/emerging?pipeline=nope', headers: { authorization: `Bearer ${ANALYST}` } })).statusCode).toBe(404);
+    } finally {
+      await ctx.close();
+    }
+  });
 });
