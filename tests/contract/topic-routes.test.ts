@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -20,6 +21,7 @@ import { DryRunner } from '../../src/worker/dry-runner.js';
 import { ListSync } from '../../src/worker/list-sync.js';
 import { swapLists, withExemplars, type PipelineRuntime } from '../../src/worker/pipeline-runtime.js';
 import { testRuntime, testTopics } from '../_util/fixtures.js';
+import { FUZZ_SEED, oddText } from '../_util/hostile.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
 
 const KEYS: Record<Role, string> = {
@@ -319,6 +321,31 @@ function describeTopicRoutes(name: string, setup: () => Promise<Setup>): void {
         expect(res.json().error.message).toMatch(message);
       }
       expect((await send('POST', '/v1/dry-run', { text: 'a' }, 'viewer')).statusCode).toBe(403);
+    });
+
+    it('never answers 5xx to hostile bodies, and changes nothing in force', async () => {
+      const { definition } = await selfHarm();
+      const hostile = fc.oneof(fc.jsonValue({ maxDepth: 4 }), oddText(6), fc.constantFrom(-1, 1e309, Number.MAX_SAFE_INTEGER, '', null, [], {}, '__proto__'));
+      // A valid definition with one field made hostile, or anything at all.
+      const mutated = fc.tuple(fc.constantFrom(...Object.keys(definition), 'colour', 'constructor'), hostile).map(([k, v]) => ({ ...definition, [k]: v }));
+      const requests = fc.oneof(
+        // base_version 0 is never in force: a mutation that happens to be valid gets 409, so nothing changes.
+        mutated.map((d) => ({ method: 'PUT' as const, url: '/v1/topics/self-harm', payload: { base_version: 0, definition: d } })),
+        hostile.map((v) => ({ method: 'PUT' as const, url: '/v1/topics/self-harm', payload: v })),
+        hostile.map((v) => ({ method: 'POST' as const, url: '/v1/topics/self-harm/terms', payload: { term: v, kind: 'keyword', base_version: 0 } })),
+        hostile.map((v) => ({ method: 'POST' as const, url: '/v1/topics/self-harm/rollback', payload: { version: v, base_version: 0 } })),
+        fc.oneof(mutated, hostile).map((d) => ({ method: 'POST' as const, url: '/v1/dry-run', payload: { text: 'i want to die', topic: { id: 'self-harm', definition: d } } })),
+        fc.tuple(oddText(), hostile).map(([text, v]) => ({ method: 'POST' as const, url: '/v1/dry-run', payload: { signals: [{ id: 'f', ts: T0, text: text || 'x', surface: 'post' }, v] } })),
+      );
+      await fc.assert(
+        fc.asyncProperty(requests, async ({ method, url, payload }) => {
+          const res = await app.inject({ method, url, headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: JSON.stringify(payload) ?? 'null' });
+          expect(res.statusCode, `${method} ${url} ${res.body.slice(0, 200)}`).toBeLessThan(500);
+          expect(res.json()).toBeTypeOf('object');
+        }),
+        { numRuns: 150, seed: FUZZ_SEED },
+      );
+      expect(await selfHarm()).toMatchObject({ version: 1, definition });
     });
 
     it('describes every topic route in the OpenAPI document, with its role', async () => {
