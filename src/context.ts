@@ -280,6 +280,8 @@ export class AppContext {
           dryRun,
           emerging: new EmergingTermsReader(this.runtimes, this.windows, this.clock, (pipeline) => dryRun.listsInForce(pipeline)),
           clock: this.clock,
+          // A definition may list 50,000 terms: a larger body than other routes, never a smaller one.
+          definitionBodyLimitBytes: Math.max(env.HTTP_BODY_LIMIT_BYTES, 4 * 1024 * 1024),
         },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',
