@@ -179,6 +179,16 @@ function describeTopicRoutes(name: string, setup: () => Promise<Setup>): void {
       expect((await get('/v1/topics/scams-fraud')).json().definition.terms).toContain('double your bitcoin');
     });
 
+    it('lets one of two changes made on the same version through, and refuses the other (409)', async () => {
+      const { definition } = await selfHarm();
+      const results = await Promise.all(
+        ['low', 'high'].map((severity) => send('PUT', '/v1/topics/self-harm', { base_version: 1, definition: { ...definition, severity } })),
+      );
+      expect(results.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+      const winner = results.find((r) => r.statusCode === 200)!.json() as { definition: { severity: string } };
+      expect(await selfHarm()).toMatchObject({ version: 2, definition: { severity: winner.definition.severity } });
+    });
+
     it('answers an invalid definition with 422 and every problem located, and loses nothing in force', async () => {
       const { definition } = await selfHarm();
       const res = await send('PUT', '/v1/topics/self-harm', {
