@@ -21,12 +21,12 @@ const NEW_TERM = 'moonlit exit plan';
 /** A source that never delivers: batches are handed to the pipeline by the test. */
 const idle = (): SignalSource => ({ start: async () => {}, close: async () => {}, ping: async () => {} });
 
-function start() {
+function start(semantic = false) {
   const config = loadConfig({
     cwd: resolve('.'),
     env: {
       SURGEWATCH_TOPICS_DIR: topicsDir,
-      SURGEWATCH_SEMANTIC_MODE: 'off',
+      ...(semantic ? { SURGEWATCH_EMBED_WORKERS: '1' } : { SURGEWATCH_SEMANTIC_MODE: 'off' }),
       SURGEWATCH_API_KEYS: `ed:editor:${EDITOR},an:analyst:${ANALYST}`,
       HTTP_HOST: '127.0.0.1',
     },
@@ -120,6 +120,33 @@ describe('topics in embedded mode (memory channel, topic files)', () => {
       expect(accepted.json()).toMatchObject({ added: true });
       await waitFor(async () => ((await read()).terms[0]?.listed ? true : undefined), 5000, 'the term to show as listed');
       expect((await ctx.api!.inject({ url: '/v1/emerging?pipeline=nope', headers: { authorization: `Bearer ${ANALYST}` } })).statusCode).toBe(404);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('dry-runs through the model stage of the pipeline as configured (trained heads on the local model)', { timeout: 120_000 }, async () => {
+    const ctx = start(true);
+    try {
+      await ctx.start();
+      const res = await ctx.api!.inject({
+        method: 'POST',
+        url: '/v1/dry-run',
+        headers: { authorization: `Bearer ${ANALYST}` },
+        payload: { signals: [{ id: 'quiet', ts: Date.now(), text: 'I keep cutting my arms when it gets bad', surface: 'post' }, { id: 'pizza', ts: Date.now(), text: 'best pizza in town, go try it', surface: 'post' }] },
+      });
+      expect(res.statusCode).toBe(200);
+      type Scored = { topic: string; stage: string; probability: number | null; threshold: number | null; matched: string[] };
+      const body = res.json() as { model: { loaded: string | null }; results: { signal_id: string; hits: Scored[]; near_misses: Scored[] }[] };
+      expect(body.model.loaded).not.toBeNull();
+      const [quiet, pizza] = body.results;
+      // No listed term in it: only the model stage can score it (a hit or a near miss, with its probability).
+      const selfHarm = [...quiet!.hits, ...quiet!.near_misses].find((h) => h.topic === 'self-harm');
+      expect(selfHarm, JSON.stringify(quiet)).toMatchObject({ matched: [], threshold: expect.any(Number) });
+      expect(['head', 'exemplar']).toContain(selfHarm!.stage);
+      expect(selfHarm!.probability).toBeGreaterThan(0.3);
+      expect(pizza!.hits).toEqual([]);
+      expect([...pizza!.near_misses].filter((h) => h.topic === 'self-harm' && (h.probability ?? 0) > 0.3)).toEqual([]);
     } finally {
       await ctx.close();
     }
