@@ -138,6 +138,11 @@ describe('topic changes through the API reach running worker processes', () => {
     expect(res.json()).toMatchObject({ version: current.version + 1, updated_by: 'detection-team' });
     const listVersion = (await channel.currentRef())!.version;
 
+    // This process does not run the pipeline (its runtime holds the files' lists): a dry run here
+    // scores against the lists in force, read from Redis.
+    const dry = await app.inject({ method: 'POST', url: '/v1/dry-run', headers: auth, payload: { text: `my ${NEW_TERM} is ready` } });
+    expect(dry.json()).toMatchObject({ list_version: listVersion, results: [{ hits: [{ topic: 'self-harm', stage: 'keyword', matched: [NEW_TERM] }] }] });
+
     // The same process, still running, reports the new version and scores with it.
     await reported(worker, (v) => v === listVersion && v !== initial.version, 'the worker to run the changed lists');
     expect(worker.exitCode).toBeNull();
