@@ -33,7 +33,7 @@ const statusOf: Record<ApiErrorCode, number> = {
 
 /** One located problem of a request body, for a client to show next to the field. */
 export interface ErrorDetail {
-  /** Dotted path into the body's object, e.g. "definition.terms.3.weight"; "" for the whole. */
+  /** Dotted path of the problem, e.g. "terms.3.weight" (into the definition, for a topic change); "" for the whole. */
   path: string;
   message: string;
 }
