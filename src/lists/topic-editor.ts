@@ -1,12 +1,12 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
 import { termObject, topicDefinitionSchema, type TopicDefinition } from '../config/topic-schema.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { ListChannel, ListSnapshot } from './list-channel.js';
 import { createListSetDraft, topicHash, type ListSet, type TopicVersion } from './list-set.js';
 import { diffTopics, type TopicChange } from './topic-diff.js';
+import { topicFileText } from './topic-file.js';
 
 /** A located problem or remark about a definition ("terms.3.weight"), as `lists lint` reports them. */
 export interface DefinitionIssue {
@@ -233,14 +233,17 @@ export class TopicEditor {
     throw new TopicEditError('conflict', `the topic lists kept changing while "${id}" was being changed; try again`);
   }
 
-  /** Embedded mode: writes the definition to the topic's file (a new file renamed over the old one). */
+  /**
+   * Embedded mode: writes the definition to the topic's file (a new file renamed over the old
+   * one), editing a YAML file in place so that its comments stay with the entries they describe.
+   */
   private persist(topic: TopicDefinition): void {
     const dir = this.opts.filesDir;
     if (!dir) return;
     const existing = ['.yaml', '.yml', '.json'].map((ext) => join(dir, `${topic.id}${ext}`)).find((f) => existsSync(f));
     const file = existing ?? join(dir, `${topic.id}.yaml`);
-    const text = file.endsWith('.json') ? `${JSON.stringify(topic, null, 2)}\n` : stringifyYaml(topic, { lineWidth: 0 });
     try {
+      const text = topicFileText(topic, existing ? { text: readFileSync(existing, 'utf8'), json: existing.endsWith('.json') } : undefined);
       // Not a data file name while half written: the topic watcher ignores it.
       const tmp = join(dir, `.${topic.id}.${process.pid}.tmp`);
       writeFileSync(tmp, text);
