@@ -22,6 +22,10 @@ import { KafkaAlertPublisher, KafkaDeadLetterSink, KafkaProducerHandle } from '.
 import { KafkaSignalSource } from './ingest/kafka-signal-source.js';
 import { MemoryListChannel, type ListChannel } from './lists/list-channel.js';
 import { RedisListChannel } from './lists/redis-list-channel.js';
+import { TopicEditor } from './lists/topic-editor.js';
+import { topicLinter } from './cli/lint.js';
+import { DryRunner } from './worker/dry-runner.js';
+import { EmergingTermsReader } from './worker/emerging-terms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readMetric, type MetricsRegistry } from './shared/metrics.js';
@@ -261,6 +265,7 @@ export class AppContext {
       registerAuthorMetrics(this.metrics, this.runtimes);
       if (this.sources.length > 0) this.registerSourceMetrics();
       this.delivery.registerMetrics(this.metrics);
+      const dryRun = new DryRunner(this.runtimes, this.lists);
       this.api = buildApi({
         alerts: this.alerts,
         audit: this.audit,
@@ -274,6 +279,21 @@ export class AppContext {
           clock: this.clock,
           cooldownSecByPipeline: new Map(this.runtimes.map((r) => [r.config.id, r.config.detect.cooldownSec])),
           onEvent: () => this.relay?.wake(),
+        },
+        topics: {
+          // Embedded mode keeps changes in its topic files too (service mode: Redis is the store).
+          editor: new TopicEditor({
+            channel: this.lists,
+            clock: this.clock,
+            logger: this.logger.child({ component: 'lists' }),
+            lint: topicLinter(),
+            ...(this.config.mode === 'embedded' && { filesDir: this.config.topicsDir }),
+          }),
+          dryRun,
+          emerging: new EmergingTermsReader(this.runtimes, this.windows, this.clock, (pipeline) => dryRun.listsInForce(pipeline)),
+          clock: this.clock,
+          // A definition may list 50,000 terms: a larger body than other routes, never a smaller one.
+          definitionBodyLimitBytes: Math.max(env.HTTP_BODY_LIMIT_BYTES, 4 * 1024 * 1024),
         },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',

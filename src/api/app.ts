@@ -14,6 +14,7 @@ import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
 import { registerAlertActionRoutes, type AlertActionOptions } from './alert-action-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
+import { registerTopicRoutes, type TopicRoutesOptions } from './topic-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
@@ -46,6 +47,8 @@ export interface ApiDeps {
   deliveries?: DeliveryRoutesOptions;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
+  /** Topics, lists and dry runs (routes in topic-routes.ts). */
+  topics?: Omit<TopicRoutesOptions, 'audit'>;
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
   probesOnly?: boolean;
   /** Clock, cooldowns and outbox wake-up for the alert actions (alert-action-routes.ts). */
@@ -250,6 +253,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
   registerAlertActionRoutes(app, { alerts: deps.alerts, audit: deps.audit, fromStore, ...deps.alertActions });
+  if (deps.topics) registerTopicRoutes(app, { ...deps.topics, audit: deps.audit });
 
   return app;
 }

@@ -70,6 +70,12 @@ export function createListKeys(prefix: string) {
     error: `${base}:error`,
     /** Pub/sub channel announcing each new revision. */
     channel: `${base}:published`,
+    /** Hash of topic id -> JSON of its latest TopicVersion. */
+    topicHeads: `${base}:topics:heads`,
+    /** List of one topic's TopicVersion JSON, oldest first (the newest N). */
+    topicVersions: (topicId: string) => `${base}:topic:${topicId}:versions`,
+    /** Hash of version -> definition JSON for one topic (the versions still listed). */
+    topicDefinitions: (topicId: string) => `${base}:topic:${topicId}:definitions`,
   };
 }
 
