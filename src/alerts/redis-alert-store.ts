@@ -7,7 +7,6 @@ import type { Fence } from '../windows/lease.js';
 import { alertEventId, alertStatuses, type Alert, type AlertEventType } from './alert.js';
 import {
   compareAlerts,
-  comparePositions,
   decodeCursor,
   encodeCursor,
   isAfterCursor,
