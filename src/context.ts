@@ -153,7 +153,7 @@ export class AppContext {
       this.deliveryQueue = new RedisDeliveryQueue(redis, env.REDIS_KEY_PREFIX);
       checks.redis = async () => void (await redisCall(() => redis.ping()));
     } else {
-      this.windows = new MemoryWindowStore();
+      this.windows = new MemoryWindowStore({ clock: this.clock });
       const lease = new MemoryLease(this.clock);
       this.lease = lease;
       this.alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
@@ -263,6 +263,7 @@ export class AppContext {
         logger: this.logger,
         metrics: () => exposition(this.metrics),
         deliveries: { deliveries: this.delivery },
+        detail: { windows: this.windows, pipelines: this.config.pipelines, clock: this.clock },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',
         http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },

@@ -13,6 +13,7 @@ import type { Logger } from '../shared/logger.js';
 import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
+import { registerAlertDetailRoutes, type AlertDetailRoutesOptions } from './alert-detail-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
@@ -43,6 +44,8 @@ export interface ApiDeps {
   http?: Partial<HttpOptions>;
   /** Webhook dead letters and their replay (routes in delivery-routes.ts, admin only). */
   deliveries?: DeliveryRoutesOptions;
+  /** The alert event stream, alert detail, samples and series (alert-detail-routes.ts). */
+  detail?: Omit<AlertDetailRoutesOptions, 'alerts' | 'audit'>;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
@@ -245,6 +248,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     { prefix: '/v1' },
   );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
+  if (deps.detail) registerAlertDetailRoutes(app, { alerts: deps.alerts, audit: deps.audit, storeTimeoutMs, ...deps.detail });
 
   return app;
 }

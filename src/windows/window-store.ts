@@ -44,6 +44,11 @@ export interface StoredSample extends SampleContent {
  */
 export const TRAFFIC_TOPIC = '~traffic';
 
+/** The traffic series of a dimension's scope; an emerging term is judged against the whole stream's. */
+export function trafficSeriesOf(dimension: string): string {
+  return dimension === 'all' || dimension.startsWith('term=') ? TRAFFIC_TOPIC : `${TRAFFIC_TOPIC}|${dimension}`;
+}
+
 export interface WindowLayout {
   bucketMs: number;
   /** TTL of count buckets (s). */

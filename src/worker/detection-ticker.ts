@@ -9,7 +9,7 @@ import type { Fence, Lease } from '../windows/lease.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
-import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, type WindowStore } from '../windows/window-store.js';
+import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
@@ -39,8 +39,7 @@ export interface TickReport {
 
 const READ_CHUNK = 500;
 
-/** The traffic series of a dimension's scope; an emerging term is judged against the whole stream's. */
-const trafficSeries = (dimension: string) => (dimension === 'all' || dimension.startsWith('term=') ? TRAFFIC_TOPIC : `${TRAFFIC_TOPIC}|${dimension}`);
+const trafficSeries = trafficSeriesOf;
 const TOP_TERMS = 10;
 
 /**
