@@ -56,10 +56,17 @@ export class SseReader {
     const e: SseEvent = { id: undefined, event: undefined, data: '' };
     let isEvent = false;
     for (const line of block.split('\n')) {
-      if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
-      else if (line.startsWith('id: ')) ((e.id = line.slice(4)), (isEvent = true));
-      else if (line.startsWith('event: ')) ((e.event = line.slice(7)), (isEvent = true));
-      else if (line.startsWith('data: ')) ((e.data += line.slice(6)), (isEvent = true));
+      if (line.startsWith(':')) {
+        this.comments.push(line.slice(1).trim());
+        continue;
+      }
+      const colon = line.indexOf(': ');
+      const [field, value] = [line.slice(0, colon), line.slice(colon + 2)];
+      if (field === 'id') e.id = value;
+      else if (field === 'event') e.event = value;
+      else if (field === 'data') e.data += value;
+      else continue;
+      isEvent = true;
     }
     if (isEvent) this.events.push(e);
   }
