@@ -79,7 +79,8 @@ export function sampleView(s: StoredSample, reveal: boolean, alsoKeep: readonly 
  */
 function chartEnd(alert: Alert, spanMs: number, nowMs: number): number {
   const windowEnd = Date.parse(alert.window.end);
-  return nowMs - windowEnd <= spanMs * 0.75 ? Math.max(nowMs, windowEnd) : windowEnd + spanMs / 4;
+  // windowEnd is exclusive: its last bucket starts before it.
+  return nowMs - windowEnd <= spanMs * 0.75 ? Math.max(nowMs, windowEnd - 1) : windowEnd + spanMs / 4;
 }
 
 /** The sample ids an alert may show: its own, and those kept in its window's buckets. */
