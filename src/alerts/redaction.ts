@@ -53,7 +53,8 @@ function keysOf(terms: readonly string[]): { words: Set<string>; tags: Set<strin
 const masked = (s: string) => s.replace(/[\p{L}\p{M}\p{N}]/gu, MASK);
 
 function keepWord(word: string, keys: { words: Set<string> }): boolean {
-  if (FUNCTION_WORDS.has(word.toLowerCase().replace('’', "'"))) return true;
+  // Symbols a word may carry as leetspeak ("no!!!") do not hide a function word.
+  if (FUNCTION_WORDS.has(word.toLowerCase().replace('’', "'").replace(/[$@!|+€£]+$/u, ''))) return true;
   const tokens = normalizeText(word).tokens;
   return tokens.length > 0 && tokens.every((t) => keys.words.has(t.key));
 }

@@ -20,6 +20,7 @@ import type { RawRecord } from '../../src/worker/process-records.js';
 import type { SourceBatch } from '../../src/worker/source.js';
 import { makeAlert } from '../_util/alerts.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
+import { SseReader } from '../_util/sse.js';
 
 const KEYS = { viewer: 'viewer-key-7Qm2xW9pLr4tZs8vKe3n', analyst: 'analyst-key-Hc5yTb1uNd6gFj0aPq7w' };
 const as = (role: keyof typeof KEYS) => ({ authorization: `Bearer ${KEYS[role]}` });
@@ -205,6 +206,20 @@ describe('alert detail, samples and series from a pipeline run (embedded)', () =
     expect((await get(`/v1/series?pipeline=${pipeline}&topic=self-harm&since=${until}&until=${since}`)).status).toBe(400);
     expect((await get(`/v1/series?pipeline=nope&topic=self-harm`)).status).toBe(404);
     expect((await fetch(`${base}/v1/series?pipeline=${pipeline}&topic=self-harm`)).status).toBe(401);
+  });
+
+  // Last: it shuts the process down.
+  it("streams the run's events from the start of the event stream, and shutting down ends the stream", async () => {
+    const ac = new AbortController();
+    const { response, reader } = await SseReader.open(`${base}/v1/alerts/stream?last_event_id=${pipeline}%400-0`, as('viewer'), ac.signal);
+    expect(response.status).toBe(200);
+    const opened = (await get<{ alerts: Alert[] }>(`/v1/alerts?pipeline=${pipeline}`)).body.alerts;
+    const events = await reader!.next(opened.length);
+    expect(new Set(events.map((e) => (JSON.parse(e.data) as { alert: Alert }).alert.id))).toEqual(new Set(opened.map((a) => a.id)));
+    expect(events.every((e) => e.event === 'opened')).toBe(true);
+    await ctx.close();
+    expect(await reader!.ended()).toBe(true);
+    ac.abort();
   });
 });
 
