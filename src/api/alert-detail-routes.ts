@@ -134,7 +134,7 @@ function alertDetailRoutes(scope: FastifyInstance, opts: AlertDetailRoutesOption
   r.get(
     '/v1/alerts/stream',
     {
-      config: { access: 'viewer', rateLimit: false },
+      config: { access: 'viewer' },
       schema: {
         tags: ['alerts'],
         summary: 'Alert events (opened, updated, resolved) as Server-Sent Events; resumes after Last-Event-ID',

@@ -165,6 +165,31 @@ describeStream('memory store', () => new MemoryAlertStore(), async () => {});
       prefixes = [];
     },
   );
+
+  describe('GET /v1/alerts/stream (Redis, events saved by another process)', () => {
+    it('delivers events another process saves, woken by the blocking reader rather than a poll', async () => {
+      const prefix = uniqueId('ssx');
+      prefixes.push(prefix);
+      const other = createTestRedis();
+      const running = await serve(new RedisAlertStore(redis, prefix, PIPELINES, new Map()));
+      const worker = new RedisAlertStore(other, prefix, PIPELINES, new Map());
+      const ac = new AbortController();
+      try {
+        const { reader } = await SseReader.open(`${running.base}/v1/alerts/stream`, auth, ac.signal);
+        await reader!.next(0);
+        const a = makeAlert({ pipeline: 'scams', series: 'scams-fraud' });
+        await worker.save(a, 'opened', 600);
+        expect((await reader!.next(1)).map((e) => [e.event, data(e).alert.id])).toEqual([['opened', a.id]]);
+      } finally {
+        ac.abort();
+        await running.app.close();
+        await running.store.close();
+        await other.quit();
+        for (const p of prefixes) await deleteKeys(redis, p);
+        prefixes = [];
+      }
+    });
+  });
   afterAll(async () => {
     await redis.quit();
   });
