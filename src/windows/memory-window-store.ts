@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../shared/clock.js';
 import {
+  batchTextTtlSec,
   bucketRange,
   samplesOf,
   dedupSlice,
@@ -36,6 +37,7 @@ interface PipelineData {
 }
 
 const EVICT_EVERY_BATCHES = 256;
+const MAX_SAMPLE_TEXTS = 100_000;
 
 /**
  * In-process window store for embedded mode, replays and unit tests. Same contract as the
@@ -123,12 +125,20 @@ export class MemoryWindowStore implements WindowStore {
       }
     }
     for (const [field, n] of Object.entries(batch.totals)) d.totals.set(field, (d.totals.get(field) ?? 0) + n);
-    const textTtlMs = (batch.layout.sampleTextTtlSec ?? 0) * 1000;
+    const textTtlMs = batchTextTtlSec(batch.layout) * 1000;
     if (textTtlMs > 0) {
       const now = this.clock.now();
       // Only the samples still in a bucket's list need their text (as in Redis, after the trim).
       const kept = new Set([...sampledInto].flatMap((det) => det.samples));
-      for (const sample of samplesOf(batch.signals, kept)) d.sampleTexts.set(sample.id, { sample, expiresAtMs: now + textTtlMs });
+      for (const sample of samplesOf(batch.signals, kept)) {
+        d.sampleTexts.delete(sample.id); // re-inserted: Map order tracks recency for the cap
+        d.sampleTexts.set(sample.id, { sample, expiresAtMs: now + textTtlMs });
+      }
+      // A safety net for embedded mode (no TTL sweep between evictions): the oldest go first.
+      for (const id of d.sampleTexts.keys()) {
+        if (d.sampleTexts.size <= MAX_SAMPLE_TEXTS) break;
+        d.sampleTexts.delete(id);
+      }
     }
     if (pos) d.offsets.set(pos.partitionKey, pos.lastOffset);
     if (++d.batchesSinceEviction >= EVICT_EVERY_BATCHES) {
@@ -238,6 +248,15 @@ export class MemoryWindowStore implements WindowStore {
       if (t && t.expiresAtMs > now) out.set(id, structuredClone(t.sample));
     }
     return out;
+  }
+
+  async keepSamples(pipeline: string, ids: readonly string[], ttlSec: number): Promise<void> {
+    const texts = this.data(pipeline).sampleTexts;
+    const now = this.clock.now();
+    for (const id of ids) {
+      const t = texts.get(id);
+      if (t && t.expiresAtMs > now) t.expiresAtMs = now + ttlSec * 1000;
+    }
   }
 
   async pruneSeries(pipeline: string, beforeMs: number): Promise<number> {

@@ -5,6 +5,7 @@ import { chunkStart, createKeys, type Keys } from './keys.js';
 import {
   DAY_MS,
   HOUR_MS,
+  batchTextTtlSec,
   bucketRange,
   dedupSlice,
   samplesOf,
@@ -140,7 +141,7 @@ export class RedisWindowStore implements WindowStore {
     }
     for (const [key, m] of terms) for (const [term, n] of m) payload.t.push([indexOf(key), term, n]);
     for (const [key, list] of samples) payload.s.push([indexOf(key), ...list]);
-    const textTtlSec = batch.layout.sampleTextTtlSec ?? 0;
+    const textTtlSec = batchTextTtlSec(batch.layout);
     if (textTtlSec > 0 && samples.size > 0) {
       payload.x = samplesOf(batch.signals, new Set([...samples.values()].flat())).map(({ id, ...rest }) => [indexOf(k.sampleText(id)), JSON.stringify({ id, ...rest })]);
     }
@@ -318,6 +319,15 @@ export class RedisWindowStore implements WindowStore {
       out.set(sample.id, sample);
     });
     return out;
+  }
+
+  async keepSamples(pipeline: string, ids: readonly string[], ttlSec: number): Promise<void> {
+    if (ids.length === 0 || ttlSec <= 0) return;
+    const k = this.keys(pipeline);
+    const pipe = this.redis.pipeline();
+    // EXPIRE leaves a key that is gone alone: an expired text is not brought back.
+    for (const id of ids) pipe.expire(k.sampleText(id), ttlSec);
+    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }
 
   async pruneSeries(pipeline: string, beforeMs: number): Promise<number> {

@@ -62,8 +62,10 @@ export interface WindowLayout {
   /** Signal ids are remembered this long (s) to count each once across batches; 0 or absent = not. */
   dedupSec?: number;
   /**
-   * How long (s, wall clock) the text of a signal kept as a sample is stored; 0 or absent = not
-   * stored. A sample's text outlives its bucket's details so that an alert can still be read.
+   * How long (s, wall clock) the text of a sample an alert shows is kept (see keepSamples); 0 or
+   * absent = no text stored. Other samples' text lives as long as the bucket's details
+   * (detailTtlSec, if shorter): every hit is a sample for a while, so only what alerts show
+   * is kept long, and memory stays bounded by the alerts rather than by the stream.
    */
   sampleTextTtlSec?: number;
 }
@@ -148,6 +150,8 @@ export interface WindowStore {
    * (sampleTextTtlSec) are absent from the map.
    */
   readSamples(pipeline: string, ids: readonly string[]): Promise<Map<string, StoredSample>>;
+  /** Keeps the text of these samples (those still stored) for ttlSec from now: an alert shows them. */
+  keepSamples(pipeline: string, ids: readonly string[], ttlSec: number): Promise<void>;
   /** Forgets series with no data since beforeMs. */
   pruneSeries(pipeline: string, beforeMs: number): Promise<number>;
   ping(): Promise<void>;
@@ -175,6 +179,12 @@ export const DAY_MS = 86_400_000;
 
 /** Buckets are grouped into chunks (one Redis hash each) of this many buckets. */
 export const BUCKETS_PER_CHUNK = 64;
+
+/** How long a batch stores sample text: the details' TTL, or the text's own when shorter. */
+export function batchTextTtlSec(layout: WindowLayout): number {
+  const ttl = layout.sampleTextTtlSec ?? 0;
+  return ttl > 0 ? Math.min(ttl, layout.detailTtlSec) : 0;
+}
 
 /**
  * The samples of a batch, once per signal id with the union of its terms (a signal hitting

@@ -230,6 +230,9 @@ export class DetectionTicker {
       if (!step) continue;
       // Not saved: the alert was opened already (a retried tick, or another process).
       if (!(await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec, fence))) continue;
+      // The samples an alert shows keep their text for the configured time, the others only as long as their bucket's details.
+      const textTtlSec = rt.layout.sampleTextTtlSec ?? 0;
+      if (textTtlSec > 0 && step.alert.sample_signal_ids.length > 0) await this.opts.windows.keepSamples(pipeline, step.alert.sample_signal_ids, textTtlSec);
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
     }
     this.opts.onDecisions?.(pipeline, nowMs, tested.map(({ series }, i) => ({ series, decision: decisions[i]! })));

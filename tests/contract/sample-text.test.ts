@@ -71,6 +71,16 @@ function describeSampleTextContract(name: string, factory: () => Harness, hooks:
       expect((await h.store.readDetails(PIPELINE, 'self-harm', T0, T0, BUCKET_MS, { topTerms: 5, samples: 5 })).sampleIds).toEqual(['s1']);
     });
 
+    it("keeps only what alerts show for long: other samples' text lives as long as the bucket's details", async () => {
+      const long = { ...layout, detailTtlSec: TTL_SEC, sampleTextTtlSec: 3600 };
+      await h.store.applyBatch(batch([hit('shown', ['self-harm'], ['kms'], 'on an alert'), hit('other', ['self-harm'], ['kms'], 'on none')], long));
+      await h.store.keepSamples(PIPELINE, ['shown', 'never-stored'], 3600);
+      await h.expire();
+      const got = await h.store.readSamples(PIPELINE, ['shown', 'other', 'never-stored']);
+      expect([...got.keys()]).toEqual(['shown']);
+      expect(got.get('shown')!.text).toBe('on an alert');
+    });
+
     it('forgets the text once sampleTextTtlSec has passed', async () => {
       await h.store.applyBatch(batch([hit('s1', ['self-harm'], ['kms'], 'text to forget')]));
       expect((await h.store.readSamples(PIPELINE, ['s1'])).get('s1')?.text).toBe('text to forget');
