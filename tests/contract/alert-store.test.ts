@@ -319,23 +319,27 @@ function describeAlertStoreContract(name: string, factory: () => StoreHarness, h
         await store.ackEvents('high-harm', await store.pendingEvents('high-harm', 10));
 
         const all = await store.readEvents(start, 100);
-        expect(all.map((e) => [e.pipeline, e.type, e.alert.status])).toEqual([
-          ['high-harm', 'opened', 'open'],
-          ['scams', 'opened', 'open'],
-          ['high-harm', 'updated', 'acknowledged'],
-          ['high-harm', 'resolved', 'resolved'],
+        // In order within each pipeline (two pipelines' events within one millisecond have no order between them).
+        const harm = all.filter((e) => e.pipeline === 'high-harm');
+        const scams = all.filter((e) => e.pipeline === 'scams');
+        expect(all).toHaveLength(4);
+        expect(harm.map((e) => [e.type, e.alert.id, e.alert.status])).toEqual([
+          ['opened', a.id, 'open'],
+          ['updated', a.id, 'acknowledged'],
+          ['resolved', a.id, 'resolved'],
         ]);
-        expect(all[0]!.eventId).toBe(alertEventId(a, 'opened'));
-        expect(all.map((e) => e.alert.id)).toEqual([a.id, b.id, a.id, a.id]);
+        expect(scams.map((e) => [e.type, e.alert.id])).toEqual([['opened', b.id]]);
+        expect(harm[0]!.eventId).toBe(alertEventId(a, 'opened'));
+        expect(all[0]!.eventId).toBe(harm[0]!.eventId);
 
         // The heads are the newest positions: nothing after them.
         const heads = await store.eventHeads(both);
-        expect(heads).toEqual({ 'high-harm': all[3]!.position, scams: all[1]!.position });
+        expect(heads).toEqual({ 'high-harm': harm[2]!.position, scams: scams[0]!.position });
         expect(await store.readEvents(heads, 100)).toEqual([]);
 
         // Resuming after an event gives exactly the ones that follow it, pipeline by pipeline.
-        const resumed = await store.readEvents({ 'high-harm': all[2]!.position, scams: all[1]!.position }, 100);
-        expect(resumed.map((e) => e.eventId)).toEqual([all[3]!.eventId]);
+        const resumed = await store.readEvents({ 'high-harm': harm[1]!.position, scams: scams[0]!.position }, 100);
+        expect(resumed.map((e) => e.eventId)).toEqual([harm[2]!.eventId]);
         // Only the cursor's pipelines are read, and at most `limit` events.
         expect((await store.readEvents({ scams: '0-0' }, 100)).map((e) => e.alert.id)).toEqual([b.id]);
         expect((await store.readEvents(start, 2)).map((e) => e.eventId)).toEqual(all.slice(0, 2).map((e) => e.eventId));

@@ -85,11 +85,13 @@ function describeStream(name: string, makeStore: () => AlertStore, cleanup: () =
       await running.store.save(b, 'opened', 600);
       await running.store.save(moved(a, 'resolved', T0 + MIN), 'resolved', 600);
       const events = await reader!.next(3);
-      expect(events.map((e) => [e.event, data(e).type, data(e).alert.id, data(e).alert.status])).toEqual([
+      // In order per pipeline (events of two pipelines saved within one millisecond have no order between them).
+      const of = (pipeline: string) => events.filter((e) => data(e).alert.pipeline === pipeline).map((e) => [e.event, data(e).type, data(e).alert.id, data(e).alert.status]);
+      expect(of('high-harm')).toEqual([
         ['opened', 'opened', a.id, 'open'],
-        ['opened', 'opened', b.id, 'open'],
         ['resolved', 'resolved', a.id, 'resolved'],
       ]);
+      expect(of('scams')).toEqual([['opened', 'opened', b.id, 'open']]);
       expect(new Set(events.map((e) => e.id)).size).toBe(3);
     });
 
@@ -107,11 +109,14 @@ function describeStream(name: string, makeStore: () => AlertStore, cleanup: () =
 
       const again = await open('', { 'last-event-id': seen[0]!.id! });
       const missed = await again.reader!.next(3);
-      expect(missed.map((e) => [e.event, data(e).alert.id])).toEqual([
-        ['opened', b.id],
-        ['updated', a.id],
-        ['resolved', b.id],
-      ]);
+      expect(missed.map((e) => [e.event, data(e).alert.id]).sort()).toEqual(
+        [
+          ['opened', b.id],
+          ['updated', a.id],
+          ['resolved', b.id],
+        ].sort(),
+      );
+      expect(missed.filter((e) => data(e).alert.id === b.id).map((e) => e.event)).toEqual(['opened', 'resolved']);
       // The same resume by query parameter, after the second event: only what followed it.
       const byQuery = await open(`?last_event_id=${encodeURIComponent(seen[1]!.id!)}`);
       expect((await byQuery.reader!.next(2)).map((e) => e.event)).toEqual(['updated', 'resolved']);
