@@ -15,6 +15,7 @@ import { installAuth, type ApiKeyring } from './auth.js';
 import { registerAlertActionRoutes, type AlertActionOptions } from './alert-action-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 import { registerTopicRoutes, type TopicRoutesOptions } from './topic-routes.js';
+import { registerAlertDetailRoutes, type AlertDetailRoutesOptions } from './alert-detail-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
@@ -45,6 +46,8 @@ export interface ApiDeps {
   http?: Partial<HttpOptions>;
   /** Webhook dead letters and their replay (routes in delivery-routes.ts, admin only). */
   deliveries?: DeliveryRoutesOptions;
+  /** The alert event stream, alert detail, samples and series (alert-detail-routes.ts). */
+  detail?: Omit<AlertDetailRoutesOptions, 'alerts' | 'audit'>;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
   /** Topics, lists and dry runs (routes in topic-routes.ts). */
@@ -254,6 +257,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
   registerAlertActionRoutes(app, { alerts: deps.alerts, audit: deps.audit, fromStore, ...deps.alertActions });
   if (deps.topics) registerTopicRoutes(app, { ...deps.topics, audit: deps.audit });
+  if (deps.detail) registerAlertDetailRoutes(app, { alerts: deps.alerts, audit: deps.audit, storeTimeoutMs, ...deps.detail });
 
   return app;
 }
