@@ -6,7 +6,9 @@
  *
  * Specific means concentrated: the significant series with the highest ratio (observed over
  * expected) is the narrowest scope the surge shows in, since a wider scope adds its own normal
- * volume to the same excess. A series is explained by a more specific one when that one's excess
+ * volume to the same excess. When a wider scope is about as concentrated (a ratio at least 0.8
+ * of it), the surge is the wider scope's (a global surge lifts every region alike), and the
+ * incident is the widest such scope. A series is explained by a more specific one when that one's excess
  * (observed minus expected) is at least `explainShare` of its own: most of what is unusual in it
  * is the other's surge, provided its scope can contain the other's (US contains US-TX, GB does
  * not). A series with an excess of its own (a second surge elsewhere) is not explained and stays
@@ -40,6 +42,8 @@ export interface Grouping {
 
 /** Share of a series' excess that a more specific series must account for to explain it. */
 export const DEFAULT_EXPLAIN_SHARE = 0.5;
+/** Ratios within this factor of each other are about the same concentration. */
+const SAME_RATIO = 0.8;
 
 const excess = (c: GroupCandidate) => c.observed - c.expected;
 
@@ -65,6 +69,38 @@ export function groupScopes(candidates: readonly GroupCandidate[], leaders: Read
     const list = grouping.related.get(primary.series) ?? [];
     list.push({ series: c.series, dimension: c.dimension, observed: c.observed, expected: round(c.expected), ratio: round(c.ratio) });
     grouping.related.set(primary.series, list);
+  }
+  // A surge as concentrated in a wider scope as in the narrowest is the wider scope's: a global
+  // surge lifts every region about equally, and the region whose ratio came out highest by chance
+  // is not where it is. The incident moves to the widest member of about the same ratio.
+  for (const [series, list] of [...grouping.related]) {
+    if (leaders.has(series)) continue;
+    const primary = scopes.find((c) => c.series === series)!;
+    const wider = list
+      .filter((r) => r.ratio >= SAME_RATIO * primary.ratio && excess(r) > excess(primary) && mayContain(r.dimension, primary.dimension))
+      .reduce<RelatedScope | undefined>((best, r) => (!best || excess(r) > excess(best) ? r : best), undefined);
+    if (!wider) continue;
+    const moved = [...list.filter((r) => r.series !== wider.series), { series: primary.series, dimension: primary.dimension, observed: primary.observed, expected: round(primary.expected), ratio: round(primary.ratio) }];
+    grouping.related.delete(series);
+    grouping.related.set(wider.series, moved);
+    grouping.explainedBy.delete(wider.series);
+    for (const r of moved) grouping.explainedBy.set(r.series, wider.series);
+  }
+  // What remains of the surge in a scope the incident's contains, no more concentrated than
+  // the incident itself (another region of a global surge), is part of it too.
+  const remaining = scopes.filter((c) => !grouping.explainedBy.has(c.series)).sort((a, b) => excess(b) - excess(a));
+  for (const wide of remaining) {
+    if (grouping.explainedBy.has(wide.series)) continue;
+    for (const q of remaining) {
+      if (q === wide || leaders.has(q.series) || grouping.explainedBy.has(q.series) || excess(q) >= excess(wide)) continue;
+      if (!mayContain(wide.dimension, q.dimension) || q.ratio * SAME_RATIO > wide.ratio) continue;
+      const list = grouping.related.get(wide.series) ?? [];
+      list.push({ series: q.series, dimension: q.dimension, observed: q.observed, expected: round(q.expected), ratio: round(q.ratio) }, ...(grouping.related.get(q.series) ?? []));
+      grouping.related.set(wide.series, list);
+      for (const r of grouping.related.get(q.series) ?? []) grouping.explainedBy.set(r.series, wide.series);
+      grouping.related.delete(q.series);
+      grouping.explainedBy.set(q.series, wide.series);
+    }
   }
   for (const [series, list] of grouping.related) {
     const own = excess(scopes.find((c) => c.series === series)!);

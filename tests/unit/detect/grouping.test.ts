@@ -35,6 +35,14 @@ describe('grouping the scopes of one surge', () => {
     expect(g.related.get('self-harm|region=US-TX')!.map((r) => r.dimension).sort()).toEqual(['all', 'lang=en', 'region=US']);
   });
 
+  it('puts a global surge on the topic as a whole, not on the region whose ratio came out highest by chance', () => {
+    // Ten times the usual everywhere: every scope's ratio is about 10.
+    const g = groupScopes([scope('all', 300, 30), scope('region=US', 165, 15), scope('region=GB', 95, 10), scope('lang=en', 255, 25)]);
+    expect([...g.related.keys()]).toEqual(['self-harm']);
+    expect(g.related.get('self-harm')!.map((r) => r.dimension).sort()).toEqual(['lang=en', 'region=GB', 'region=US']);
+    expect(g.explainedBy.has('self-harm')).toBe(false);
+  });
+
   it('keeps a second surge elsewhere an incident of its own', () => {
     // GB's excess (40) is not the work of US-TX (20 extra): two incidents; the topic as a whole has both.
     const g = groupScopes([scope('region=US-TX', 30, 10), scope('region=GB', 60, 20), scope('all', 160, 100)]);
