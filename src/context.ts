@@ -262,6 +262,7 @@ export class AppContext {
         mode: this.config.mode,
         logger: this.logger,
         metrics: () => exposition(this.metrics),
+        metricRegistries: [this.metrics],
         deliveries: { deliveries: this.delivery },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',

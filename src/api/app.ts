@@ -10,10 +10,13 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { SurgewatchError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { MetricsRegistry } from '../shared/metrics.js';
 import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
+import { registerDashboard } from './dashboard-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
+import { registerSystemRoutes } from './system-routes.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
 /**
@@ -45,6 +48,8 @@ export interface ApiDeps {
   deliveries?: DeliveryRoutesOptions;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
+  /** Registries GET /v1/system reads besides the process's own (a context's scrape-time figures). */
+  metricRegistries?: readonly MetricsRegistry[];
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
   probesOnly?: boolean;
 }
@@ -245,6 +250,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     { prefix: '/v1' },
   );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
+  registerSystemRoutes(app, { registries: deps.metricRegistries ?? [], checks: deps.checks });
+  registerDashboard(app);
 
   return app;
 }
