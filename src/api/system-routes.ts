@@ -64,7 +64,11 @@ async function modelStatus(check: ReadinessCheck | undefined): Promise<SystemSta
 export function registerSystemRoutes(app: FastifyInstance, opts: SystemRoutesOptions): void {
   const now = opts.nowMs ?? Date.now;
   const registries = [metricsRegistry, ...opts.registries];
-  const processed = async () => sum(await values(registries, 'surgewatch_signals_processed_total'));
+  // Declared but not yet incremented reads as 0, so the first sample is taken at start.
+  const processed = async () => {
+    const v = await values(registries, 'surgewatch_signals_processed_total');
+    return v && (sum(v) ?? 0);
+  };
   // Samples of the processed counter, oldest first, so the rate covers the last minute
   // rather than the time since the previous request.
   const history: { atMs: number; total: number }[] = [];

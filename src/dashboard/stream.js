@@ -67,8 +67,9 @@ export function followAlerts({ onSnapshot, onEvent, onMode }) {
     const headers = authHeaders({ accept: 'text/event-stream' });
     if (lastEventId) headers['last-event-id'] = lastEventId;
     const res = await fetch('/v1/alerts/stream', { headers, signal: abort.signal, cache: 'no-store' });
-    if (res.status === 404) return 'missing';
     if (res.status === 401) return 'refused';
+    // A server without the stream route answers 404, or 400 where /v1/alerts/:id takes the path.
+    if (res.status === 404 || res.status === 400) return 'missing';
     if (!res.ok || !res.body) throw new Error(`the alert stream answered ${res.status}`);
     onMode('live');
     const decoder = new TextDecoder();
