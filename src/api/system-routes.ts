@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { SurgewatchError } from '../shared/errors.js';
 import { metricsRegistry, type MetricsRegistry } from '../shared/metrics.js';
 import { commonErrorResponses } from './errors.js';
 
@@ -41,17 +42,20 @@ async function values(registries: readonly MetricsRegistry[], name: string): Pro
   return undefined;
 }
 
+class CheckTimeoutError extends Error {}
+
 const sum = (xs: number[] | undefined) => (xs && xs.length > 0 ? xs.reduce((a, b) => a + b, 0) : undefined);
 
 async function modelStatus(check: ReadinessCheck | undefined): Promise<SystemStatus['model']> {
   if (!check) return { status: 'ok', detail: 'no semantic scoring in this process (lexicon lists only, or an API-only process)' };
   let timer: NodeJS.Timeout | undefined;
   try {
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)));
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CheckTimeoutError(`did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)));
     const res = await Promise.race([check(), late]);
     return res ? { status: 'degraded', detail: res.degraded } : { status: 'ok', detail: 'embedding model loaded' };
   } catch (err) {
-    return { status: 'degraded', detail: `model check failed: ${(err as Error).message}` };
+    // As on /readyz: our own errors in our words, a library's text stays out of the response.
+    return { status: 'degraded', detail: `model check failed: ${err instanceof SurgewatchError || err instanceof CheckTimeoutError ? err.message : 'not answering (see the logs)'}` };
   } finally {
     clearTimeout(timer);
   }
