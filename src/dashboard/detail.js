@@ -192,7 +192,10 @@ export async function openDetail(id) {
   }
   if (current !== state) return;
   state.chart = render(panel, alert, detail);
-  panel.focus();
+  // Beside the feed the panel is in view already; above it (phone) it is scrolled to.
+  const top = panel.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight - 120) panel.scrollIntoView({ block: 'start' });
+  panel.focus({ preventScroll: true });
   // The figures follow the alert as it updates; the samples stay as they are (no re-blur mid-read).
   state.unfollow = onAlertChange((a) => {
     if (a.id !== id || current !== state || detail) return;

@@ -34,6 +34,8 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
       SURGEWATCH_TOPICS_DIR: topicsDir,
     },
   );
+  const STEADY = 2000;
+  const BACKGROUND = 120;
   const BAD_RECORDS = 2;
   let ctx: AppContext;
   let base: string;
@@ -50,7 +52,12 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
   beforeAll(async () => {
     cpSync('config/topics', topicsDir, { recursive: true });
     await createTopic(kafka, topic, 2);
-    await produce(kafka, topic, [...stream.steady(2000), { key: 'bad1', value: 'not json' }, { key: 'bad2', value: '{"id": 7}' }]);
+    // Some self-harm in US-TX all along, so the surge stands against a baseline, not against nothing.
+    const background = Array.from({ length: BACKGROUND }, (_, k) => ({
+      key: `bg${k}`,
+      value: JSON.stringify({ id: `bg${k}`, ts: stream.now - 1_500_000 + k * 12_000, text: 'i want to die', surface: 'post', region: 'US-TX', author: `bg${k % 40}` }),
+    }));
+    await produce(kafka, topic, [...stream.steady(STEADY), ...background, { key: 'bad1', value: 'not json' }, { key: 'bad2', value: '{"id": 7}' }]);
     ctx = await setup.start(stream.now);
     base = ctx.apiUrl()!;
     browser = await launchChromium();
@@ -67,7 +74,7 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     await signIn(feedPage, base, keys.admin);
     await feedPage.locator('#feed .empty', { hasText: 'No alerts yet' }).waitFor();
     // Wait for the steady history to be counted, so the surge is what opens the alert.
-    await waitFor(async () => ((await ctx.windows.totals('dash')).signals === 2000 ? true : undefined), 60_000, 'the steady stream to be counted');
+    await waitFor(async () => ((await ctx.windows.totals('dash')).signals === STEADY + BACKGROUND ? true : undefined), 60_000, 'the steady stream to be counted');
     // Page scripts are strings here: the tests compile without the DOM library.
     await feedPage.evaluate('window.sameDocument = true');
 
