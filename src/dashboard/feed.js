@@ -22,11 +22,18 @@ export function onAlertChange(fn) {
   return () => listeners.delete(fn);
 }
 
+/** What the feed shows of an alert, but its age: equal strings need no new rendering. */
+function visible(a) {
+  const w = a.window;
+  return JSON.stringify([a.severity, a.status, a.topic_name, a.dimension, a.coordinated, a.distinct_authors, a.summary, w.observed, w.expected, w.ratio, w.seconds]);
+}
+
 /** Adds or replaces an alert if this version is not older than the one held. */
 export function upsert(alert, { fresh = false } = {}) {
   const held = alerts.get(alert.id);
   if (held && Date.parse(held.updated_at) > Date.parse(alert.updated_at)) return false;
-  const changed = !held || held.updated_at !== alert.updated_at || held.status !== alert.status;
+  // Open alerts are saved at every tick; only what a reader would see counts as a change.
+  const changed = !held || visible(held) !== visible(alert);
   alerts.set(alert.id, alert);
   const versions = history.get(alert.id) || [];
   if (!versions.some((v) => v.window.end === alert.window.end)) versions.push(alert);
@@ -104,7 +111,7 @@ function item(a, nowMs, openDetail) {
         urgent ? h('strong', { class: 'attention' }, h('span', { 'aria-hidden': 'true' }, '\u26A0 '), 'Needs attention') : null,
         fresh ? h('span', { class: 'new' }, 'New activity') : null,
         a.coordinated ? h('span', { class: 'flag' }, h('span', { 'aria-hidden': 'true' }, '\u29C9 '), 'Coordinated') : null,
-        h('span', { class: 'when' }, 'updated ', ago(a.updated_at, nowMs)),
+        h('span', { class: 'when' }, `updated ${ago(a.updated_at, nowMs)}`),
       ),
       h('h3', { id: titleId }, a.topic_name, h('span', { class: 'dim' }, ' \u00B7 ', a.dimension === 'all' ? 'all regions and surfaces' : a.dimension)),
       h(
@@ -140,18 +147,35 @@ export function render() {
   const all = [...alerts.values()];
   syncOptions($('#f-topic'), new Map(all.map((a) => [a.topic, a.topic_name])), 'All topics');
   syncOptions($('#f-region'), new Map(all.map(regionOf).filter(Boolean).map((r) => [r, r])), 'All regions');
-  // Re-rendering replaces the buttons: put keyboard focus back where it was.
+  // Items whose content is unchanged are kept (their buttons stay put under the pointer and
+  // keyboard focus); a moved or replaced one gets focus back where it was.
   const active = document.activeElement;
   const focus = feed.contains(active) && active.closest('li') ? { id: active.closest('li').dataset.id, act: active.dataset.act } : undefined;
   const shown = sorted(all.filter((a) => matches(a, f)));
   const nowMs = Date.now();
-  clear(feed, ...shown.map((a) => item(a, nowMs, openDetailFn)));
-  if (shown.length === 0) feed.append(h('li', { class: 'empty' }, all.length === 0 ? 'No alerts yet. New ones appear here as they open.' : 'No alert matches these filters.'));
-  const urgent = shown.filter(isUrgent).length;
-  $('#feed-count').textContent = `${shown.length} shown${urgent ? `, ${urgent} need${urgent === 1 ? 's' : ''} attention` : ''}`;
-  if (focus) {
+  const held = new Map([...feed.children].filter((li) => li.dataset.id).map((li) => [li.dataset.id, li]));
+  const wanted = shown.map((a) => {
+    const sig = visible(a) + ((freshUntil.get(a.id) || 0) > nowMs ? ' fresh' : '');
+    const old = held.get(a.id);
+    if (old && old.dataset.sig === sig) {
+      old.querySelector('.when').textContent = `updated ${ago(a.updated_at, nowMs)}`;
+      return old;
+    }
+    const li = item(a, nowMs, openDetailFn);
+    li.dataset.sig = sig;
+    return li;
+  });
+  if (wanted.length === 0) wanted.push(h('li', { class: 'empty' }, all.length === 0 ? 'No alerts yet. New ones appear here as they open.' : 'No alert matches these filters.'));
+  const keep = new Set(wanted);
+  for (const li of [...feed.children]) if (!keep.has(li)) li.remove();
+  wanted.forEach((li, i) => {
+    if (feed.children[i] !== li) feed.insertBefore(li, feed.children[i] || null);
+  });
+  if (focus && !feed.contains(document.activeElement)) {
     const li = feed.querySelector(`li[data-id="${CSS.escape(focus.id)}"]`);
     const target = li && (li.querySelector(`[data-act="${focus.act}"]`) || li.querySelector('button'));
     if (target) target.focus();
   }
+  const urgent = shown.filter(isUrgent).length;
+  $('#feed-count').textContent = `${shown.length} shown${urgent ? `, ${urgent} need${urgent === 1 ? 's' : ''} attention` : ''}`;
 }

@@ -127,9 +127,9 @@ function dryRunResults(results) {
       ...results.map((r) =>
         h(
           'tr',
-          { dataset: { signal: r.signal_id } },
-          h('td', {}, r.signal_id),
-          h('td', { class: 'hits' }, r.hits.length === 0 ? 'no topic' : r.hits.map((x) => `${x.topic} (${x.score.toFixed(2)}, ${x.stage})`).join(', ')),
+          { dataset: { signal: r.signal_id ?? '' } },
+          h('td', {}, r.signal_id ?? `#${(r.index ?? 0) + 1}`),
+          h('td', { class: 'hits' }, r.dead_letter ? `not scored: ingest would dead-letter it (${r.dead_letter.reason})` : r.hits.length === 0 ? 'no topic' : r.hits.map((x) => `${x.topic} (${x.stage}, score ${x.score.toFixed(2)})`).join(', ')),
           h('td', {}, r.hits.map((x) => (x.matched || []).map(show).join(', ')).filter(Boolean).join('; ')),
         ),
       ),
@@ -162,8 +162,10 @@ export async function openTopic(id) {
       live = await api(`/v1/topics/${encodeURIComponent(id)}`, { method: 'PUT', body: { definition: draft, base_version: live.version } });
       showErrors(textarea, errors, []);
       textarea.value = pretty(live.definition);
-      clear(changes);
-      toast(`Saved ${id} as version ${live.version}.`);
+      // Checks that do not refuse a change (false-positive risk, duplicates) are still worth reading.
+      const warnings = live.warnings || [];
+      clear(changes, ...(warnings.length > 0 ? [h('h4', {}, 'Saved, with warnings'), h('ul', { class: 'warnings' }, ...warnings.map((w) => h('li', {}, h('code', {}, w.path || '(definition)'), ': ', w.message)))] : []));
+      toast(live.changed === false ? `No change: ${id} is already like this (version ${live.version}).` : `Saved ${id} as version ${live.version}.`);
       void loadVersions();
       void loadTopics();
       $('#editor-version').textContent = `live version ${live.version}`;
