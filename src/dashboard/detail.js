@@ -52,7 +52,8 @@ function drawChart(host, series) {
       { label: 'Lower bound', stroke: '#6b7280', dash: [2, 4], width: 1 },
       { label: 'Upper bound', stroke: '#6b7280', dash: [2, 4], width: 1 },
       { label: 'Expected', stroke: '#1d4ed8', dash: [8, 4], width: 2 },
-      { label: 'Observed', stroke: '#b91c1c', width: 2.5, points: { show: true, size: 7 } },
+      // Dots mark each bucket while they can be told apart; hours of buckets read as a line.
+      { label: 'Observed', stroke: '#b91c1c', width: 2, points: { show: series.length <= 60, size: 7 } },
     ],
     bands: [{ series: [2, 1], fill: 'rgba(29, 78, 216, 0.12)' }],
   };
@@ -136,7 +137,7 @@ function render(panel, alert, detail) {
     h('h3', {}, 'Volume'),
     detail ? null : h('p', { class: 'help' }, 'Series detail is not available on this server version: the chart shows the baseline and the windows this alert reported. Band: expected \u00B1 2\u221Aexpected.'),
     chartHost,
-    h('p', { class: 'legend' }, h('span', { class: 'key observed' }, 'solid line with dots: observed'), h('span', { class: 'key expected' }, 'dashed line: expected'), h('span', { class: 'key bandkey' }, 'shaded area between dotted lines: expected band')),
+    h('p', { class: 'legend' }, h('span', { class: 'key observed' }, 'solid line: observed'), h('span', { class: 'key expected' }, 'dashed line: expected'), h('span', { class: 'key bandkey' }, 'shaded area between dotted lines: expected band')),
     table,
     h('h3', {}, 'Figures'),
     h(

@@ -11,6 +11,7 @@ export const alerts = new Map();
 /** Every version of each alert seen in this tab, oldest first (the chart's fallback series). */
 export const history = new Map();
 const freshUntil = new Map();
+const freshLabel = new Map();
 const listeners = new Set();
 
 export const isUrgent = (a) => a.status === 'open' && (a.severity === 'critical' || a.severity === 'high');
@@ -38,7 +39,11 @@ export function upsert(alert, { fresh = false } = {}) {
   const versions = history.get(alert.id) || [];
   if (!versions.some((v) => v.window.end === alert.window.end)) versions.push(alert);
   history.set(alert.id, versions);
-  if (changed && fresh) freshUntil.set(alert.id, Date.now() + FRESH_MS);
+  // Marked for a moment when it is new or its status or severity moved, not for figures that
+  // drift at every tick.
+  const moved = !held || held.status !== alert.status || held.severity !== alert.severity;
+  if (fresh && moved) freshUntil.set(alert.id, Date.now() + FRESH_MS);
+  if (fresh && moved) freshLabel.set(alert.id, !held ? 'New' : held.severity !== alert.severity ? `Severity now ${alert.severity}` : `Now ${alert.status}`);
   if (changed) for (const fn of listeners) fn(alert);
   return changed;
 }
@@ -109,7 +114,7 @@ function item(a, nowMs, openDetail) {
         severityBadge(a.severity),
         statusBadge(a.status),
         urgent ? h('strong', { class: 'attention' }, h('span', { 'aria-hidden': 'true' }, '\u26A0 '), 'Needs attention') : null,
-        fresh ? h('span', { class: 'new' }, 'New activity') : null,
+        fresh ? h('span', { class: 'new' }, freshLabel.get(a.id) || 'New') : null,
         a.coordinated ? h('span', { class: 'flag' }, h('span', { 'aria-hidden': 'true' }, '\u29C9 '), 'Coordinated') : null,
         h('span', { class: 'when' }, `updated ${ago(a.updated_at, nowMs)}`),
       ),
