@@ -108,6 +108,48 @@ function samples(alertId, list) {
   return [h('p', { class: 'help' }, 'Samples are redacted and blurred. Revealing one is recorded in the audit log.'), h('ul', { class: 'samples' }, ...items)];
 }
 
+/** Badges, summary and actions: what changes when someone acts on the alert. */
+function statusPart(alert) {
+  return [
+    h('div', { class: 'meta' }, severityBadge(alert.severity), statusBadge(alert.status), alert.coordinated ? h('span', { class: 'flag' }, h('span', { 'aria-hidden': 'true' }, '\u29C9 '), 'Coordinated') : null),
+    h('p', { class: 'summary' }, alert.summary),
+    h(
+      'div',
+      { class: 'actions' },
+      alert.status === 'open' ? h('button', { type: 'button', onclick: () => act(alert, 'ack') }, 'Acknowledge') : null,
+      alert.status !== 'resolved' ? h('button', { type: 'button', onclick: () => act(alert, 'resolve') }, 'Resolve') : null,
+    ),
+  ];
+}
+
+/** Other series of the same topic in the same window, with their alert when they have one. */
+function related(list) {
+  if (!list || list.length === 0) return null;
+  return [
+    h('h3', {}, 'Related series'),
+    h(
+      'table',
+      { class: 'related' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Dimension'), h('th', { scope: 'col' }, 'Observed'), h('th', { scope: 'col' }, 'Expected'), h('th', { scope: 'col' }, 'Ratio'), h('th', { scope: 'col' }, 'Alert'))),
+      h(
+        'tbody',
+        {},
+        ...list.map((r) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, r.dimension),
+            h('td', {}, fmt(r.observed, 0)),
+            h('td', {}, fmt(r.expected)),
+            h('td', {}, `\u00D7${fmt(r.ratio)}`),
+            h('td', {}, r.alert_id ? h('button', { type: 'button', onclick: () => openDetail(r.alert_id) }, 'Open') : 'none'),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
 function render(panel, alert, detail) {
   const series = detail ? detail.series : fallbackSeries(alert);
   const w = alert.window;
@@ -126,14 +168,7 @@ function render(panel, alert, detail) {
   clear(
     panel,
     h('div', { class: 'detail-head' }, h('h2', { id: 'detail-title' }, alert.topic_name, h('span', { class: 'dim' }, ' \u00B7 ', alert.dimension)), h('button', { type: 'button', class: 'close', onclick: closeDetail }, 'Close details')),
-    h('div', { class: 'meta' }, severityBadge(alert.severity), statusBadge(alert.status), alert.coordinated ? h('span', { class: 'flag' }, h('span', { 'aria-hidden': 'true' }, '\u29C9 '), 'Coordinated') : null),
-    h('p', { class: 'summary' }, alert.summary),
-    h(
-      'div',
-      { class: 'actions' },
-      alert.status === 'open' ? h('button', { type: 'button', onclick: () => act(alert, 'ack') }, 'Acknowledge') : null,
-      alert.status !== 'resolved' ? h('button', { type: 'button', onclick: () => act(alert, 'resolve') }, 'Resolve') : null,
-    ),
+    h('div', { class: 'detail-status' }, ...statusPart(alert)),
     h('h3', {}, 'Volume'),
     detail ? null : h('p', { class: 'help' }, 'Series detail is not available on this server version: the chart shows the baseline and the windows this alert reported. Band: expected \u00B1 2\u221Aexpected.'),
     chartHost,
@@ -152,6 +187,7 @@ function render(panel, alert, detail) {
       figure('List version', alert.list_version),
     ),
     ...terms(detail && detail.top_terms ? detail.top_terms : alert.top_terms),
+    related(detail && detail.related),
     h('h3', {}, 'Sample signals'),
     samples(alert.id, detail ? detail.samples : null),
   );
@@ -199,7 +235,8 @@ export async function openDetail(id) {
   panel.focus({ preventScroll: true });
   // The figures follow the alert as it updates; the samples stay as they are (no re-blur mid-read).
   state.unfollow = onAlertChange((a) => {
-    if (a.id !== id || current !== state || detail) return;
+    if (a.id !== id || current !== state) return;
+    if (detail) return clear(panel.querySelector('.detail-status'), ...statusPart(a));
     state.chart?.destroy();
     state.chart = render(panel, a, null);
   });
