@@ -61,3 +61,42 @@ export async function signIn(page: Page, base: string, key: string): Promise<voi
   await page.getByLabel('API key', { exact: true }).press('Enter');
   await page.locator('#tabs').waitFor({ state: 'visible' });
 }
+
+/**
+ * Visible text on the page whose colour against its background is below WCAG AA (4.5:1, or 3:1
+ * for large or bold-large text), as "text (ratio)". Backgrounds are read up the tree to the first
+ * opaque one; text over images (the chart's canvas) is not checked.
+ */
+export async function lowContrastText(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      const text = n.textContent.trim();
+      if (!text || !el || el.closest('[hidden], .uplot .u-over, canvas')) continue;
+      const style = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      if (style.visibility === 'hidden' || style.display === 'none' || box.width === 0 || Number(style.opacity) < 0.5) continue;
+      const fg = rgb(style.color).slice(0, 3);
+      const [l1, l2] = [lum(fg), lum(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) out.push(text.slice(0, 40) + ' (' + ratio.toFixed(2) + ')');
+    }
+    return out;
+  })()`);
+}

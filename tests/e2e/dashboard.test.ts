@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import type { AppContext } from '../../src/context.js';
-import { ARTIFACTS, launchChromium, README_SCREENSHOT, signIn, updateReadmeScreenshot, type Browser } from '../_util/browser.js';
+import { ARTIFACTS, launchChromium, lowContrastText, README_SCREENSHOT, signIn, updateReadmeScreenshot, type Browser } from '../_util/browser.js';
 import { createTopic, produce, testKafka } from '../_util/kafka.js';
 import { servicePipeline } from '../_util/service-config.js';
 import { serviceApiKey, uniqueId, waitFor } from '../_util/services.js';
@@ -132,6 +132,8 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     expect(figures).toContain(`Coordinated${alert.coordinated ? 'Yes' : 'No'}`);
     // The chart's figures are also there as a table, for screen readers.
     expect(await detail.locator('.chart-table tbody tr').count()).toBeGreaterThan(1);
+    // Readable: every text on the feed and the detail meets WCAG AA contrast.
+    expect(await lowContrastText(page)).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-detail.png') });
     if (updateReadmeScreenshot) copyFileSync(join(ARTIFACTS, 'dashboard-detail.png'), README_SCREENSHOT);
 
@@ -151,6 +153,7 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     expect(Number((await value('rate').textContent())!.split(' ')[0])).toBeGreaterThan(0);
     const shown = await value('tick').textContent();
     expect(shown).toBe(await page.evaluate(`new Date(${stream.now}).toLocaleString()`));
+    expect(await lowContrastText(page)).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-system.png') });
     await page.getByRole('button', { name: 'Alerts' }).click();
   });
