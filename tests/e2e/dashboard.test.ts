@@ -218,9 +218,11 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     await page.close();
   });
 
-  // Needs PUT /v1/topics/:id and POST /v1/dry-run (topic list routes).
-  it('changes what the dry run matches once a valid edit is saved', async () => {
+  // Needs PUT /v1/topics/:id, POST /v1/dry-run, GET /v1/topics/:id/versions and POST /v1/topics/:id/rollback (topic list routes).
+  it('changes what the dry run matches once a valid edit is saved, and back after a rollback', async () => {
+    const before = await asAdmin<{ version: number }>('/v1/topics/self-harm');
     const page = await browser.page();
+    page.on('dialog', (d) => void d.accept()); // the rollback asks to confirm
     await signIn(page, base, keys.editor);
     await page.getByRole('button', { name: 'Topic lists' }).click();
     await page.locator('button.topic[data-topic="self-harm"]').click();
@@ -239,9 +241,17 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     expect(await dryRun()).toBe('no topic');
     const definition = JSON.parse(await editor.inputValue()) as { terms: unknown[] };
     await editor.fill(JSON.stringify({ ...definition, terms: [...definition.terms, phrase] }, null, 2));
+    // The draft against the live version: exactly the added term.
+    await page.getByRole('button', { name: 'Compare with live' }).click();
+    expect(await page.locator('.diff .changes').textContent()).toBe(`+ added terms[]: ${phrase}`);
     await page.getByRole('button', { name: 'Save as new version' }).click();
     await page.locator('#toast', { hasText: 'Saved self-harm' }).waitFor();
     expect(await dryRun()).toContain('self-harm');
+
+    await page.getByRole('button', { name: `Roll back to v${before.version}` }).click();
+    await page.locator('#toast', { hasText: 'Rolled self-harm back' }).waitFor();
+    expect(await dryRun()).toBe('no topic');
+    expect(await editor.inputValue()).not.toContain(phrase);
     await page.close();
   });
 
