@@ -138,6 +138,10 @@ function dryRunResults(results) {
 }
 
 export async function openTopic(id) {
+  for (const b of document.querySelectorAll('#topic-list button.topic')) {
+    if (b.dataset.topic === id) b.setAttribute('aria-current', 'true');
+    else b.removeAttribute('aria-current');
+  }
   const editor = $('#editor');
   editor.hidden = false;
   clear(editor, h('p', { class: 'muted' }, 'Loading\u2026'));

@@ -214,6 +214,7 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     await errors.waitFor();
     expect(await errors.textContent()).toMatch(/severity/);
     expect(await editor.getAttribute('aria-invalid')).toBe('true');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-topics.png') });
     expect((await asAdmin<{ version: unknown }>('/v1/topics/self-harm')).version).toEqual(before.version);
     await page.close();
   });
