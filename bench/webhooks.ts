@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import type { Alert, AlertEvent } from '../src/alerts/alert.js';
+import { noActions, type Alert, type AlertEvent } from '../src/alerts/alert.js';
 import { MemoryDeliveryQueue, type DeliveryQueue } from '../src/alerts/delivery-queue.js';
 import { alertId, summarize } from '../src/alerts/lifecycle.js';
 import { RedisDeliveryQueue } from '../src/alerts/redis-delivery-queue.js';
@@ -39,7 +39,7 @@ function alert(i: number): Alert {
     window: { ...figures, start: iso, end: iso, seconds: 60 }, peak: { ...figures, at: iso },
     baseline: { seconds: 1800, mean_per_bucket: 0.6, bucket_seconds: 10, seasonal_factor: 1 }, distinct_authors: 40,
     top_terms: [{ term: 'kill myself', count: 60 }], sample_signal_ids: ['s1', 's2', 's3', 's4', 's5'], summary: '', list_version: 'abcdef012345',
-    suggested_term: null, opened_observed: 60, significant_ticks: 1, quiet_ticks: 0,
+    suggested_term: null, opened_observed: 60, significant_ticks: 1, quiet_ticks: 0, ...noActions(),
   };
   a.summary = summarize(a);
   return a;

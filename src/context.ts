@@ -9,6 +9,7 @@ import { MemoryDeliveryQueue, type DeliveryQueue } from './alerts/delivery-queue
 import { fanOut } from './alerts/fan-out-publisher.js';
 import { RedisDeliveryQueue } from './alerts/redis-delivery-queue.js';
 import { WebhookDelivery } from './alerts/webhook-delivery.js';
+import { registerOperationsMetrics } from './alerts/operations-metrics.js';
 import { buildApi, type ReadinessCheck } from './api/app.js';
 import { ApiKeyring } from './api/auth.js';
 import { MemoryAuditLog, type AuditLog } from './audit/audit-log.js';
@@ -21,12 +22,17 @@ import { KafkaAlertPublisher, KafkaDeadLetterSink, KafkaProducerHandle } from '.
 import { KafkaSignalSource } from './ingest/kafka-signal-source.js';
 import { MemoryListChannel, type ListChannel } from './lists/list-channel.js';
 import { RedisListChannel } from './lists/redis-list-channel.js';
+import { TopicEditor } from './lists/topic-editor.js';
+import { topicLinter } from './cli/lint.js';
+import { DryRunner } from './worker/dry-runner.js';
+import { EmergingTermsReader } from './worker/emerging-terms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { counter, createMetricsRegistry, enableProcessMetrics, exposition, readMetric, type MetricsRegistry } from './shared/metrics.js';
 import { closeOnce } from './shared/once.js';
 import { leaseKey } from './windows/keys.js';
 import { MemoryLease, RedisLease, type Lease } from './windows/lease.js';
+import { MemoryStreakStore, RedisStreakStore, type StreakStore } from './windows/streak-store.js';
 import { MemoryWindowStore } from './windows/memory-window-store.js';
 import { redisCall, watchRedis } from './windows/redis-health.js';
 import { RedisWindowStore } from './windows/redis-window-store.js';
@@ -97,6 +103,7 @@ export class AppContext {
   windows!: WindowStore;
   alerts!: AlertStore;
   lease!: Lease;
+  streaks!: StreakStore;
   publisher!: AlertPublisher;
   /** Webhook deliveries: queued by the tick holder, sent by every worker, dead letters for the API. */
   deliveryQueue!: DeliveryQueue;
@@ -146,6 +153,7 @@ export class AppContext {
       this.alerts = new RedisAlertStore(this.redis, env.REDIS_KEY_PREFIX, this.runtimes.map((r) => r.config.id), retention);
       const redis = this.redis;
       this.lease = new RedisLease(redis, (name) => leaseKey(env.REDIS_KEY_PREFIX, name));
+      this.streaks = new RedisStreakStore(redis, env.REDIS_KEY_PREFIX);
       this.publisher = countingPublisher(new KafkaAlertPublisher(this.producer));
       this.audit = new RedisAuditLog(this.redis, env.REDIS_KEY_PREFIX, { retentionDays: env.SURGEWATCH_AUDIT_RETENTION_DAYS });
       this.deadLetters = new KafkaDeadLetterSink(this.producer, env.KAFKA_DEAD_LETTER_TOPIC);
@@ -157,6 +165,7 @@ export class AppContext {
       const lease = new MemoryLease(this.clock);
       this.lease = lease;
       this.alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
+      this.streaks = new MemoryStreakStore(lease.holds);
       this.publisher = countingPublisher(new LogAlertPublisher(this.logger.child({ component: 'alerts' })));
       this.audit = new MemoryAuditLog(systemClock);
       this.deadLetters = new MemoryDeadLetterSink(this.logger.child({ component: 'dead-letters' }));
@@ -219,6 +228,7 @@ export class AppContext {
         alerts: this.alerts,
         outbox: this.relay,
         lease: this.lease,
+        streaks: this.streaks,
         clock: this.clock,
         logger: this.logger.child({ component: 'detect' }),
       });
@@ -251,9 +261,11 @@ export class AppContext {
       enableProcessMetrics();
       registerSemanticMetrics(this.metrics, this.runtimes, () => this.semantic);
       this.registerAlertMetrics();
+      registerOperationsMetrics(this.metrics, { alerts: this.alerts, clock: this.clock, logger: this.logger });
       registerAuthorMetrics(this.metrics, this.runtimes);
       if (this.sources.length > 0) this.registerSourceMetrics();
       this.delivery.registerMetrics(this.metrics);
+      const dryRun = new DryRunner(this.runtimes, this.lists);
       this.api = buildApi({
         alerts: this.alerts,
         audit: this.audit,
@@ -264,6 +276,26 @@ export class AppContext {
         metrics: () => exposition(this.metrics),
         metricRegistries: [this.metrics],
         deliveries: { deliveries: this.delivery },
+        alertActions: {
+          clock: this.clock,
+          cooldownSecByPipeline: new Map(this.runtimes.map((r) => [r.config.id, r.config.detect.cooldownSec])),
+          onEvent: () => this.relay?.wake(),
+        },
+        topics: {
+          // Embedded mode keeps changes in its topic files too (service mode: Redis is the store).
+          editor: new TopicEditor({
+            channel: this.lists,
+            clock: this.clock,
+            logger: this.logger.child({ component: 'lists' }),
+            lint: topicLinter(),
+            ...(this.config.mode === 'embedded' && { filesDir: this.config.topicsDir }),
+          }),
+          dryRun,
+          emerging: new EmergingTermsReader(this.runtimes, this.windows, this.clock, (pipeline) => dryRun.listsInForce(pipeline)),
+          clock: this.clock,
+          // A definition may list 50,000 terms: a larger body than other routes, never a smaller one.
+          definitionBodyLimitBytes: Math.max(env.HTTP_BODY_LIMIT_BYTES, 4 * 1024 * 1024),
+        },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',
         http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },
@@ -440,7 +472,9 @@ export class AppContext {
    */
   close = closeOnce(async () => {
     const graceMs = this.config.env.SURGEWATCH_SHUTDOWN_GRACE_MS;
-    const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 5);
+    // A quarter of the grace period (at most 2 s) is kept for the steps that come after the
+    // deadline: each still gets a moment, and the process must exit before the grace is over.
+    const deadline = Date.now() + graceMs - Math.min(2000, graceMs / 4);
     const giveUp = setTimeout(() => {
       this.logger.warn({ graceMs }, 'shutting down: half the grace period passed; a batch still in hand is given up uncommitted (it is delivered again)');
       this.abort.abort();
@@ -450,7 +484,7 @@ export class AppContext {
       let timer: NodeJS.Timeout | undefined;
       try {
         // Past the deadline a step still gets a moment: closing a healthy client is quick.
-        const left = Math.max(250, deadline - Date.now());
+        const left = Math.max(100, deadline - Date.now());
         const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
         if ((await Promise.race([fn(), late])) === 'late') this.logger.warn({ step: name }, `closing ${name} did not finish within the shutdown grace period; left behind`);
       } catch (err) {

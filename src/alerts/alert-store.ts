@@ -1,6 +1,7 @@
 import type { SeverityTier } from '../config/topic-schema.js';
 import type { Fence } from '../windows/lease.js';
 import type { Alert, AlertEventType, AlertKind, AlertStatus } from './alert.js';
+import type { ActionOutcome, AlertAction } from './alert-actions.js';
 
 export interface AlertQuery {
   pipeline?: string;
@@ -38,8 +39,18 @@ export interface AlertStore {
    * "opened" whose alert exists already, or whose series has another alert open, saves nothing
    * and returns false. With a fence, the write happens only while the fence's lease is held
    * under its token; otherwise it throws LeaseLostError and nothing is written.
+   *
+   * This is detection's write: over a stored version it keeps what people did (see
+   * mergeDetection), and over a resolved alert it saves nothing and returns false.
    */
   save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean>;
+  /**
+   * A person's action on the latest stored version, atomically: if the alert changes between the
+   * read and the write (a detection tick, another person), the action runs again on the new
+   * version. A changed alert is saved with its event in the outbox (a resolve starts the
+   * cooldown, as in save). Undefined when there is no such alert.
+   */
+  act(id: string, action: AlertAction, cooldownSec: number): Promise<{ alert: Alert; outcome: ActionOutcome } | undefined>;
   /** The oldest alert events not yet acknowledged as published (the outbox), at most `limit`. */
   pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]>;
   /** Removes published events from the outbox. */

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { DetectConfig } from '../config/pipeline-schema.js';
 import type { SeverityTier, TopicDefinition } from '../config/topic-schema.js';
 import type { Decision } from '../detect/detector.js';
+import type { RelatedScope } from '../detect/grouping.js';
 import type { WindowDetails } from '../windows/window-store.js';
-import { parseSeries, type Alert, type AlertEventType } from './alert.js';
+import { noActions, parseSeries, type Alert, type AlertEventType } from './alert.js';
 
 export interface TickContext {
   pipeline: string;
@@ -39,6 +40,8 @@ export interface LifecycleInput {
   elevated?: boolean;
   /** Read only for significant ticks (they are what an alert shows). */
   details: WindowDetails | undefined;
+  /** The wider scopes this series' surge explains this tick (see detect/grouping.ts). */
+  related?: RelatedScope[];
   ctx: TickContext;
 }
 
@@ -63,7 +66,7 @@ const accounts = (n: number | null) => (n === null ? 'accounts unknown (the sign
 
 /** One-paragraph text a policy lead can read in ten seconds. */
 export function summarize(
-  a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status' | 'coordinated' | 'severity' | 'base_severity' | 'suggested_term'>,
+  a: Pick<Alert, 'topic_name' | 'dimension' | 'window' | 'distinct_authors' | 'top_terms' | 'status' | 'coordinated' | 'severity' | 'base_severity' | 'suggested_term' | 'related'>,
 ): string {
   if (a.suggested_term) {
     const w = a.window;
@@ -83,6 +86,11 @@ export function summarize(
     `${accounts(a.distinct_authors)}.`,
   ];
   if (terms.length > 0) parts.push(`Top terms: ${terms.join(', ')}.`);
+  const related = a.related ?? [];
+  if (related.length > 0) {
+    const scopes = related.slice(0, 3).map((r) => (r.dimension === 'all' ? 'the whole platform' : r.dimension.replace('=', ' ')));
+    parts.push(`It also lifts ${scopes.join(', ')}${related.length > 3 ? ` and ${related.length - 3} more scope${related.length === 4 ? '' : 's'}` : ''}.`);
+  }
   if (a.coordinated) parts.push(`Likely coordinated: few accounts produce most of the volume.`);
   if (a.severity !== a.base_severity) parts.push(`Escalated from ${a.base_severity} to ${a.severity} as volume grew.`);
   if (a.status === 'resolved') parts.push('Volume is back near its baseline.');
@@ -90,10 +98,19 @@ export function summarize(
 }
 
 /**
+ * The scopes an incident has lifted so far: those of this tick with their current figures, then
+ * those seen earlier with their last figures (a scope that calmed down is still part of the story).
+ */
+function mergeRelated(before: readonly RelatedScope[], now: readonly RelatedScope[]): RelatedScope[] {
+  const seen = new Set(now.map((r) => r.series));
+  return [...now, ...before.filter((r) => !seen.has(r.series))];
+}
+
+/**
  * Pure alert lifecycle for one series at one tick: open on a significant tick (unless in
  * cooldown), update while significant (keeping the peak), resolve after enough quiet ticks.
  */
-export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }: LifecycleInput): LifecycleStep | undefined {
+export function stepAlert({ open, inCooldown, decision, elevated, details, related = [], ctx }: LifecycleInput): LifecycleStep | undefined {
   const figures = { observed: decision.observed, expected: decision.expected, ratio: decision.ratio, z: decision.z, p: decision.p, q: decision.q };
   const coordinated = (authors: number | null, observed: number) => authors !== null && observed > 0 && authors <= ctx.cfg.coordinatedShare * observed;
   const window = { ...figures, start: iso(ctx.windowStartMs), end: iso(ctx.windowEndMs), seconds: ctx.currentSec };
@@ -129,11 +146,13 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }
       distinct_authors: details.distinctAuthors,
       top_terms: details.topTerms,
       sample_signal_ids: details.sampleIds,
+      related,
       summary: '',
       list_version: ctx.listVersion,
       opened_observed: decision.observed,
       significant_ticks: 1,
       quiet_ticks: 0,
+      ...noActions(),
     };
     alert.summary = summarize(alert);
     return { alert, event: 'opened' };
@@ -141,17 +160,22 @@ export function stepAlert({ open, inCooldown, decision, elevated, details, ctx }
 
   if (decision.significant && details) {
     const peak = decision.observed > open.peak.observed ? { ...figures, at: iso(ctx.nowMs) } : open.peak;
+    const severity = escalatedSeverity(open.base_severity, open.opened_observed, peak.observed);
+    // Kept for the incident record: when the alert went up a tier (it never goes down).
+    const escalations = severity === open.severity ? open.escalations : [...open.escalations, { at: iso(ctx.nowMs), from: open.severity, to: severity }];
     const alert: Alert = {
       ...open,
       status: open.status === 'acknowledged' ? 'acknowledged' : 'open',
       updated_at: iso(ctx.nowMs),
       window,
       peak,
-      severity: escalatedSeverity(open.base_severity, open.opened_observed, peak.observed),
+      severity,
+      escalations,
       coordinated: coordinated(details.distinctAuthors, decision.observed),
       distinct_authors: details.distinctAuthors,
       top_terms: details.topTerms,
       sample_signal_ids: details.sampleIds,
+      related: mergeRelated(open.related ?? [], related),
       list_version: ctx.listVersion,
       significant_ticks: open.significant_ticks + 1,
       quiet_ticks: 0,

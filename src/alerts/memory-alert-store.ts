@@ -1,6 +1,7 @@
 import { LeaseLostError } from '../shared/errors.js';
 import type { Fence, FenceCheck } from '../windows/lease.js';
-import { alertEventId, type Alert, type AlertEventType } from './alert.js';
+import { alertEventId, readAlert, type Alert, type AlertEventType } from './alert.js';
+import { mergeDetection, type ActionOutcome, type AlertAction } from './alert-actions.js';
 import {
   compareAlerts,
   decodeCursor,
@@ -63,11 +64,32 @@ export class MemoryAlertStore implements AlertStore {
 
   async save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
     if (fence && !(this.options.fenceCheck?.(fence) ?? false)) throw new LeaseLostError(fence.lease);
+    alert = readAlert(alert);
     const key = `${alert.pipeline}\0${alert.series}`;
     if (event === 'opened') {
       const other = this.open.get(key);
       if (this.alerts.has(alert.id) || (other !== undefined && other !== alert.id && this.alerts.has(other))) return false;
+    } else {
+      const merged = mergeDetection(this.alerts.get(alert.id), alert, event !== undefined);
+      if (!merged) return false;
+      alert = merged;
     }
+    this.write(alert, event, cooldownSec);
+    return true;
+  }
+
+  async act(id: string, action: AlertAction, cooldownSec: number): Promise<{ alert: Alert; outcome: ActionOutcome } | undefined> {
+    const current = this.alerts.get(id);
+    if (!current) return undefined;
+    // Nothing runs between this read and the write: the action sees the latest version.
+    const outcome = action(current);
+    if (outcome.kind !== 'changed') return { alert: current, outcome };
+    this.write(outcome.alert, outcome.event, cooldownSec);
+    return { alert: outcome.alert, outcome };
+  }
+
+  private write(alert: Alert, event: AlertEventType | undefined, cooldownSec: number): void {
+    const key = `${alert.pipeline}\0${alert.series}`;
     this.alerts.delete(alert.id); // re-insert so Map order tracks recency for eviction
     this.alerts.set(alert.id, alert);
     if (alert.status === 'resolved') {
@@ -86,7 +108,6 @@ export class MemoryAlertStore implements AlertStore {
       const oldest = this.alerts.keys().next().value as string;
       this.alerts.delete(oldest);
     }
-    return true;
   }
 
   async pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]> {

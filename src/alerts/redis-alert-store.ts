@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../shared/errors.js';
 import { createKeys, type Keys } from '../windows/keys.js';
 import { redisCall } from '../windows/redis-health.js';
 import type { Fence } from '../windows/lease.js';
-import { alertEventId, alertStatuses, type Alert, type AlertEventType } from './alert.js';
+import { SurgewatchError } from '../shared/errors.js';
+import { alertEventId, alertStatuses, readAlert, type Alert, type AlertEventType } from './alert.js';
+import { mergeDetection, type ActionOutcome, type AlertAction } from './alert-actions.js';
 import {
   compareAlerts,
   decodeCursor,
@@ -21,6 +24,8 @@ const SCAN_CHUNK = 200;
 const EVENTS_MAXLEN = 10_000;
 /** Bounds Redis memory if Kafka stays away for very long; far above any tick's events. */
 const OUTBOX_MAXLEN = 100_000;
+/** Compare-and-set attempts before giving up (each lost race means another write landed). */
+const MAX_CAS_ATTEMPTS = 20;
 const saveAlertLua = readFileSync(new URL('./lua/save-alert.lua', import.meta.url), 'utf8');
 
 type SaveAlertCommand = (...args: (string | number)[]) => Promise<number>;
@@ -30,6 +35,8 @@ type SaveAlertCommand = (...args: (string | number)[]) => Promise<number>;
  * update time, a hash of open alerts by series, cooldown markers, a capped event stream and an
  * outbox stream of events not yet published.
  */
+const sha1 = (s: string) => createHash('sha1').update(s, 'utf8').digest('hex');
+
 export class RedisAlertStore implements AlertStore {
   private readonly keys: Map<string, Keys>;
   /** Pipelines whose filter indexes are known to be complete. */
@@ -59,10 +66,24 @@ export class RedisAlertStore implements AlertStore {
       const replies = (await pipe.exec()) ?? [];
       for (const [err, v] of replies) {
         if (err) throw err;
-        if (typeof v === 'string') return JSON.parse(v) as Alert;
+        if (typeof v === 'string') return readAlert(JSON.parse(v));
       }
       return undefined;
     });
+  }
+
+  /** The stored JSON of an alert and its pipeline. */
+  private async getRaw(id: string, pipeline?: string): Promise<{ raw: string; pipeline: string } | undefined> {
+    if (!/^al_[0-9a-f]{1,64}$/.test(id)) return undefined;
+    const names = pipeline === undefined ? [...this.keys.keys()] : [pipeline];
+    const pipe = this.redis.pipeline();
+    for (const p of names) pipe.get(this.k(p).alert(id));
+    const replies = (await pipe.exec()) ?? [];
+    for (const [i, [err, v]] of replies.entries()) {
+      if (err) throw err;
+      if (typeof v === 'string') return { raw: v, pipeline: names[i]! };
+    }
+    return undefined;
   }
 
   list(q: AlertQuery): Promise<AlertPage> {
@@ -140,7 +161,7 @@ export class RedisAlertStore implements AlertStore {
       const expired: string[] = [];
       values.forEach((v, i) => {
         if (v === null) return void expired.push(ids[i]!);
-        const a = JSON.parse(v) as Alert;
+        const a = readAlert(JSON.parse(v));
         if (matchesQuery(a, q) && (!cursor || isAfterCursor(a, cursor))) out.push(a);
       });
       if (expired.length > 0) {
@@ -158,7 +179,7 @@ export class RedisAlertStore implements AlertStore {
       const ids = await this.redis.hvals(k.openAlerts);
       if (ids.length === 0) return [];
       const values = await this.redis.mget(ids.map((id) => k.alert(id)));
-      return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Alert);
+      return values.filter((v): v is string => v !== null).map((v) => readAlert(JSON.parse(v)));
     });
   }
 
@@ -171,42 +192,75 @@ export class RedisAlertStore implements AlertStore {
 
   save(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence?: Fence): Promise<boolean> {
     return redisCall(async () => {
-      const k = this.k(alert.pipeline);
-      const ttl = this.ttlOf(alert.pipeline);
-      // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
-      const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
-      const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
-      const r = await save.call(
-        this.redis,
-        k.alert(alert.id),
-        k.alertIndex,
-        k.openAlerts,
-        k.cooldown(alert.series),
-        k.alertEvents,
-        k.alertOutbox,
-        k.lease(fence?.lease ?? ''),
-        k.alertsByTopic(alert.topic),
-        k.alertsByDimension(alert.dimension),
-        ...alertStatuses.map((s) => k.alertsByStatus(s)),
-        k.alertIndexesReady,
-        alert.id,
-        JSON.stringify(alert),
-        Date.parse(alert.updated_at),
-        alert.status,
-        alert.series,
-        ttl,
-        event ?? '',
-        cooldownUntil,
-        Math.max(cooldownSec, 60),
-        fence ? String(fence.token) : '',
-        event ? alertEventId(alert, event) : '',
-        EVENTS_MAXLEN,
-        OUTBOX_MAXLEN,
-        k.alert(''),
-      );
-      if (r === -1) throw new LeaseLostError(fence!.lease);
-      return r === 1;
+      alert = readAlert(alert);
+      if (event === 'opened') return (await this.write(alert, event, cooldownSec, fence, '')) === 1;
+      // Over a stored version, detection keeps what people did: merge, then write only if that
+      // version is still the stored one.
+      for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+        const stored = await this.getRaw(alert.id, alert.pipeline);
+        const merged = mergeDetection(stored && readAlert(JSON.parse(stored.raw)), alert, event !== undefined);
+        if (!merged) return false;
+        const r = await this.write(merged, event, cooldownSec, fence, stored ? sha1(stored.raw) : '-');
+        if (r !== -2) return r === 1;
+      }
+      throw new SurgewatchError('UNAVAILABLE', `alert ${alert.id} kept changing while it was saved`, { retriable: true });
     });
+  }
+
+  act(id: string, action: AlertAction, cooldownSec: number): Promise<{ alert: Alert; outcome: ActionOutcome } | undefined> {
+    return redisCall(async () => {
+      for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+        const stored = await this.getRaw(id);
+        if (!stored) return undefined;
+        const current = readAlert(JSON.parse(stored.raw));
+        const outcome = action(current);
+        if (outcome.kind !== 'changed') return { alert: current, outcome };
+        const r = await this.write(outcome.alert, outcome.event, cooldownSec, undefined, sha1(stored.raw));
+        if (r === 1) return { alert: outcome.alert, outcome };
+        if (r === 0) return undefined; // gone meanwhile (expired)
+      }
+      throw new SurgewatchError('UNAVAILABLE', `alert ${id} kept changing while an action was saved`, { retriable: true });
+    });
+  }
+
+  /** One run of save-alert.lua: 1 saved, 0 not saved (opening), -2 the stored version moved. */
+  private async write(alert: Alert, event: AlertEventType | undefined, cooldownSec: number, fence: Fence | undefined, expected: string): Promise<number> {
+    const k = this.k(alert.pipeline);
+    const ttl = this.ttlOf(alert.pipeline);
+    // The value is event time (replays run faster than the wall clock); the TTL only bounds memory.
+    const cooldownUntil = alert.status === 'resolved' && cooldownSec > 0 ? String(Date.parse(alert.resolved_at ?? alert.updated_at) + cooldownSec * 1000) : '';
+    const save = (this.redis as unknown as { surgewatchSaveAlert: SaveAlertCommand }).surgewatchSaveAlert;
+    const r = await save.call(
+      this.redis,
+      k.alert(alert.id),
+      k.alertIndex,
+      k.openAlerts,
+      k.cooldown(alert.series),
+      k.alertEvents,
+      k.alertOutbox,
+      k.lease(fence?.lease ?? ''),
+      k.alertsByTopic(alert.topic),
+      k.alertsByDimension(alert.dimension),
+      ...alertStatuses.map((s) => k.alertsByStatus(s)),
+      k.alertIndexesReady,
+      alert.id,
+      JSON.stringify(alert),
+      Date.parse(alert.updated_at),
+      alert.status,
+      alert.series,
+      ttl,
+      event ?? '',
+      cooldownUntil,
+      Math.max(cooldownSec, 60),
+      fence ? String(fence.token) : '',
+      event ? alertEventId(alert, event) : '',
+      EVENTS_MAXLEN,
+      OUTBOX_MAXLEN,
+      k.alert(''),
+      expected,
+    );
+    if (r === -1) throw new LeaseLostError(fence!.lease);
+    return r;
   }
 
   pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]> {
@@ -214,7 +268,7 @@ export class RedisAlertStore implements AlertStore {
       const entries = await this.redis.xrange(this.k(pipeline).alertOutbox, '-', '+', 'COUNT', limit);
       return entries.map(([entry, f]) => {
         const fields = new Map(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!]));
-        return { entry, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: JSON.parse(fields.get('alert')!) as Alert };
+        return { entry, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: readAlert(JSON.parse(fields.get('alert')!)) };
       });
     });
   }

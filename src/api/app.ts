@@ -14,7 +14,9 @@ import type { MetricsRegistry } from '../shared/metrics.js';
 import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
 import { registerDashboard } from './dashboard-routes.js';
+import { registerAlertActionRoutes, type AlertActionOptions } from './alert-action-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
+import { registerTopicRoutes, type TopicRoutesOptions } from './topic-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { registerSystemRoutes } from './system-routes.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
@@ -50,8 +52,12 @@ export interface ApiDeps {
   storeTimeoutMs?: number;
   /** Registries GET /v1/system reads besides the process's own (a context's scrape-time figures). */
   metricRegistries?: readonly MetricsRegistry[];
+  /** Topics, lists and dry runs (routes in topic-routes.ts). */
+  topics?: Omit<TopicRoutesOptions, 'audit'>;
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
   probesOnly?: boolean;
+  /** Clock, cooldowns and outbox wake-up for the alert actions (alert-action-routes.ts). */
+  alertActions?: AlertActionOptions;
 }
 
 export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, rateLimitPerMin: 600, corsOrigins: [] };
@@ -111,7 +117,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     transform: (input) => {
       const out = jsonSchemaTransform(input);
       const access = input.route.config?.access;
-      if (access && access !== 'public') out.schema = { ...out.schema, security: [{ apiKey: [] }], description: `Role: ${access} or above.` };
+      const described = (out.schema as { description?: string }).description;
+      if (access && access !== 'public') out.schema = { ...out.schema, security: [{ apiKey: [] }], description: [described, `Role: ${access} or above.`].filter(Boolean).join('\n\n') };
       return out;
     },
     transformObject: jsonSchemaTransformObject,
@@ -252,6 +259,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
   registerSystemRoutes(app, { registries: deps.metricRegistries ?? [], checks: deps.checks });
   registerDashboard(app);
+  registerAlertActionRoutes(app, { alerts: deps.alerts, audit: deps.audit, fromStore, ...deps.alertActions });
+  if (deps.topics) registerTopicRoutes(app, { ...deps.topics, audit: deps.audit });
 
   return app;
 }

@@ -9,6 +9,7 @@ export const apiErrorCodes = [
   'FORBIDDEN',
   'NOT_FOUND',
   'VALIDATION',
+  'CONFLICT',
   'UNSUPPORTED_MEDIA_TYPE',
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',
@@ -22,6 +23,7 @@ const statusOf: Record<ApiErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   VALIDATION: 400,
+  CONFLICT: 409,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
@@ -29,28 +31,45 @@ const statusOf: Record<ApiErrorCode, number> = {
   INTERNAL: 500,
 };
 
-/** Every error response: `{"error":{"code","message"}}`. */
+/** One located problem of a request body, for a client to show next to the field. */
+export interface ErrorDetail {
+  /** Dotted path of the problem, e.g. "terms.3.weight" (into the definition, for a topic change); "" for the whole. */
+  path: string;
+  message: string;
+}
+
+/** Every error response: `{"error":{"code","message"}}`, plus `details` where each problem is located. */
 export const errorBodySchema = z
-  .object({ error: z.object({ code: z.enum(apiErrorCodes), message: z.string() }) })
+  .object({
+    error: z.object({
+      code: z.enum(apiErrorCodes),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
   .meta({ id: 'Error', description: 'Every error response; `code` is stable, `message` is for people.' });
 export type ErrorBody = z.output<typeof errorBodySchema>;
 
 /** An error a route throws on purpose; its message is safe to show. */
 export class ApiError extends Error {
   readonly status: number;
+  readonly details: ErrorDetail[] | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
     message: string,
+    /** `status`: another status than the code's usual one (422 for a body that parses but is not acceptable). */
+    options: { status?: number; details?: ErrorDetail[] } = {},
   ) {
     super(message);
     this.name = 'ApiError';
-    this.status = statusOf[code];
+    this.status = options.status ?? statusOf[code];
+    this.details = options.details;
   }
 }
 
-export function errorBody(code: ApiErrorCode, message: string): ErrorBody {
-  return { error: { code, message } };
+export function errorBody(code: ApiErrorCode, message: string, details?: ErrorDetail[]): ErrorBody {
+  return { error: { code, message, ...(details && { details }) } };
 }
 
 /** The responses every route may give besides its own, for the OpenAPI document. */
@@ -107,7 +126,7 @@ function frameworkCode(status: number): ApiErrorCode | undefined {
  * stack trace, Redis or Kafka error text reaches a client.
  */
 export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (err instanceof ApiError) return reply.status(err.status).send(errorBody(err.code, err.message));
+  if (err instanceof ApiError) return reply.status(err.status).send(errorBody(err.code, err.message, err.details));
   const fastifyErr = err as FastifyError;
   if (fastifyErr.validation) return reply.status(400).send(errorBody('VALIDATION', `invalid ${validationMessage(fastifyErr)}`));
   if (isUnavailable(err)) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertStatuses, type Alert } from '../alerts/alert.js';
+import { alertStatuses, feedbackVerdicts, type Alert } from '../alerts/alert.js';
 import { decodeCursor } from '../alerts/alert-store.js';
 import { AUDIT_ID } from '../audit/audit-log.js';
 import { roles } from '../config/api-keys.js';
@@ -12,7 +12,7 @@ const slug = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, `mu
 const isoTime = z.string().describe('ISO-8601 time');
 
 /** ISO-8601 or epoch milliseconds, read as epoch milliseconds. */
-const timeParam = z
+export const timeParam = z
   .string()
   .max(40)
   .transform((s, ctx) => {
@@ -55,9 +55,21 @@ export const alertSchema = z
     summary: z.string(),
     list_version: z.string(),
     suggested_term: z.string().nullable(),
+    related: z
+      .array(z.object({ series: z.string(), dimension: z.string(), observed: z.number(), expected: z.number(), ratio: z.number() }))
+      .optional()
+      .describe('Other scopes of the topic the same surge shows in (one incident, not one alert per scope): those of the last significant tick first, then those seen earlier in the incident'),
     opened_observed: z.number(),
     significant_ticks: z.number(),
     quiet_ticks: z.number(),
+    acknowledged_at: isoTime.nullable().describe('The first acknowledgement; null until someone acknowledges'),
+    acknowledged_by: z.string().nullable().describe('The key name that acknowledged first'),
+    assignee: z.string().nullable().describe('Who works on it now; null when nobody is assigned'),
+    assignments: z.array(z.object({ at: isoTime, by: z.string(), assignee: z.string().nullable() })).describe('Every (re)assignment, oldest first'),
+    resolved_by: z.string().nullable().describe('The key name that resolved it; null while open and when detection resolved it'),
+    notes: z.array(z.object({ at: isoTime, by: z.string(), text: z.string() })),
+    feedback: z.array(z.object({ at: isoTime, by: z.string(), verdict: z.enum(feedbackVerdicts), note: z.string().nullable() })).describe('Verdicts, oldest first; the latest one counts'),
+    escalations: z.array(z.object({ at: isoTime, from: z.enum(severityTiers), to: z.enum(severityTiers) })).describe('Severity rises, oldest first'),
   })
   .meta({ id: 'Alert' });
 

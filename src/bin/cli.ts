@@ -14,6 +14,7 @@ import { detectSeriesCommand, type DetectSeriesOptions } from '../cli/detect-ser
 import { semanticModes, type SemanticMode } from '../config/pipeline-schema.js';
 import { EmbedderError } from '../scoring/embedder.js';
 import { synthCommand } from '../cli/synth.js';
+import { feedbackLabelsCommand } from '../cli/feedback-labels.js';
 
 const USAGE = `usage: surgewatch <command> [options]
 
@@ -73,6 +74,11 @@ commands:
       first stage), calibrate it on a held-out split, set its threshold for the stated benign
       false-positive rate (and precision), measure it on the test split, and write a versioned
       head file with a datasheet (.md) beside it. Pipelines name it in semantic.heads.
+  feedback-labels <export.jsonl> --signals <signals.jsonl> [--out labelled.jsonl]
+      Labelled lines for calibrate and train from alert feedback: joins the lines of
+      GET /v1/feedback/export (signal ids with the alert's topic for a true trend, "benign" for
+      a false alarm) with your signal archive (signal JSON lines), adding each signal's text.
+      Export lines whose signal is not in the archive are reported on stderr.
   keys new --name NAME --role viewer|analyst|editor|admin
       A new API key as one JSON line {"name","role","key","entry"}: give "key" to its holder and
       add "entry" (which holds only the key's SHA-256) to SURGEWATCH_API_KEYS.
@@ -131,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
       hidden: { type: 'string' },
       epochs: { type: 'string' },
       'if-missing': { type: 'boolean' },
+      signals: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -174,6 +181,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'keys') return keysCommand(file, extra, { name: values.name, role: values.role }, { stdout: process.stdout });
   if (values.role !== undefined) throw new UsageError('--role is an option of "keys new"');
   const io = { stdout: process.stdout, stderr: process.stderr };
+  if (command === 'feedback-labels') {
+    if (!file || extra.length > 0) throw new UsageError('feedback-labels takes exactly one export file');
+    if (!values.signals) throw new UsageError('feedback-labels needs --signals <signals.jsonl>');
+    const r = await feedbackLabelsCommand(file, { signals: values.signals, ...(values.out && { out: values.out }) }, io);
+    process.stderr.write(`wrote ${r.written} labelled lines (${r.missing} without their signal, ${r.bad} bad lines)\n`);
+    return 0;
+  }
+  if (values.signals !== undefined) throw new UsageError('--signals is an option of feedback-labels');
   if (command === 'models') return modelsCommand(loadConfig(), file, extra, { force: values.force, ifMissing: values['if-missing'] }, io);
   if (values.force || values['if-missing']) throw new UsageError('--force and --if-missing are options of "models fetch"');
   /** What `train` and `calibrate` share: which rows and topics, how heads are trained. */

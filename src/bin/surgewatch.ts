@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       log.info('stopped');
       // A step left behind past the grace period (e.g. a client still waiting for a dead server)
       // would keep the process up: it ends now with the exit code it has.
-      setTimeout(() => process.exit(), 100).unref();
+      setTimeout(() => process.exit(), 20).unref();
     });
   };
   process.once('SIGINT', () => stop('SIGINT'));

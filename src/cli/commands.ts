@@ -14,6 +14,7 @@ import type { AlertPublisher } from '../alerts/alert-store.js';
 import { ManualClock } from '../shared/clock.js';
 import { silentLogger } from '../shared/logger.js';
 import { leaseKey } from '../windows/keys.js';
+import { MemoryStreakStore, RedisStreakStore } from '../windows/streak-store.js';
 import { MemoryLease, RedisLease, type Lease } from '../windows/lease.js';
 import { MemoryWindowStore } from '../windows/memory-window-store.js';
 import { BatchApplier } from '../worker/batch-applier.js';
@@ -255,6 +256,7 @@ async function replayOn(
     windows,
     alerts,
     lease,
+    streaks: redis ? new RedisStreakStore(redis, prefix) : new MemoryStreakStore(memoryLease.holds),
     clock,
     logger: silentLogger,
     ...(opts.observe?.decisions && { onDecisions: opts.observe.decisions }),

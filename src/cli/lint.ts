@@ -5,6 +5,7 @@ import { loadDataFiles } from '../config/load.js';
 import { topicDefinitionSchema, type TopicDefinition } from '../config/topic-schema.js';
 import { compileLexicon, type Lexicon } from '../scoring/lexicon.js';
 import type { ConfigProblem } from '../shared/errors.js';
+import type { TopicLinter } from '../lists/topic-editor.js';
 import { labelledFigures, readLabelled, type BadLabelledLine, type LabelledFigures, type SplitChoice, type TermFigures } from './lint-labelled.js';
 import { collectEntries, entryKey, indexed, matchedEntries, type Entry, type IndexedLexicon, type ModeClass } from './list-entries.js';
 
@@ -66,7 +67,15 @@ export interface CorpusLine {
 }
 
 export interface LintOptions {
+  /** The folder of topic files; with `definitions`, only a name for folder-wide findings. */
   topicsDir: string;
+  /**
+   * Definitions already validated (e.g. a change made through the API), each named by a file
+   * or label: linted instead of reading `topicsDir`.
+   */
+  definitions?: readonly { file: string; value: TopicDefinition }[];
+  /** The benign corpus already read (instead of reading `corpusFiles`). */
+  corpus?: readonly CorpusLine[];
   /** Benign corpus files, one text per line; default: every *.txt in the bundled config/corpus/. */
   corpusFiles?: readonly string[];
   /** A term is a false-positive risk (warning) from this many corpus lines... */
@@ -211,6 +220,23 @@ export async function lintLists(options: LintOptions): Promise<LintReport> {
   return report;
 }
 
+/**
+ * The linter the API runs on a changed topic: the whole proposed set is checked (so that terms
+ * shared with other topics are seen), and the changed topic's findings are returned: errors
+ * refuse the change, warnings go with it. The corpus is read once.
+ */
+export function topicLinter(options: { corpusFiles?: readonly string[] } = {}): TopicLinter {
+  let corpus: CorpusLine[] | undefined;
+  return (topics, changed) => {
+    corpus ??= readCorpus(options.corpusFiles ?? bundledCorpusFiles());
+    const label = (id: string) => `topic:${id}`;
+    const { findings } = lintTopics({ topicsDir: 'topics', definitions: topics.map((value) => ({ file: label(value.id), value })), corpus });
+    const mine = findings.filter((f) => f.topic === changed || f.file === label(changed));
+    const issue = (f: LintFinding) => ({ path: f.path, message: f.term === undefined ? f.message : `${JSON.stringify(f.term)} ${f.message}`, kind: f.kind });
+    return { errors: mine.filter((f) => f.severity === 'error').map(issue), warnings: mine.filter((f) => f.severity === 'warning').map(issue) };
+  };
+}
+
 function labelledFindings(report: LabelledReport, minHits: number, maxBenignShare: number): LintFinding[] {
   const topicRows = new Map(report.topics.map((t) => [t.topic, t.recall.rows]));
   const findings: LintFinding[] = [];
@@ -250,8 +276,11 @@ function lintCore(options: LintOptions): { report: LintReport; lists?: CheckedLi
   const maxShare = options.corpusMaxShare ?? DEFAULT_MAX_SHARE;
   const findings: LintFinding[] = [];
 
-  const loaded = loadDataFiles(options.topicsDir, topicDefinitionSchema);
-  const problems = [...loaded.problems, ...fileIdProblems(loaded.items)];
+  const loaded = options.definitions
+    ? { items: [...options.definitions], problems: [], rejected: [] }
+    : loadDataFiles(options.topicsDir, topicDefinitionSchema);
+  // Definitions given in memory are not files: their ids name nothing on disk.
+  const problems = [...loaded.problems, ...(options.definitions ? [] : fileIdProblems(loaded.items))];
   if (loaded.items.length === 0 && loaded.problems.length === 0)
     problems.push({ source: options.topicsDir, path: '', message: 'no topic files (*.yaml, *.yml, *.json) found' });
   for (const p of problems) findings.push({ severity: 'error', kind: 'invalid', file: p.source, path: p.path, message: p.message });
@@ -273,7 +302,7 @@ function lintCore(options: LintOptions): { report: LintReport; lists?: CheckedLi
   }
 
   const entries = collectEntries(topics);
-  const corpus = readCorpus(corpusFiles);
+  const corpus = options.corpus ? [...options.corpus] : readCorpus(corpusFiles);
   const report = (): LintReport => ({ findings, topicFiles: loaded.items.length + loaded.rejected.length, entries: entries.length, corpusLines: corpus.length, corpusFiles });
   if (entries.length === 0) return { report: report() };
 

@@ -105,6 +105,12 @@ const detectSchema = z.strictObject({
    */
   seasonality: z.enum(['none', 'hour-of-day', 'hour-of-week']).default('none'),
   seasonalHistoryDays: z.number().int().min(2).max(60).default(14),
+  /**
+   * One surge, one incident: a significant series is listed as `related` on the alert of a more
+   * specific one (higher ratio) whose excess over expected is at least this share of its own,
+   * instead of opening an alert of its own (see src/detect/grouping.ts). 0 turns grouping off.
+   */
+  groupExplainShare: z.number().min(0).max(1).default(0.5),
   /** Distinct authors / observed at or below this marks an alert as coordinated. */
   coordinatedShare: z.number().min(0).max(1).default(0.2),
   /**

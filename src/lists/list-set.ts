@@ -25,6 +25,24 @@ export interface ListSetDraft {
   editedAt?: string;
 }
 
+/**
+ * One version of one topic's definition. Every publish that changes a topic's content gives it
+ * the next version number (1, 2, ...), recorded with the publish that made it; the definition
+ * itself is kept next to it (the newest versions, see the channels' limits).
+ */
+export interface TopicVersion {
+  topic: string;
+  version: number;
+  /** Content hash of the definition (equal content, equal hash). */
+  hash: string;
+  /** ISO-8601 time of the publish. */
+  at: string;
+  /** Who published it: an API key's name, or where files came from ("files:/srv/.../topics"). */
+  by: string;
+  /** The list set revision that brought it in. */
+  revision: number;
+}
+
 /** The list set in force: what every worker process compiles and runs. */
 export interface ListSet extends ListSetDraft, ListSetRef {
   /** ISO-8601. */
@@ -74,6 +92,11 @@ export function listSetVersion(topics: readonly TopicDefinition[]): string {
   return createHash('sha256').update(canonicalJson(sorted)).digest('hex').slice(0, 12);
 }
 
+/** The content hash of one topic definition (a TopicVersion's hash). */
+export function topicHash(topic: TopicDefinition): string {
+  return createHash('sha256').update(canonicalJson(topic)).digest('hex').slice(0, 12);
+}
+
 export function createListSetDraft(topics: readonly TopicDefinition[], source: string, editedAtMs?: number): ListSetDraft {
   const sorted = [...topics].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { version: listSetVersion(sorted), topics: sorted, source, ...(editedAtMs !== undefined && { editedAt: new Date(editedAtMs).toISOString() }) };
@@ -94,6 +117,15 @@ export const listErrorSchema = z.object({
   problems: z.array(z.object({ source: z.string(), path: z.string(), message: z.string() })),
   active: refSchema.optional(),
   reportedBy: z.string(),
+});
+
+export const topicVersionSchema = z.object({
+  topic: z.string(),
+  version: z.number().int().min(1),
+  hash: z.string(),
+  at: z.string(),
+  by: z.string(),
+  revision: z.number().int().min(0),
 });
 
 export const workerListStateSchema = refSchema.extend({

@@ -22,6 +22,8 @@ export function createKeys(prefix: string, pipeline: string) {
     /** Set of (hashed) signal ids counted, for one dedupSec-wide event-time slice. */
     seen: (sliceStartMs: number) => `${base}:seen:${sliceStartMs}`,
     lease: (name: string) => `${base}:lease:${name}`,
+    /** Hash of series -> consecutive significant ticks (the detection streaks; absent = 0). */
+    streaks: `${base}:streaks`,
     alert: (id: string) => `${base}:alert:${id}`,
     alertIndex: `${base}:alerts`,
     openAlerts: `${base}:alerts:open`,
@@ -68,6 +70,12 @@ export function createListKeys(prefix: string) {
     error: `${base}:error`,
     /** Pub/sub channel announcing each new revision. */
     channel: `${base}:published`,
+    /** Hash of topic id -> JSON of its latest TopicVersion. */
+    topicHeads: `${base}:topics:heads`,
+    /** List of one topic's TopicVersion JSON, oldest first (the newest N). */
+    topicVersions: (topicId: string) => `${base}:topic:${topicId}:versions`,
+    /** Hash of version -> definition JSON for one topic (the versions still listed). */
+    topicDefinitions: (topicId: string) => `${base}:topic:${topicId}:definitions`,
   };
 }
 

@@ -3,14 +3,17 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { Alert, AlertEventType } from '../alerts/alert.js';
 import { parseSeries } from '../alerts/alert.js';
 import { stepAlert } from '../alerts/lifecycle.js';
+import { recordResolved } from '../alerts/operations-metrics.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Fence, Lease } from '../windows/lease.js';
+import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
+import { groupScopes, type Grouping } from '../detect/grouping.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
 
@@ -24,6 +27,8 @@ export interface TickerOptions {
   /** Told when a tick wrote events into the outbox (the relay that publishes them). */
   outbox?: { wake(): void };
   lease: Lease;
+  /** Where the significant-tick streaks are kept (default: this process's memory). */
+  streaks?: StreakStore;
   clock: Clock;
   logger: Logger;
   /** Sees every series' decision of each tick (backtests explain what they missed with it). */
@@ -54,11 +59,13 @@ export class DetectionTicker {
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<string>();
   private stopped = false;
-  private readonly streaks = new Map<string, Map<string, number>>();
+  private readonly streaks: StreakStore;
   private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
 
-  constructor(private readonly opts: TickerOptions) {}
+  constructor(private readonly opts: TickerOptions) {
+    this.streaks = opts.streaks ?? new MemoryStreakStore(() => true);
+  }
 
   start(): void {
     for (const rt of this.opts.runtimes) {
@@ -182,16 +189,25 @@ export class DetectionTicker {
       }
     }
     const decisions = rt.detector.decide(evaluations, guards);
-    const streaks = this.streaksOf(pipeline);
+    const before = await this.streaks.read(pipeline);
+    const streaks = new Map<string, number>();
     let share: number | undefined;
+    const grouping = this.groupSignificant(tested, decisions, open, cfg.groupExplainShare);
+    // Series with an alert after this tick's step: what an explained series' incident needs.
+    const alerting = new Set<string>();
+    // The most specific scopes first, so that the series they explain know whether they alert.
+    const order = [...tested.keys()].sort((a, b) => Number(grouping.explainedBy.has(tested[a]!.series)) - Number(grouping.explainedBy.has(tested[b]!.series)) || a - b);
 
-    for (const [i, { series, topic }] of tested.entries()) {
+    for (const i of order) {
+      const { series, topic } = tested[i]!;
       let decision = decisions[i]!;
       const existing = open.get(series);
-      const streak = decision.significant ? (streaks.get(series) ?? 0) + 1 : 0;
+      const streak = decision.significant ? (before.get(series) ?? 0) + 1 : 0;
       if (streak > 0) streaks.set(series, streak);
-      else streaks.delete(series);
       if (!existing && !decision.significant) continue;
+      // Part of a more specific scope's incident: listed on that alert instead of its own.
+      const primary = grouping.explainedBy.get(series);
+      if (!existing && primary !== undefined && alerting.has(primary)) continue;
       // A new alert needs k significant ticks in a row, or one very strong one.
       if (!existing && streak < cfg.openAfterTicks && !decision.strong) continue;
       const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
@@ -214,6 +230,7 @@ export class DetectionTicker {
         decision,
         elevated,
         details,
+        related: grouping.related.get(series) ?? [],
         ctx: {
           pipeline,
           series,
@@ -228,15 +245,46 @@ export class DetectionTicker {
           cfg,
         },
       });
-      if (!step) continue;
+      if (!step) {
+        if (existing) alerting.add(series);
+        continue;
+      }
       // Not saved: the alert was opened already (a retried tick, or another process).
       if (!(await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec, fence))) continue;
+      if (step.alert.status !== 'resolved') alerting.add(series);
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
+      if (step.event === 'resolved') recordResolved(step.alert);
     }
     this.opts.onDecisions?.(pipeline, nowMs, tested.map(({ series }, i) => ({ series, decision: decisions[i]! })));
-    // Series that left the live set lose their streak.
-    for (const series of streaks.keys()) if (!firstSeen.has(series)) streaks.delete(series);
+    // Only what changed is written; a series no longer significant (or no longer live) loses its streak.
+    const changes = new Map<string, number>();
+    for (const [series, n] of streaks) if (before.get(series) !== n) changes.set(series, n);
+    for (const series of before.keys()) if (!streaks.has(series)) changes.set(series, 0);
+    if (changes.size > 0) await this.streaks.write(pipeline, changes, fence);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
+  }
+
+  /** Groups each topic's significant series into incidents (see detect/grouping.ts). */
+  private groupSignificant(tested: readonly { series: string }[], decisions: readonly Decision[], open: ReadonlyMap<string, Alert>, explainShare: number): Grouping {
+    const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
+    if (explainShare <= 0) return grouping;
+    const byTopic = new Map<string, { series: string; dimension: string; observed: number; expected: number; ratio: number }[]>();
+    for (const [i, { series }] of tested.entries()) {
+      const d = decisions[i]!;
+      if (!d.significant) continue;
+      const { topic, dimension } = parseSeries(series);
+      const list = byTopic.get(topic) ?? [];
+      list.push({ series, dimension, observed: d.observed, expected: d.expected, ratio: d.ratio });
+      byTopic.set(topic, list);
+    }
+    const leaders = new Set([...open.values()].filter((a) => a.status !== 'resolved').map((a) => a.series));
+    for (const candidates of byTopic.values()) {
+      if (candidates.length < 2) continue;
+      const g = groupScopes(candidates, leaders, explainShare);
+      for (const [k, v] of g.explainedBy) grouping.explainedBy.set(k, v);
+      for (const [k, v] of g.related) grouping.related.set(k, v);
+    }
+    return grouping;
   }
 
   /**
@@ -281,16 +329,6 @@ export class DetectionTicker {
       );
     }
     return share;
-  }
-
-  /**
-   * Consecutive significant ticks per series, kept by the lease holder: a new holder starts
-   * from zero, which delays an opening by at most openAfterTicks ticks.
-   */
-  private streaksOf(pipeline: string): Map<string, number> {
-    let m = this.streaks.get(pipeline);
-    if (!m) this.streaks.set(pipeline, (m = new Map()));
-    return m;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { parseSeries, type Alert, type AlertKind, type AlertStatus } from '../../src/alerts/alert.js';
+import { noActions, parseSeries, type Alert, type AlertKind, type AlertStatus } from '../../src/alerts/alert.js';
 import { alertId, summarize } from '../../src/alerts/lifecycle.js';
 import type { SeverityTier } from '../../src/config/topic-schema.js';
 
@@ -48,6 +48,7 @@ export function makeAlert({ pipeline = 'high-harm', series = 'self-harm', opened
     opened_observed: figures.observed,
     significant_ticks: 1,
     quiet_ticks: 0,
+    ...noActions(),
   };
   alert.summary = summarize(alert);
   return alert;

@@ -4,6 +4,7 @@ import { alertEventId, type Alert, type AlertStatus } from '../../src/alerts/ale
 import { iso, makeAlert, MIN, T0 } from '../_util/alerts.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { alertId } from '../../src/alerts/lifecycle.js';
+import { acknowledge, addNote, assign, giveFeedback, resolve } from '../../src/alerts/alert-actions.js';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
 import { ManualClock } from '../../src/shared/clock.js';
@@ -107,6 +108,115 @@ function describeAlertStoreContract(name: string, factory: () => StoreHarness, h
         await store.ackEvents('high-harm', pending.slice(0, 1));
         expect((await store.pendingEvents('high-harm', 10)).map((e) => e.eventId)).toEqual([pending[1]!.eventId]);
         expect((await store.pendingEvents('scams', 10)).map((e) => e.alert.id)).toEqual([b.id]);
+      });
+    });
+
+    describe("people's actions", () => {
+      /** The alert as the next detection tick computes it, from a snapshot taken before any action. */
+      const ticked = (snapshot: Alert, ms: number): Alert => ({ ...snapshot, updated_at: iso(ms), window: { ...snapshot.window, observed: 90 }, significant_ticks: snapshot.significant_ticks + 1 });
+
+      it('acknowledges an open alert: status, who and when, an "updated" event; acknowledging again changes nothing', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        const r = await store.act(a.id, acknowledge('ana', T0 + MIN), 600);
+        expect(r?.outcome.kind).toBe('changed');
+        const stored = await store.get(a.id);
+        expect(stored).toMatchObject({ status: 'acknowledged', acknowledged_at: iso(T0 + MIN), acknowledged_by: 'ana', updated_at: iso(T0 + MIN) });
+        expect(ids(await store.listOpen('high-harm'))).toEqual([a.id]);
+        expect(ids((await store.list({ limit: 10, status: 'acknowledged' })).alerts)).toEqual([a.id]);
+        expect((await store.act(a.id, acknowledge('bo', T0 + 2 * MIN), 600))?.outcome.kind).toBe('unchanged');
+        expect((await store.get(a.id))?.acknowledged_by).toBe('ana');
+        const pending = await store.pendingEvents('high-harm', 10);
+        expect(pending.map((e) => [e.type, e.alert.status])).toEqual([
+          ['opened', 'open'],
+          ['updated', 'acknowledged'],
+        ]);
+      });
+
+      it('refuses to acknowledge a resolved alert and writes nothing', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        await store.act(a.id, resolve('ana', T0 + MIN, 'duplicate of an earlier alert'), 600);
+        const r = await store.act(a.id, acknowledge('bo', T0 + 2 * MIN), 600);
+        expect(r?.outcome).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/resolved .* by ana/) });
+        expect(await store.get(a.id)).toMatchObject({ status: 'resolved', resolved_by: 'ana', acknowledged_by: null, notes: [{ by: 'ana', text: 'duplicate of an earlier alert' }] });
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => e.type)).toEqual(['opened', 'resolved']);
+      });
+
+      it('keeps assignments, notes and feedback in order, each version after the previous one even within one millisecond', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        const at = T0 + MIN;
+        await store.act(a.id, assign('lead', at, 'ana'), 600);
+        await store.act(a.id, addNote('ana', at, 'checking the region'), 600);
+        await store.act(a.id, assign('lead', at, 'bo'), 600);
+        await store.act(a.id, giveFeedback('bo', at, 'false_alarm', 'a meme, not self-harm'), 600);
+        const stored = (await store.get(a.id))!;
+        expect(stored.assignee).toBe('bo');
+        expect(stored.assignments.map((x) => x.assignee)).toEqual(['ana', 'bo']);
+        expect(stored.notes).toEqual([{ at: iso(at + 1), by: 'ana', text: 'checking the region' }]);
+        expect(stored.feedback).toEqual([{ at: iso(at + 3), by: 'bo', verdict: 'false_alarm', note: 'a meme, not self-harm' }]);
+        const events = await store.pendingEvents('high-harm', 10);
+        expect(new Set(events.map((e) => e.eventId)).size).toBe(5);
+      });
+
+      it('returns undefined for an unknown alert', async () => {
+        expect(await store.act(alertId('high-harm', 'self-harm', T0 + 7), acknowledge('ana', T0), 600)).toBeUndefined();
+      });
+
+      it('a detection save from an older snapshot keeps the acknowledgement, assignee, notes and feedback', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        const [snapshot] = await store.listOpen('high-harm');
+        await store.act(a.id, acknowledge('ana', T0 + MIN), 600);
+        await store.act(a.id, assign('ana', T0 + MIN, 'bo'), 600);
+        await store.act(a.id, addNote('bo', T0 + MIN, 'on it'), 600);
+        await store.act(a.id, giveFeedback('bo', T0 + MIN, 'true_trend', null), 600);
+        expect(await store.save(ticked(snapshot!, T0 + 2 * MIN), 'updated', 600)).toBe(true);
+        expect(await store.get(a.id)).toMatchObject({
+          status: 'acknowledged',
+          acknowledged_by: 'ana',
+          assignee: 'bo',
+          notes: [{ text: 'on it' }],
+          feedback: [{ verdict: 'true_trend' }],
+          window: { observed: 90 },
+          significant_ticks: 2,
+          updated_at: iso(T0 + 2 * MIN),
+        });
+        // Detection resolving later keeps them too, and says nobody resolved it by hand.
+        const [again] = await store.listOpen('high-harm');
+        await store.save(moved(again!, 'resolved', T0 + 3 * MIN), 'resolved', 600);
+        expect(await store.get(a.id)).toMatchObject({ status: 'resolved', resolved_by: null, acknowledged_by: 'ana', notes: [{ text: 'on it' }] });
+      });
+
+      it('a manual resolve sticks: a detection save from an older snapshot writes nothing, and the cooldown holds', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        const [snapshot] = await store.listOpen('high-harm');
+        await store.act(a.id, resolve('ana', T0 + MIN), 600);
+        expect(await store.save(ticked(snapshot!, T0 + 2 * MIN), 'updated', 600)).toBe(false);
+        expect(await store.save({ ...snapshot!, quiet_ticks: 1 }, undefined, 600)).toBe(false);
+        expect(await store.get(a.id)).toMatchObject({ status: 'resolved', resolved_by: 'ana', resolved_at: iso(T0 + MIN), window: { observed: 50 } });
+        expect(await store.listOpen('high-harm')).toEqual([]);
+        expect(await store.inCooldown('high-harm', a.series, T0 + 5 * MIN)).toBe(true);
+        expect(await store.inCooldown('high-harm', a.series, T0 + MIN + 600_000)).toBe(false);
+        expect((await store.pendingEvents('high-harm', 10)).map((e) => [e.type, e.alert.resolved_by])).toEqual([
+          ['opened', null],
+          ['resolved', 'ana'],
+        ]);
+      });
+
+      it('loses no action when many land at once', async () => {
+        const a = makeAlert();
+        await store.save(a, 'opened', 600);
+        await Promise.all([
+          ...Array.from({ length: 12 }, (_, i) => store.act(a.id, addNote(`analyst-${i}`, T0 + MIN, `note ${i}`), 600)),
+          store.act(a.id, acknowledge('ana', T0 + MIN), 600),
+          ...Array.from({ length: 5 }, (_, i) => store.save(ticked(a, T0 + MIN + i), 'updated', 600)),
+        ]);
+        const stored = (await store.get(a.id))!;
+        expect(stored.notes.map((n) => n.text).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `note ${i}`).sort());
+        expect(stored).toMatchObject({ status: 'acknowledged', acknowledged_by: 'ana', significant_ticks: 2 });
       });
     });
 
@@ -417,6 +527,21 @@ describe('RedisAlertStore (Redis only)', () => {
     expect(ids((await fresh.list({ limit: 10, status: 'resolved' })).alerts)).toEqual([b.id]);
     expect(ids((await fresh.list({ limit: 10, dimension: 'all' })).alerts)).toEqual([b.id]);
     expect(await redis.exists(k.alertIndexesReady)).toBe(1);
+  });
+
+  it('reads an alert stored before the people fields existed, and acts on it', async () => {
+    const a = makeAlert();
+    const old: Record<string, unknown> = { ...a };
+    for (const f of ['acknowledged_at', 'acknowledged_by', 'assignee', 'assignments', 'resolved_by', 'notes', 'feedback', 'escalations']) delete old[f];
+    const k = createKeys(prefix, 'high-harm');
+    await redis.set(k.alert(a.id), JSON.stringify(old), 'EX', 3600);
+    await redis.zadd(k.alertIndex, T0, a.id);
+    await redis.hset(k.openAlerts, a.series, a.id);
+    expect(await store.get(a.id)).toEqual(a);
+    expect(await store.listOpen('high-harm')).toEqual([a]);
+    expect((await store.list({ limit: 5 })).alerts).toEqual([a]);
+    await store.act(a.id, acknowledge('ana', T0 + MIN), 600);
+    expect(await store.get(a.id)).toMatchObject({ status: 'acknowledged', acknowledged_by: 'ana', notes: [], feedback: [] });
   });
 
   it('appends each saved event to the pipeline event stream, and nothing for a save without one', async () => {

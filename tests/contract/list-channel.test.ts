@@ -34,6 +34,7 @@ const v2 = createListSetDraft([selfHarm, { ...scams, terms: [...scams.terms, 'cr
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const WORKER_TTL_SEC = 60;
+const KEPT = 3;
 
 const worker = (workerId: string, ref: ListSetRef, atMs: number): WorkerListState => ({
   workerId,
@@ -153,6 +154,51 @@ function describeListChannelContract(name: string, factory: () => Promise<Channe
       expect((await b.activeWorkers()).map((w) => w.workerId)).toEqual(['w-a']);
     });
 
+    it('publishes over a given version only (compare-and-set), so a change built on an older set undoes nothing', async () => {
+      await a.publish(v1);
+      const concurrent = await b.publish(v2, { ifVersion: v1.version });
+      expect(concurrent.published).toBe(true);
+      // Built on v1 as well, but v2 is in force now: refused, v2 stays.
+      const v3 = createListSetDraft([{ ...selfHarm, terms: ['moonlit exit plan'] }, scams], 'api');
+      const stale = await a.publish(v3, { ifVersion: v1.version });
+      expect(stale).toMatchObject({ published: false, stale: true, set: { version: v2.version } });
+      expect(await b.currentRef()).toEqual({ version: v2.version, revision: 2 });
+    });
+
+    it('gives each topic the next version when its content changes, with who published it, and keeps its definitions', async () => {
+      await a.publish(v1);
+      clock.advance(1000);
+      await b.publish(v2, { actor: 'editor-key' });
+      const { set, heads } = await b.snapshot();
+      expect(set!.version).toBe(v2.version);
+      // scams changed (v2 adds a term); self-harm did not.
+      expect(heads.get('scams')).toMatchObject({ topic: 'scams', version: 2, by: 'editor-key', revision: 2, at: new Date(T0 + 1000).toISOString() });
+      expect(heads.get('self-harm')).toMatchObject({ version: 1, by: 'files:/srv/topics', revision: 1 });
+      expect((await a.topicVersions('scams')).map((v) => [v.version, v.by])).toEqual([
+        [1, 'files:/srv/topics'],
+        [2, 'editor-key'],
+      ]);
+      expect(await a.topicDefinition('scams', 1)).toEqual(v1.topics.find((t) => t.id === 'scams'));
+      expect(await a.topicDefinition('scams', 2)).toEqual(v2.topics.find((t) => t.id === 'scams'));
+      expect(await a.topicDefinition('scams', 3)).toBeUndefined();
+      expect(await a.topicVersions('no-such-topic')).toEqual([]);
+
+      // Back to the first content: a new version (3), equal to version 1.
+      await a.publish(createListSetDraft(v1.topics, 'api'), { actor: 'editor-key' });
+      const back = await b.topicVersions('scams');
+      expect(back.map((v) => v.version)).toEqual([1, 2, 3]);
+      expect(back[2]!.hash).toBe(back[0]!.hash);
+    });
+
+    it(`keeps the newest ${KEPT} versions of a topic and their definitions`, async () => {
+      for (let i = 0; i < KEPT + 2; i++) await a.publish(createListSetDraft([selfHarm, { ...scams, terms: [`term ${i}`] }], 'api'));
+      const versions = await b.topicVersions('scams');
+      expect(versions.map((v) => v.version)).toEqual([3, 4, 5]);
+      expect(await b.topicDefinition('scams', 2)).toBeUndefined();
+      expect((await b.topicDefinition('scams', 3))!.terms).toEqual(['term 2']);
+      expect((await b.snapshot()).heads.get('scams')!.version).toBe(5);
+    });
+
     it('keeps the last error until it is cleared', async () => {
       expect(await a.lastError()).toBeUndefined();
       const error: ListError = {
@@ -174,7 +220,7 @@ describeListChannelContract(
   'MemoryListChannel',
   async () => {
     const clock = new ManualClock(T0);
-    const channel = new MemoryListChannel({ clock, workerTtlSec: WORKER_TTL_SEC });
+    const channel = new MemoryListChannel({ clock, workerTtlSec: WORKER_TTL_SEC, topicVersionsKept: KEPT });
     return { a: channel, b: channel, clock };
   },
   async () => undefined,
@@ -197,7 +243,7 @@ describe('RedisListChannel', () => {
   };
 
   const channel = (redis: Redis, clock: ManualClock) => {
-    const c = new RedisListChannel(redis, prefix, { clock, workerTtlSec: WORKER_TTL_SEC });
+    const c = new RedisListChannel(redis, prefix, { clock, workerTtlSec: WORKER_TTL_SEC, topicVersionsKept: KEPT });
     open.push(c);
     return c;
   };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
+import { acknowledge } from '../../src/alerts/alert-actions.js';
 import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
 import { buildApi } from '../../src/api/app.js';
 import { ApiKeyring } from '../../src/api/auth.js';
@@ -90,8 +91,9 @@ describe('API over HTTP on Redis', () => {
     const same = await get('/v1/alerts?topic=extremism', VIEWER, { 'if-none-match': tag });
     expect(same.status).toBe(304);
     expect(await same.text()).toBe('');
-    const changed = { ...saved[0]!, status: 'acknowledged' as const, updated_at: new Date(T0 + 100 * MIN).toISOString() };
-    await alerts.save(changed, 'updated', 0);
+    // Acknowledged by someone (a resolved alert would refuse it).
+    const changed = saved.find((a) => a.topic === 'extremism' && a.status === 'open')!;
+    expect((await alerts.act(changed.id, acknowledge('ops', T0 + 100 * MIN), 0))?.outcome.kind).toBe('changed');
     const after = await get('/v1/alerts?topic=extremism', VIEWER, { 'if-none-match': tag });
     expect(after.status).toBe(200);
     expect((await ids(after))[0]).toBe(changed.id);

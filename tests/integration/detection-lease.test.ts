@@ -6,6 +6,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { leaseKey } from '../../src/windows/keys.js';
 import { RedisLease, type Lease } from '../../src/windows/lease.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
+import { RedisStreakStore } from '../../src/windows/streak-store.js';
 import type { CountedSignal, WindowStore } from '../../src/windows/window-store.js';
 import { DetectionTicker } from '../../src/worker/detection-ticker.js';
 import type { PipelineRuntime } from '../../src/worker/pipeline-runtime.js';
@@ -53,12 +54,13 @@ describe('the detection lease across tickers on Redis', () => {
   });
 
   /** A ticker as one worker process builds it, over the shared Redis. */
-  function ticker(opts: { windows?: WindowStore; lease?: Lease } = {}): DetectionTicker {
+  function ticker(opts: { windows?: WindowStore; lease?: Lease; runtime?: PipelineRuntime } = {}): DetectionTicker {
     const t = new DetectionTicker({
-      runtimes: [rt],
+      runtimes: [opts.runtime ?? rt],
       windows: opts.windows ?? windows,
       alerts,
       lease: opts.lease ?? new RedisLease(redis, (name) => leaseKey(prefix, name)),
+      streaks: new RedisStreakStore(redis, prefix),
       clock: new ManualClock(T0),
       logger: silentLogger,
     });
@@ -134,6 +136,21 @@ describe('the detection lease across tickers on Redis', () => {
     expect(all.map((x) => x.id)).toEqual([opened.id]);
     expect(all[0]!.updated_at).toBe(new Date(T0 + 2000).toISOString());
     expect(await outbox()).toEqual([`opened ${opened.id} ${opened.updated_at}`, `updated ${opened.id} ${new Date(T0 + 2000).toISOString()}`]);
+  });
+
+  it('hands the significant-tick streak over with the lease: the next holder opens when the streak is due, not from scratch', async () => {
+    const patient = testRuntime({ ...rt.config, detect: { ...rt.config.detect, openAfterTicks: 4, strongP: 1e-300 } });
+    const first = ticker({ runtime: patient });
+    const next = ticker({ runtime: patient });
+    // Two significant ticks, then the holder stops and releases the lease (a rolling restart).
+    expect((await first.tickPipeline(patient, T0)).events).toEqual([]);
+    expect((await first.tickPipeline(patient, T0 + 1000)).events).toEqual([]);
+    await first.close();
+    const third = await next.tickPipeline(patient, T0 + 2000);
+    expect(third.ran).toBe(true);
+    expect(third.events).toEqual([]);
+    // The fourth significant tick in a row, the second of the new holder: the alert opens.
+    expect((await next.tickPipeline(patient, T0 + 3000)).events.map((e) => e.type)).toEqual(['opened']);
   });
 
   it('moves to another ticker when its holder dies, which carries on the same alert without opening another', async () => {

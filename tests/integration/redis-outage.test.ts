@@ -1,27 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { createTopic, produce, testKafka } from '../_util/kafka.js';
-import { startOwnRedis, type OwnRedis } from '../_util/redis-server.js';
+import { OwnRedis } from '../_util/own-redis.js';
 import { servicePipeline } from '../_util/service-config.js';
 import { uniqueId, waitFor } from '../_util/services.js';
 
-/** How long Redis stays down: ten times the consumers' session timeout. */
-const OUTAGE_MS = 60_000;
+/** How long Redis stays down: over seven times the consumers' session timeout. */
+const OUTAGE_MS = 45_000;
 
 /**
- * Redis stopped for a minute while signals keep coming, under two workers of one consumer group
+ * Redis stopped for 45 s while signals keep coming, under two workers of one consumer group
  * (a Redis server of the test's own, stopped and started again with its data). The workers keep
  * their partitions and commit nothing while Redis is down, readiness says so, and once Redis is
  * back every signal is counted exactly once.
  */
-describe('Redis down for a minute under traffic', () => {
+describe('Redis down for 45 s under traffic', () => {
   const id = uniqueId('rdown');
   const topic = `${id}-signals`;
   const groupId = `${id}-group.rdown`;
   const kafka = testKafka();
   const setup = servicePipeline(id, 'rdown', [`source: { topic: ${topic} }`, 'topics: [self-harm]', 'windows: { bucketSec: 10, retentionSec: 7200, latenessSec: 86400 }']);
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
-  let redis: OwnRedis;
+  const redis = new OwnRedis({ persist: true });
   const workers: AppContext[] = [];
   let api: string;
   let hits = 0;
@@ -62,7 +62,7 @@ describe('Redis down for a minute under traffic', () => {
   };
 
   beforeAll(async () => {
-    redis = await startOwnRedis();
+    await redis.start();
     await createTopic(kafka, topic, 4);
     for (const role of ['all', 'worker'] as const) {
       workers.push(await setup.start(now, { REDIS_URL: redis.url, SURGEWATCH_ROLE: role }));
@@ -71,9 +71,9 @@ describe('Redis down for a minute under traffic', () => {
   });
 
   afterAll(async () => {
-    await redis?.start().catch(() => undefined); // closing flushes to Redis
+    await redis.start().catch(() => undefined); // closing flushes to Redis
     await setup.cleanup([topic]);
-    await redis?.remove();
+    await redis.remove();
   });
 
   it('holds its partitions, commits nothing and reports not ready while down, then counts every signal once', { timeout: 300_000 }, async () => {

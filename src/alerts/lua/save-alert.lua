@@ -19,14 +19,27 @@
   ARGV[10] fencing token, or "" for an unfenced write
   ARGV[11] event id       ARGV[12] event stream max length   ARGV[13] outbox max length
   ARGV[14] alert key prefix (alert key = prefix .. id; same hash tag as KEYS[1])
+  ARGV[15] the version the write was made from: "" no check (an opening), "-" the alert must not
+           exist, else the SHA-1 of the stored JSON (compare-and-set: the caller read that
+           version, merged people's actions or applied one, and retries on -2)
 
   Returns  1 saved
            0 not saved: an "opened" whose alert exists already (a retried tick), or whose series
              has another alert open (a second ticker)
           -1 not saved: the lease is no longer held under ARGV[10]
+          -2 not saved: the stored version is not the one ARGV[15] names (read again, retry)
 ]]
 if ARGV[10] ~= '' then
   if redis.call('TYPE', KEYS[7]).ok ~= 'hash' or redis.call('HGET', KEYS[7], 'token') ~= ARGV[10] then return -1 end
+end
+
+if ARGV[15] ~= '' then
+  local stored = redis.call('GET', KEYS[1])
+  if ARGV[15] == '-' then
+    if stored then return -2 end
+  elseif not stored or redis.sha1hex(stored) ~= ARGV[15] then
+    return -2
+  end
 end
 
 local id, series, ttl, event = ARGV[1], ARGV[5], ARGV[6], ARGV[7]

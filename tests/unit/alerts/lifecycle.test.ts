@@ -255,7 +255,13 @@ describe('stepAlert: escalation and coordination', () => {
     const a3 = medium(surge(900, 20), 3, a2).alert;
     expect(a3.severity).toBe('critical');
     // Volume falling back does not lower it: the peak decides.
-    expect(medium(surge(120, 20), 4, a3).alert.severity).toBe('critical');
+    const a4 = medium(surge(120, 20), 4, a3).alert;
+    expect(a4.severity).toBe('critical');
+    // Each rise is kept, with its time, for the incident record.
+    expect(a4.escalations).toEqual([
+      { at: new Date(T0 + 2 * TICK_MS).toISOString(), from: 'medium', to: 'high' },
+      { at: new Date(T0 + 3 * TICK_MS).toISOString(), from: 'high', to: 'critical' },
+    ]);
   });
 
   it('flags volume from few accounts as coordinated, and says so', () => {

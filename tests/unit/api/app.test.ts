@@ -133,8 +133,19 @@ describe('access: the role matrix over every registered route', () => {
       '/ui/vendor/uPlot.min.css': 'public',
       '/v1/alerts': 'viewer',
       '/v1/alerts/:id': 'viewer',
+      '/v1/alerts/:id/report': 'viewer',
+      '/v1/reports/operations': 'viewer',
+      '/v1/feedback/export': 'analyst',
       '/v1/audit': 'admin',
       '/v1/system': 'viewer',
+    });
+    const writes = Object.fromEntries(routeAccess(app).filter((r) => r.method === 'POST' && r.url.startsWith('/v1/alerts')).map((r) => [r.url, r.access]));
+    expect(writes).toEqual({
+      '/v1/alerts/:id/ack': 'analyst',
+      '/v1/alerts/:id/assign': 'analyst',
+      '/v1/alerts/:id/resolve': 'analyst',
+      '/v1/alerts/:id/notes': 'analyst',
+      '/v1/alerts/:id/feedback': 'analyst',
     });
   });
 

@@ -1,0 +1,77 @@
+/**
+ * One surge, one incident: a surge in one region lifts the topic as a whole, the wider region,
+ * its language and its surfaces. A policy lead gets one alert, on the most specific scope, with
+ * the others listed as related.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../../src/alerts/alert.js';
+import { replayCommand } from '../../../src/cli/commands.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { groupScopes, type GroupCandidate } from '../../../src/detect/grouping.js';
+import { generateStream } from '../../../src/synthetic/stream.js';
+import { spec, writeJsonl } from '../../_util/synthetic-spec.js';
+
+const scope = (dimension: string, observed: number, expected: number): GroupCandidate => ({
+  series: dimension === 'all' ? 'self-harm' : `self-harm|${dimension}`,
+  dimension,
+  observed,
+  expected,
+  ratio: observed / expected,
+});
+
+describe('grouping the scopes of one surge', () => {
+  it('makes the narrowest scope the incident, and the wider scopes it lifts its related ones', () => {
+    // 60 extra posts in US-TX: the region, the country, the language and the whole topic all rise by about as much.
+    const g = groupScopes([scope('all', 160, 100), scope('region=US', 100, 40), scope('region=US-TX', 70, 10), scope('lang=en', 150, 90)]);
+    expect([...g.explainedBy.entries()].sort()).toEqual([
+      ['self-harm', 'self-harm|region=US-TX'],
+      ['self-harm|lang=en', 'self-harm|region=US-TX'],
+      ['self-harm|region=US', 'self-harm|region=US-TX'],
+    ]);
+    expect(g.related.get('self-harm|region=US-TX')!.map((r) => r.dimension).sort()).toEqual(['all', 'lang=en', 'region=US']);
+  });
+
+  it('keeps a second surge elsewhere an incident of its own', () => {
+    // GB's excess (40) is not the work of US-TX (20 extra): two incidents; the topic as a whole has both.
+    const g = groupScopes([scope('region=US-TX', 30, 10), scope('region=GB', 60, 20), scope('all', 160, 100)]);
+    expect(g.explainedBy.has('self-harm|region=US-TX')).toBe(false);
+    expect(g.explainedBy.has('self-harm|region=GB')).toBe(false);
+    expect(g.explainedBy.get('self-harm')).toBe('self-harm|region=GB');
+  });
+
+  it('never folds an emerging term into a scope, and keeps an alert already open as the incident', () => {
+    const term: GroupCandidate = { series: 'self-harm|term=#sh', dimension: 'term=#sh', observed: 40, expected: 1, ratio: 40 };
+    const g = groupScopes([term, scope('region=US-TX', 70, 10), scope('all', 160, 100)], new Set(['self-harm']));
+    expect(g.explainedBy.has(term.series)).toBe(false);
+    // The topic-wide alert was open first: the region joins its incident rather than opening a second.
+    expect(g.explainedBy.get('self-harm|region=US-TX')).toBe('self-harm');
+  });
+});
+
+describe('a regional surge replayed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'surgewatch-grouping-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('opens one alert, on the region, listing the country, the language, the surfaces and the whole topic as related', async () => {
+    // The shared stream's first hour: a 20x self-harm surge in US-TX at minute 45, on every surface.
+    const { signals } = generateStream({ ...spec, minutes: 60, surges: [spec.surges![0]!] });
+    const file = join(dir, 'signals.jsonl');
+    await writeJsonl(file, signals);
+    const config = loadConfig({ cwd: resolve('.'), env: {} });
+    const io = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() };
+    await replayCommand(config, file, { semantic: 'off', out: join(dir, 'alerts.jsonl') }, io);
+    const events = readFileSync(join(dir, 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert & { event: string });
+
+    const opened = events.filter((e) => e.event === 'opened' && e.topic === 'self-harm');
+    expect(opened.map((a) => a.dimension)).toEqual(['region=US-TX']);
+    const last = events.filter((e) => e.id === opened[0]!.id).at(-1)!;
+    const related = last.related!.map((r) => r.dimension);
+    expect(related).toEqual(expect.arrayContaining(['all', 'region=US', 'lang=en', 'surface=post']));
+    expect(related).not.toContain('region=US-TX');
+    expect(last.summary).toContain('It also lifts');
+  });
+});
