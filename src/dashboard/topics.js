@@ -284,6 +284,9 @@ export async function openTopic(id) {
   textarea.focus();
 }
 
+/** Terms accepted from this tab (the alert that suggested one may still be open). */
+const accepted = new Set();
+
 /** Emerging terms: from /v1/emerging where the server has it, and from emerging-term alerts. */
 async function loadEmerging() {
   const seen = new Map();
@@ -293,12 +296,15 @@ async function loadEmerging() {
     const list = Array.isArray(body) ? body : Object.values(body || {}).find(Array.isArray) || [];
     for (const e of list) {
       const term = e.term || e.hashtag;
-      if (term && !seen.has(term)) seen.set(term, { term, topic: e.topic || null });
+      // Accepted since (an alert may still suggest it): nothing left to do about it.
+      if (term && e.listed) seen.delete(term);
+      else if (term) seen.set(term, { term, topic: e.topic || null, count: e.count });
     }
     $('#emerging-error').textContent = '';
   } catch (err) {
     if (!err.missing) $('#emerging-error').textContent = explain(err, 'listing emerging terms');
   }
+  for (const term of accepted) seen.delete(term);
   const list = $('#emerging');
   if (seen.size === 0) return clear(list, h('li', { class: 'muted' }, 'No emerging term right now.'));
   clear(
@@ -310,13 +316,24 @@ async function loadEmerging() {
         const kind = e.term.startsWith('#') ? 'hashtag' : 'keyword';
         try {
           await api(`/v1/topics/${encodeURIComponent(select.value)}/terms`, { method: 'POST', body: { term: e.term, kind } });
+          accepted.add(e.term);
           toast(`Added ${e.term} to ${select.value} as a ${kind}.`);
-          void loadTopics();
+          await loadTopics();
+          await loadEmerging();
         } catch (err) {
           toast(explain(err, 'adding the term'));
         }
       };
-      return h('li', {}, h('code', {}, e.term), ' ', select, ' ', h('button', { type: 'button', onclick: add }, 'Add to list'));
+      return h(
+        'li',
+        { dataset: { term: e.term } },
+        h('code', {}, e.term),
+        e.count === undefined ? null : h('span', { class: 'muted' }, ` seen in ${e.count} signals `),
+        ' ',
+        select,
+        ' ',
+        h('button', { type: 'button', onclick: add, 'aria-label': `Add to list: ${e.term}` }, 'Add to list'),
+      );
     }),
   );
 }

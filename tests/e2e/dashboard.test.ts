@@ -37,6 +37,8 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
   const STEADY = 2000;
   const BACKGROUND = 120;
   const BAD_RECORDS = 2;
+  /** A hashtag riding with the surge that no list has yet. */
+  const EMERGING = '#quietnightpact';
   let ctx: AppContext;
   let base: string;
   let browser: Browser;
@@ -82,7 +84,15 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     // redaction hides until a sample is revealed).
     const surge = Array.from({ length: 150 }, (_, k) => ({
       key: `sg${k}`,
-      value: JSON.stringify({ id: `sg${k}`, ts: stream.now - 60_000 + ((k * 397) % 59_000), text: `i want to die tonight, tell @friend${k % 60}`, surface: 'post', region: 'US-TX', author: `surge${k % 60}` }),
+      value: JSON.stringify({
+        id: `sg${k}`,
+        ts: stream.now - 60_000 + ((k * 397) % 59_000),
+        text: `i want to die tonight, tell @friend${k % 60}`,
+        hashtags: [EMERGING],
+        surface: 'post',
+        region: 'US-TX',
+        author: `surge${k % 60}`,
+      }),
     }));
     await produce(kafka, topic, surge);
     const item = alertItem(feedPage);
@@ -253,6 +263,21 @@ describe('dashboard in Chromium (Kafka, Redis)', () => {
     await page.locator('#toast', { hasText: 'Rolled self-harm back' }).waitFor();
     expect(await dryRun()).toBe('no topic');
     expect(await editor.inputValue()).not.toContain(phrase);
+    await page.close();
+  });
+
+  it('offers a hashtag riding with the surge as an emerging term, and adds it to the list', async () => {
+    const page = await browser.page();
+    await signIn(page, base, keys.editor);
+    await page.getByRole('button', { name: 'Topic lists' }).click();
+    const row = page.locator(`#emerging li[data-term="${EMERGING}"]`);
+    await row.waitFor();
+    await row.getByRole('combobox').selectOption('self-harm');
+    await row.getByRole('button', { name: 'Add to list' }).click();
+    await page.locator('#toast', { hasText: `Added ${EMERGING} to self-harm as a hashtag` }).waitFor();
+    await row.waitFor({ state: 'detached' }); // listed now: no longer a candidate
+    const { definition } = await asAdmin<{ definition: { hashtags: unknown[] } }>('/v1/topics/self-harm');
+    expect(JSON.stringify(definition.hashtags)).toContain(EMERGING.slice(1));
     await page.close();
   });
 
