@@ -161,7 +161,7 @@ export class AppContext {
       this.deliveryQueue = new RedisDeliveryQueue(redis, env.REDIS_KEY_PREFIX);
       checks.redis = async () => void (await redisCall(() => redis.ping()));
     } else {
-      this.windows = new MemoryWindowStore();
+      this.windows = new MemoryWindowStore({ clock: this.clock });
       const lease = new MemoryLease(this.clock);
       this.lease = lease;
       this.alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
@@ -296,6 +296,7 @@ export class AppContext {
           // A definition may list 50,000 terms: a larger body than other routes, never a smaller one.
           definitionBodyLimitBytes: Math.max(env.HTTP_BODY_LIMIT_BYTES, 4 * 1024 * 1024),
         },
+        detail: { windows: this.windows, pipelines: this.config.pipelines, clock: this.clock },
         // A worker-only process serves its probes and its own figures (lag, processed) only.
         probesOnly: this.role === 'worker',
         http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, rateLimitPerMin: env.HTTP_RATE_LIMIT_PER_MIN, corsOrigins: env.HTTP_CORS_ORIGINS ?? [] },

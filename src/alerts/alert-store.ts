@@ -55,6 +55,21 @@ export interface AlertStore {
   pendingEvents(pipeline: string, limit: number): Promise<OutboxEvent[]>;
   /** Removes published events from the outbox. */
   ackEvents(pipeline: string, events: readonly OutboxEvent[]): Promise<void>;
+  /**
+   * The position of each pipeline's newest event in the event stream (which, unlike the outbox,
+   * keeps events after publishing, capped): where a reader that starts now begins.
+   */
+  eventHeads(pipelines: readonly string[]): Promise<EventCursor>;
+  /**
+   * Events after the cursor's position in each of the cursor's pipelines, oldest first, at most
+   * `limit` in all. Events older than the stream keeps (capped, TTL) are gone.
+   */
+  readEvents(after: EventCursor, limit: number): Promise<StoredAlertEvent[]>;
+  /**
+   * Resolves true as soon as an event after the cursor may exist in one of its pipelines (at
+   * once when one does already), false after timeoutMs or when the signal aborts. Never rejects.
+   */
+  waitForEvents(after: EventCursor, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,6 +82,31 @@ export interface OutboxEvent {
   alert: Alert;
   /** The event's place in the outbox. */
   entry: string;
+}
+
+/** An alert event as the event stream keeps it, with its place there. */
+export interface StoredAlertEvent {
+  pipeline: string;
+  /** "<ms>-<seq>", increasing within the pipeline's stream. */
+  position: string;
+  /** Stable across retries and processes (see alertEventId), as in the outbox. */
+  eventId: string;
+  type: AlertEventType;
+  alert: Alert;
+}
+
+/** Per pipeline, the position of the last event read ("0-0": before any). */
+export type EventCursor = Record<string, string>;
+
+export const EVENT_POSITION = /^\d{1,20}-\d{1,20}$/;
+
+/** Orders two "<ms>-<seq>" stream positions. */
+export function comparePositions(a: string, b: string): number {
+  const [am, as] = a.split('-') as [string, string];
+  const [bm, bs] = b.split('-') as [string, string];
+  const byMs = BigInt(am) - BigInt(bm);
+  const d = byMs !== 0n ? byMs : BigInt(as) - BigInt(bs);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
 /** Where alert events go besides the store (Kafka "alerts" topic, logs, webhooks). */

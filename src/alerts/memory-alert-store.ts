@@ -4,6 +4,7 @@ import { alertEventId, readAlert, type Alert, type AlertEventType } from './aler
 import { mergeDetection, type ActionOutcome, type AlertAction } from './alert-actions.js';
 import {
   compareAlerts,
+  comparePositions,
   decodeCursor,
   encodeCursor,
   isAfterCursor,
@@ -11,7 +12,9 @@ import {
   type AlertPage,
   type AlertQuery,
   type AlertStore,
+  type EventCursor,
   type OutboxEvent,
+  type StoredAlertEvent,
 } from './alert-store.js';
 
 export interface MemoryAlertStoreOptions {
@@ -26,8 +29,11 @@ export class MemoryAlertStore implements AlertStore {
   private readonly alerts = new Map<string, Alert>();
   private readonly open = new Map<string, string>();
   private readonly cooldownUntil = new Map<string, number>();
-  /** Every saved version with its event, oldest first, for replays and tests. */
-  readonly events: { type: AlertEventType; alert: Alert }[] = [];
+  /** Every saved version with its event, oldest first: the event stream (positions "0-<seq>"). */
+  readonly events: StoredAlertEvent[] = [];
+  private nextEvent = 1;
+  /** Readers waiting for the next event. */
+  private readonly waiters = new Set<() => void>();
   private readonly outbox: OutboxEvent[] = [];
   private nextEntry = 0;
   private readonly maxAlerts: number;
@@ -99,10 +105,12 @@ export class MemoryAlertStore implements AlertStore {
       this.open.set(key, alert.id);
     }
     if (event) {
-      this.events.push({ type: event, alert });
+      const eventId = alertEventId(alert, event);
+      this.events.push({ pipeline: alert.pipeline, position: `0-${this.nextEvent++}`, eventId, type: event, alert });
       if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
-      this.outbox.push({ eventId: alertEventId(alert, event), type: event, alert, entry: String(this.nextEntry++) });
+      this.outbox.push({ eventId, type: event, alert, entry: String(this.nextEntry++) });
       if (this.outbox.length > this.maxEvents) this.outbox.splice(0, this.outbox.length - this.maxEvents);
+      for (const wake of [...this.waiters]) wake();
     }
     while (this.alerts.size > this.maxAlerts) {
       const oldest = this.alerts.keys().next().value as string;
@@ -117,6 +125,65 @@ export class MemoryAlertStore implements AlertStore {
   async ackEvents(_pipeline: string, events: readonly OutboxEvent[]): Promise<void> {
     const done = new Set(events.map((e) => e.entry));
     for (let i = this.outbox.length - 1; i >= 0; i--) if (done.has(this.outbox[i]!.entry)) this.outbox.splice(i, 1);
+  }
+
+  async eventHeads(pipelines: readonly string[]): Promise<EventCursor> {
+    const heads: EventCursor = Object.fromEntries(pipelines.map((p) => [p, '0-0']));
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i]!;
+      if (heads[e.pipeline] === '0-0') heads[e.pipeline] = e.position;
+    }
+    return heads;
+  }
+
+  async readEvents(after: EventCursor, limit: number): Promise<StoredAlertEvent[]> {
+    return this.readEventsNow(after, limit);
+  }
+
+  private readEventsNow(after: EventCursor, limit: number): StoredAlertEvent[] {
+    const out: StoredAlertEvent[] = [];
+    for (let i = this.firstAfter(after); i < this.events.length && out.length < limit; i++) {
+      const e = this.events[i]!;
+      const from = after[e.pipeline];
+      if (from !== undefined && comparePositions(e.position, from) > 0) out.push(e);
+    }
+    return out;
+  }
+
+  /** Index of the first event past the cursor's oldest position (positions grow with the index). */
+  private firstAfter(after: EventCursor): number {
+    const positions = Object.values(after);
+    if (positions.length === 0) return this.events.length;
+    const oldest = positions.reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (comparePositions(this.events[mid]!.position, oldest) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  async waitForEvents(after: EventCursor, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const pending = () => this.readEventsNow(after, 1).length > 0;
+    if (pending()) return true;
+    if (signal?.aborted) return false;
+    return new Promise<boolean>((resolve) => {
+      const done = (found: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        signal?.removeEventListener('abort', aborted);
+        resolve(found);
+      };
+      const wake = () => {
+        if (pending()) done(true);
+      };
+      const aborted = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   async ping(): Promise<void> {}

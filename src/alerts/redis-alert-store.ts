@@ -17,7 +17,9 @@ import {
   type AlertPage,
   type AlertQuery,
   type AlertStore,
+  type EventCursor,
   type OutboxEvent,
+  type StoredAlertEvent,
 } from './alert-store.js';
 
 const SCAN_CHUNK = 200;
@@ -30,6 +32,14 @@ const saveAlertLua = readFileSync(new URL('./lua/save-alert.lua', import.meta.ur
 
 type SaveAlertCommand = (...args: (string | number)[]) => Promise<number>;
 
+/** How long the event watcher's XREAD blocks (below any command timeout of the client). */
+const WATCH_BLOCK_MS = 5000;
+const WATCH_RETRY_MS = 1000;
+
+function fieldsOf(f: string[]): Map<string, string> {
+  return new Map(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i]!, f[2 * i + 1]!]));
+}
+
 /**
  * Alerts in Redis, per pipeline: one JSON string per alert (TTL = retention), a sorted index by
  * update time, a hash of open alerts by series, cooldown markers, a capped event stream and an
@@ -41,6 +51,14 @@ export class RedisAlertStore implements AlertStore {
   private readonly keys: Map<string, Keys>;
   /** Pipelines whose filter indexes are known to be complete. */
   private readonly indexed = new Set<string>();
+  /**
+   * Readers waiting for events. One blocking XREAD, on a connection of its own, follows every
+   * pipeline's event stream and wakes them all; each reader then reads its own range (XRANGE),
+   * so that any number of streaming clients cost one connection.
+   */
+  private readonly waiters = new Set<() => void>();
+  private watcher: { conn: Redis; loop: Promise<void> } | undefined;
+  private closed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -279,11 +297,119 @@ export class RedisAlertStore implements AlertStore {
     });
   }
 
+  eventHeads(pipelines: readonly string[]): Promise<EventCursor> {
+    return redisCall(async () => {
+      const known = pipelines.filter((p) => this.keys.has(p));
+      const pipe = this.redis.pipeline();
+      for (const p of known) pipe.xrevrange(this.k(p).alertEvents, '+', '-', 'COUNT', 1);
+      const replies = (await pipe.exec()) ?? [];
+      const heads: EventCursor = {};
+      known.forEach((p, i) => {
+        const [err, entries] = replies[i]!;
+        if (err) throw err;
+        heads[p] = (entries as [string, string[]][])[0]?.[0] ?? '0-0';
+      });
+      return heads;
+    });
+  }
+
+  readEvents(after: EventCursor, limit: number): Promise<StoredAlertEvent[]> {
+    return redisCall(async () => {
+      const pipelines = Object.keys(after).filter((p) => this.keys.has(p));
+      const pipe = this.redis.pipeline();
+      for (const p of pipelines) pipe.xrange(this.k(p).alertEvents, `(${after[p]!}`, '+', 'COUNT', limit);
+      const replies = (await pipe.exec()) ?? [];
+      const out: StoredAlertEvent[] = [];
+      pipelines.forEach((pipeline, i) => {
+        const [err, entries] = replies[i]!;
+        if (err) throw err;
+        for (const [position, f] of entries as [string, string[]][]) {
+          const fields = fieldsOf(f);
+          out.push({ pipeline, position, eventId: fields.get('event_id')!, type: fields.get('type') as AlertEventType, alert: JSON.parse(fields.get('alert')!) as Alert });
+        }
+      });
+      // Pipelines' streams interleaved by time; each one's order is kept (a stable sort).
+      out.sort((a, b) => Number(a.position.split('-')[0]) - Number(b.position.split('-')[0]));
+      return out.slice(0, limit);
+    });
+  }
+
+  async waitForEvents(after: EventCursor, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted || this.closed) return false;
+    this.watch();
+    const deadline = Date.now() + timeoutMs;
+    let wake: () => void = () => undefined;
+    const waiter = () => wake();
+    this.waiters.add(waiter);
+    try {
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        let stop: () => void = () => undefined;
+        // Armed before looking: an event saved while the range is read wakes this reader.
+        const woken = new Promise<boolean>((resolve) => {
+          wake = () => resolve(true);
+          stop = () => resolve(false);
+          timer = setTimeout(stop, Math.max(0, deadline - Date.now()));
+          signal?.addEventListener('abort', stop, { once: true });
+        });
+        try {
+          // A wake-up means "maybe": the reader's own range says whether there is something for it.
+          if ((await this.readEvents(after, 1).catch(() => [])).length > 0) return true;
+          if (!(await woken) || signal?.aborted || this.closed) return false;
+        } finally {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', stop);
+        }
+      }
+    } finally {
+      this.waiters.delete(waiter);
+    }
+  }
+
+  /** Starts the blocking reader that wakes waiting readers, once. */
+  private watch(): void {
+    if (this.watcher || this.closed) return;
+    const conn = this.redis.duplicate({ connectionName: 'surgewatch-alert-events' });
+    conn.on('error', () => undefined); // reported by the main client's health watch
+    const keys = [...this.keys.values()].map((k) => k.alertEvents);
+    const wakeAll = () => {
+      for (const wake of [...this.waiters]) wake();
+    };
+    const loop = async () => {
+      while (!this.closed) {
+        try {
+          const heads = await Promise.all(keys.map(async (key) => (await conn.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'));
+          // An event saved before these heads were read may have been missed by a reader that looked just before.
+          wakeAll();
+          while (!this.closed) {
+            const reply = await conn.xread('COUNT', 100, 'BLOCK', WATCH_BLOCK_MS, 'STREAMS', ...keys, ...heads);
+            if (!reply) continue;
+            for (const [key, entries] of reply) {
+              const last = entries[entries.length - 1];
+              if (last) heads[keys.indexOf(key)] = last[0];
+            }
+            wakeAll();
+          }
+        } catch {
+          if (this.closed) return;
+          await new Promise((r) => setTimeout(r, WATCH_RETRY_MS));
+        }
+      }
+    };
+    this.watcher = { conn, loop: loop() };
+  }
+
   ping(): Promise<void> {
     return redisCall(async () => {
       await this.redis.ping();
     });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.watcher) return;
+    // Ends the blocking read at once; the loop sees `closed` and stops.
+    this.watcher.conn.disconnect();
+    await this.watcher.loop;
+  }
 }

@@ -17,6 +17,7 @@ import { registerDashboard } from './dashboard-routes.js';
 import { registerAlertActionRoutes, type AlertActionOptions } from './alert-action-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 import { registerTopicRoutes, type TopicRoutesOptions } from './topic-routes.js';
+import { registerAlertDetailRoutes, type AlertDetailRoutesOptions } from './alert-detail-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
 import { registerSystemRoutes } from './system-routes.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   http?: Partial<HttpOptions>;
   /** Webhook dead letters and their replay (routes in delivery-routes.ts, admin only). */
   deliveries?: DeliveryRoutesOptions;
+  /** The alert event stream, alert detail, samples and series (alert-detail-routes.ts). */
+  detail?: Omit<AlertDetailRoutesOptions, 'alerts' | 'audit'>;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
   /** Registries GET /v1/system reads besides the process's own (a context's scrape-time figures). */
@@ -261,6 +264,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerDashboard(app);
   registerAlertActionRoutes(app, { alerts: deps.alerts, audit: deps.audit, fromStore, ...deps.alertActions });
   if (deps.topics) registerTopicRoutes(app, { ...deps.topics, audit: deps.audit });
+  if (deps.detail) registerAlertDetailRoutes(app, { alerts: deps.alerts, audit: deps.audit, storeTimeoutMs, ...deps.detail });
 
   return app;
 }

@@ -132,6 +132,13 @@ const alertsSchema = z.strictObject({
   kafkaTopic: kafkaTopic.default('alerts'),
   retentionDays: z.number().int().min(1).max(365).default(30),
   sampleSize: z.number().int().min(0).max(50).default(5),
+  /**
+   * Hours the text of the sample signals an alert shows is kept (wall clock, from the alert's
+   * last update) so that analysts can read it with the alert (redacted; revealed by analysts,
+   * audited); then it is gone. Other samples' text lives as long as their bucket's details.
+   * 0 = no text stored.
+   */
+  sampleTextTtlHours: z.number().min(0).max(90 * 24).default(7 * 24),
   /** Where alert events are pushed besides the Kafka topic (see config/README.md, "Webhooks"). */
   webhooks: webhooksSchema,
 });

@@ -138,14 +138,18 @@ const MIN_TRAFFIC = 20;
 /** The traffic factor is kept within these bounds (a scope whose traffic collapses or explodes). */
 const TRAFFIC_FACTOR: readonly [number, number] = [0.2, 5];
 
-/**
- * One window of `size` buckets ending with the last bucket, against its own baseline: the
- * `baselineBuckets` before it and the gap, from the series' first data on. The expected count
- * is the baseline's (exponentially weighted) mean per bucket x size, scaled by the window's
- * traffic against the baseline's when traffic is given (else by the seasonal factor).
- * Undefined when too little of the baseline lies after the series' first data.
- */
-function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): (WindowFigures & { coverage: number }) | undefined {
+/** What the baseline expects of the window of `size` buckets ending with the last bucket. */
+interface Expectation {
+  expected: number;
+  /** expected, raised to minExpected. */
+  floored: number;
+  /** The window count's variance: the baseline's, floored at Poisson's (floored). */
+  variance: number;
+  traffic: number;
+  coverage: number;
+}
+
+function expectation(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
   const n = input.counts.length;
   const end = n - size - (input.gapBuckets ?? 0);
   const start = end - baselineBuckets;
@@ -154,25 +158,74 @@ function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: 
   const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
   const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
   const base = ewma(input.counts.slice(from, end), halfLife);
-  const sum = (xs: readonly number[], k: number) => {
-    let t = 0;
-    for (let i = n - k; i < n; i++) t += xs[i]!;
-    return t;
-  };
-  const observed = sum(input.counts, size);
   let traffic = 1;
   if (input.traffic) {
     // The scope's other signals: a surge of this series must not raise its own expectation
     // (in a small region, a wave of one topic can be most of the traffic).
     const others = input.traffic.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
     const t = ewma(others.slice(from, end), halfLife);
-    if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], sum(others, size) / (t.mean * size)));
+    let window = 0;
+    for (let i = n - size; i < n; i++) window += others[i]!;
+    if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (t.mean * size)));
   }
   const scale = input.traffic ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;
   const floored = Math.max(expected, cfg.minExpected);
   // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
   const variance = Math.max(base.variance * size * scale, floored);
+  return { expected, floored, variance, traffic, coverage };
+}
+
+/** One bucket's expectation as a chart shows it: the expected count and the band around it. */
+export interface BucketBand {
+  expected: number;
+  lower: number;
+  upper: number;
+}
+
+/**
+ * Each bucket's expected count and band, from `fromIdx` to the last bucket of the input, by
+ * the detector's own model applied to a one-bucket window ending there: the EWMA baseline of the
+ * buckets before it (and the gap), scaled by the scope's traffic or the seasonal factor, with the
+ * variance floored at Poisson's. The band is expected +- zThreshold standard deviations, the
+ * z guard a window must pass (lower floored at 0). A bucket above the band is a one-bucket
+ * excursion; alerts are decided on whole windows (current and long), so the band shows where
+ * the counts leave the baseline's range, not the bar each alert had to clear.
+ */
+export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineBuckets: number, cfg: DetectConfig): BucketBand[] {
+  const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
+  const out: BucketBand[] = [];
+  for (let i = Math.max(0, fromIdx); i < input.counts.length; i++) {
+    const upTo = { ...input, counts: input.counts.slice(0, i + 1), ...(input.traffic && { traffic: input.traffic.slice(0, i + 1) }) };
+    const e = expectation(upTo, 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
+    if (!e) {
+      out.push({ expected: 0, lower: 0, upper: round(cfg.zThreshold * Math.sqrt(cfg.minExpected)) });
+      continue;
+    }
+    const sd = Math.sqrt(e.variance);
+    out.push({ expected: round(e.expected), lower: round(Math.max(0, e.expected - cfg.zThreshold * sd)), upper: round(e.expected + cfg.zThreshold * sd) });
+  }
+  return out;
+}
+
+/**
+ * One window of `size` buckets ending with the last bucket, against its own baseline: the
+ * `baselineBuckets` before it and the gap, from the series' first data on. The expected count
+ * is the baseline's (exponentially weighted) mean per bucket x size, scaled by the window's
+ * traffic against the baseline's when traffic is given (else by the seasonal factor).
+ * Undefined when too little of the baseline lies after the series' first data.
+ */
+function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): (WindowFigures & { coverage: number }) | undefined {
+  const e = expectation(input, size, baselineBuckets, firstIdx, cfg);
+  if (!e) return undefined;
+  const n = input.counts.length;
+  const { expected, floored, variance, traffic, coverage } = e;
+  const sum = (xs: readonly number[], k: number) => {
+    let t = 0;
+    for (let i = n - k; i < n; i++) t += xs[i]!;
+    return t;
+  };
+  const observed = sum(input.counts, size);
   const p = negBinomialUpperTail(observed, floored, variance);
   const third = Math.max(1, Math.round(size / 3));
   return {

@@ -19,6 +19,8 @@ export function createKeys(prefix: string, pipeline: string) {
     authors: (series: string, bucketMs: number) => `${base}:a:${series}:${bucketMs}`,
     terms: (series: string, bucketMs: number) => `${base}:t:${series}:${bucketMs}`,
     samples: (series: string, bucketMs: number) => `${base}:s:${series}:${bucketMs}`,
+    /** JSON of one sample signal's content (text, time, surface...), kept for the sample-text TTL. */
+    sampleText: (signalId: string) => `${base}:st:${signalId}`,
     /** Set of (hashed) signal ids counted, for one dedupSec-wide event-time slice. */
     seen: (sliceStartMs: number) => `${base}:seen:${sliceStartMs}`,
     lease: (name: string) => `${base}:lease:${name}`,

@@ -1,10 +1,14 @@
+import { systemClock, type Clock } from '../shared/clock.js';
 import {
+  batchTextTtlSec,
   bucketRange,
+  samplesOf,
   dedupSlice,
   HOUR_MS,
   type ApplyResult,
   type CountBatch,
   type SeriesInfo,
+  type StoredSample,
   type WindowDetails,
   type WindowStore,
 } from './window-store.js';
@@ -28,9 +32,12 @@ interface PipelineData {
   seen: Map<number, Set<string>>;
   newestBucketMs: number;
   batchesSinceEviction: number;
+  /** Sample content by signal id, with its expiry (wall clock, like Redis's TTL). */
+  sampleTexts: Map<string, { sample: StoredSample; expiresAtMs: number }>;
 }
 
 const EVICT_EVERY_BATCHES = 256;
+const MAX_SAMPLE_TEXTS = 100_000;
 
 /**
  * In-process window store for embedded mode, replays and unit tests. Same contract as the
@@ -40,6 +47,12 @@ const EVICT_EVERY_BATCHES = 256;
 export class MemoryWindowStore implements WindowStore {
   private readonly pipelines = new Map<string, PipelineData>();
   private closed = false;
+  private readonly clock: Clock;
+
+  /** The clock times sample texts out (sampleTextTtlSec is wall-clock time, as in Redis). */
+  constructor(opts: { clock?: Clock } = {}) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   private data(pipeline: string): PipelineData {
     let d = this.pipelines.get(pipeline);
@@ -55,6 +68,7 @@ export class MemoryWindowStore implements WindowStore {
         seen: new Map(),
         newestBucketMs: -Infinity,
         batchesSinceEviction: 0,
+        sampleTexts: new Map(),
       };
       this.pipelines.set(pipeline, d);
     }
@@ -80,6 +94,7 @@ export class MemoryWindowStore implements WindowStore {
       }
     }
     const { samplesPerBucket } = batch.layout;
+    const sampledInto = new Set<BucketDetail>();
     for (const s of batch.signals) {
       if (s.bucketMs > d.newestBucketMs) d.newestBucketMs = s.bucketMs;
       for (const series of s.series) {
@@ -105,10 +120,26 @@ export class MemoryWindowStore implements WindowStore {
         if (samplesPerBucket > 0) {
           det.samples.unshift(s.id);
           if (det.samples.length > samplesPerBucket) det.samples.length = samplesPerBucket;
+          sampledInto.add(det);
         }
       }
     }
     for (const [field, n] of Object.entries(batch.totals)) d.totals.set(field, (d.totals.get(field) ?? 0) + n);
+    const textTtlMs = batchTextTtlSec(batch.layout) * 1000;
+    if (textTtlMs > 0) {
+      const now = this.clock.now();
+      // Only the samples still in a bucket's list need their text (as in Redis, after the trim).
+      const kept = new Set([...sampledInto].flatMap((det) => det.samples));
+      for (const sample of samplesOf(batch.signals, kept)) {
+        d.sampleTexts.delete(sample.id); // re-inserted: Map order tracks recency for the cap
+        d.sampleTexts.set(sample.id, { sample, expiresAtMs: now + textTtlMs });
+      }
+      // A safety net for embedded mode (no TTL sweep between evictions): the oldest go first.
+      for (const id of d.sampleTexts.keys()) {
+        if (d.sampleTexts.size <= MAX_SAMPLE_TEXTS) break;
+        d.sampleTexts.delete(id);
+      }
+    }
     if (pos) d.offsets.set(pos.partitionKey, pos.lastOffset);
     if (++d.batchesSinceEviction >= EVICT_EVERY_BATCHES) {
       d.batchesSinceEviction = 0;
@@ -118,6 +149,8 @@ export class MemoryWindowStore implements WindowStore {
   }
 
   private evict(d: PipelineData, retentionMs: number, detailMs: number, hourlyMs: number, dedupMs: number): void {
+    const now = this.clock.now();
+    for (const [id, { expiresAtMs }] of d.sampleTexts) if (expiresAtMs <= now) d.sampleTexts.delete(id);
     // A slice's ids are kept while the newest event is within two slices of it (no wall-clock TTL here).
     for (const slice of d.seen.keys()) if (slice < d.newestBucketMs - 2 * dedupMs) d.seen.delete(slice);
     const hourlyCutoff = d.newestBucketMs - hourlyMs;
@@ -204,6 +237,26 @@ export class MemoryWindowStore implements WindowStore {
 
   async totals(pipeline: string): Promise<Record<string, number>> {
     return Object.fromEntries(this.data(pipeline).totals);
+  }
+
+  async readSamples(pipeline: string, ids: readonly string[]): Promise<Map<string, StoredSample>> {
+    const texts = this.data(pipeline).sampleTexts;
+    const now = this.clock.now();
+    const out = new Map<string, StoredSample>();
+    for (const id of ids) {
+      const t = texts.get(id);
+      if (t && t.expiresAtMs > now) out.set(id, structuredClone(t.sample));
+    }
+    return out;
+  }
+
+  async keepSamples(pipeline: string, ids: readonly string[], ttlSec: number): Promise<void> {
+    const texts = this.data(pipeline).sampleTexts;
+    const now = this.clock.now();
+    for (const id of ids) {
+      const t = texts.get(id);
+      if (t && t.expiresAtMs > now) t.expiresAtMs = now + ttlSec * 1000;
+    }
   }
 
   async pruneSeries(pipeline: string, beforeMs: number): Promise<number> {

@@ -5,11 +5,14 @@ import { chunkStart, createKeys, type Keys } from './keys.js';
 import {
   DAY_MS,
   HOUR_MS,
+  batchTextTtlSec,
   bucketRange,
   dedupSlice,
+  samplesOf,
   type ApplyResult,
   type CountBatch,
   type SeriesInfo,
+  type StoredSample,
   type WindowDetails,
   type WindowStore,
 } from './window-store.js';
@@ -30,6 +33,7 @@ type Payload = {
   h: [number, number, number][];
   tot: [string, number][];
   d?: (number | string)[][];
+  x?: [number, string][];
 };
 
 /** What a seen-set keeps of a signal id: 96 bits of its SHA-256, so that any id costs 16 bytes. */
@@ -137,6 +141,10 @@ export class RedisWindowStore implements WindowStore {
     }
     for (const [key, m] of terms) for (const [term, n] of m) payload.t.push([indexOf(key), term, n]);
     for (const [key, list] of samples) payload.s.push([indexOf(key), ...list]);
+    const textTtlSec = batchTextTtlSec(batch.layout);
+    if (textTtlSec > 0 && samples.size > 0) {
+      payload.x = samplesOf(batch.signals, new Set([...samples.values()].flat())).map(({ id, ...rest }) => [indexOf(k.sampleText(id)), JSON.stringify({ id, ...rest })]);
+    }
     for (const [series, { first, last }] of active) payload.z.push([series, last, first]);
     for (const [field, n] of Object.entries(batch.totals)) if (n !== 0) payload.tot.push([field, n]);
     const dedupSec = batch.layout.dedupSec ?? 0;
@@ -181,6 +189,7 @@ export class RedisWindowStore implements WindowStore {
       JSON.stringify(payload),
       batch.layout.hourlyTtlSec,
       dedupSec,
+      textTtlSec,
     );
     if (result[0] === 2) return { status: 'duplicates', ids: (result[1] as string[]).flatMap((m) => idsOf.get(m) ?? []) };
     return result[0] === 1 ? { status: 'applied' } : { status: 'conflict', currentOffset: String(result[1]) };
@@ -297,6 +306,28 @@ export class RedisWindowStore implements WindowStore {
   async totals(pipeline: string): Promise<Record<string, number>> {
     const raw = await this.redis.hgetall(this.keys(pipeline).totals);
     return Object.fromEntries(Object.entries(raw).map(([f, v]) => [f, Number(v)]));
+  }
+
+  async readSamples(pipeline: string, ids: readonly string[]): Promise<Map<string, StoredSample>> {
+    const out = new Map<string, StoredSample>();
+    if (ids.length === 0) return out;
+    const k = this.keys(pipeline);
+    const values = await this.redis.mget(ids.map((id) => k.sampleText(id)));
+    values.forEach((v) => {
+      if (v === null) return;
+      const sample = JSON.parse(v) as StoredSample;
+      out.set(sample.id, sample);
+    });
+    return out;
+  }
+
+  async keepSamples(pipeline: string, ids: readonly string[], ttlSec: number): Promise<void> {
+    if (ids.length === 0 || ttlSec <= 0) return;
+    const k = this.keys(pipeline);
+    const pipe = this.redis.pipeline();
+    // EXPIRE leaves a key that is gone alone: an expired text is not brought back.
+    for (const id of ids) pipe.expire(k.sampleText(id), ttlSec);
+    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }
 
   async pruneSeries(pipeline: string, beforeMs: number): Promise<number> {

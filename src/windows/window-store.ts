@@ -16,6 +16,26 @@ export interface CountedSignal {
   authorHash?: string;
   /** Counted only: no authors, terms or samples kept (the traffic series). */
   countOnly?: boolean;
+  /**
+   * What is kept of the signal if it becomes a sample (with layout.sampleTextTtlSec): its text
+   * and where it was seen, so that an analyst can read it (redacted, or revealed) later.
+   */
+  sample?: SampleContent;
+}
+
+/** A sample signal's content, kept for sampleTextTtlSec (wall clock) and then gone. */
+export interface SampleContent {
+  tsMs: number;
+  surface: string;
+  region: string | null;
+  lang: string | null;
+  text: string;
+}
+
+/** A stored sample: its content and the terms that made it hit (to keep readable when redacted). */
+export interface StoredSample extends SampleContent {
+  id: string;
+  terms: string[];
 }
 
 /**
@@ -23,6 +43,11 @@ export interface CountedSignal {
  * "~traffic" and "~traffic|region=US-TX"), so that a topic's volume can be judged against it.
  */
 export const TRAFFIC_TOPIC = '~traffic';
+
+/** The traffic series of a dimension's scope; an emerging term is judged against the whole stream's. */
+export function trafficSeriesOf(dimension: string): string {
+  return dimension === 'all' || dimension.startsWith('term=') ? TRAFFIC_TOPIC : `${TRAFFIC_TOPIC}|${dimension}`;
+}
 
 export interface WindowLayout {
   bucketMs: number;
@@ -36,6 +61,13 @@ export interface WindowLayout {
   hourlyTtlSec: number;
   /** Signal ids are remembered this long (s) to count each once across batches; 0 or absent = not. */
   dedupSec?: number;
+  /**
+   * How long (s, wall clock) the text of a sample an alert shows is kept (see keepSamples); 0 or
+   * absent = no text stored. Other samples' text lives as long as the bucket's details
+   * (detailTtlSec, if shorter): every hit is a sample for a while, so only what alerts show
+   * is kept long, and memory stays bounded by the alerts rather than by the stream.
+   */
+  sampleTextTtlSec?: number;
 }
 
 /** A signal a batch counts (hit or not), remembered for de-duplication across batches. */
@@ -113,6 +145,13 @@ export interface WindowStore {
    */
   readHourly(pipeline: string, series: readonly string[], fromHourMs: number, toHourMs: number): Promise<Map<string, number[]>>;
   totals(pipeline: string): Promise<Record<string, number>>;
+  /**
+   * The stored content of sample signals by id; ids whose text was never kept or has expired
+   * (sampleTextTtlSec) are absent from the map.
+   */
+  readSamples(pipeline: string, ids: readonly string[]): Promise<Map<string, StoredSample>>;
+  /** Keeps the text of these samples (those still stored) for ttlSec from now: an alert shows them. */
+  keepSamples(pipeline: string, ids: readonly string[], ttlSec: number): Promise<void>;
   /** Forgets series with no data since beforeMs. */
   pruneSeries(pipeline: string, beforeMs: number): Promise<number>;
   ping(): Promise<void>;
@@ -140,3 +179,24 @@ export const DAY_MS = 86_400_000;
 
 /** Buckets are grouped into chunks (one Redis hash each) of this many buckets. */
 export const BUCKETS_PER_CHUNK = 64;
+
+/** How long a batch stores sample text: the details' TTL, or the text's own when shorter. */
+export function batchTextTtlSec(layout: WindowLayout): number {
+  const ttl = layout.sampleTextTtlSec ?? 0;
+  return ttl > 0 ? Math.min(ttl, layout.detailTtlSec) : 0;
+}
+
+/**
+ * The samples of a batch, once per signal id with the union of its terms (a signal hitting
+ * several topics is counted once per topic): those among `keptIds` that carry content.
+ */
+export function samplesOf(signals: readonly CountedSignal[], keptIds: ReadonlySet<string>): StoredSample[] {
+  const out = new Map<string, StoredSample>();
+  for (const s of signals) {
+    if (!s.sample || !keptIds.has(s.id)) continue;
+    const seen = out.get(s.id);
+    if (!seen) out.set(s.id, { id: s.id, ...s.sample, terms: [...new Set(s.terms)] });
+    else for (const t of s.terms) if (!seen.terms.includes(t)) seen.terms.push(t);
+  }
+  return [...out.values()];
+}

@@ -11,7 +11,7 @@ import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js'
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
 import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
-import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, type WindowStore } from '../windows/window-store.js';
+import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import { groupScopes, type Grouping } from '../detect/grouping.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
@@ -44,8 +44,7 @@ export interface TickReport {
 
 const READ_CHUNK = 500;
 
-/** The traffic series of a dimension's scope; an emerging term is judged against the whole stream's. */
-const trafficSeries = (dimension: string) => (dimension === 'all' || dimension.startsWith('term=') ? TRAFFIC_TOPIC : `${TRAFFIC_TOPIC}|${dimension}`);
+const trafficSeries = trafficSeriesOf;
 const TOP_TERMS = 10;
 
 /**
@@ -252,6 +251,9 @@ export class DetectionTicker {
       // Not saved: the alert was opened already (a retried tick, or another process).
       if (!(await this.opts.alerts.save(step.alert, step.event, cfg.cooldownSec, fence))) continue;
       if (step.alert.status !== 'resolved') alerting.add(series);
+      // The samples an alert shows keep their text for the configured time, the others only as long as their bucket's details.
+      const textTtlSec = rt.layout.sampleTextTtlSec ?? 0;
+      if (textTtlSec > 0 && step.alert.sample_signal_ids.length > 0) await this.opts.windows.keepSamples(pipeline, step.alert.sample_signal_ids, textTtlSec);
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
       if (step.event === 'resolved') recordResolved(step.alert);
     }

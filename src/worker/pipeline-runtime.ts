@@ -124,6 +124,7 @@ export function buildPipelineRuntime(config: PipelineConfig, allTopics: readonly
       // Details (authors, terms, samples) are only read for the current windows, the long ones included.
       detailTtlSec: Math.max(300, 3 * w.currentSec, ...config.detect.longWindowsSec.map((sec) => sec + 60)),
       samplesPerBucket: config.alerts.sampleSize,
+      sampleTextTtlSec: Math.round(config.alerts.sampleTextTtlHours * 3600),
       dedupSec: w.dedupSec,
       hourlyTtlSec: config.detect.seasonality === 'none' ? 0 : (config.detect.seasonalHistoryDays + 1) * 86_400,
     },

@@ -214,6 +214,8 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
     const authorHash = signal.author ? hashAuthor(opts.authorHashKey, signal.author) : undefined;
     // Tags and words are found once per signal, then filtered per hit topic.
     const candidates = runtime.config.windows.emergingTerms ? emergingCandidates(signal) : [];
+    const keepText = (runtime.layout.sampleTextTtlSec ?? 0) > 0 && runtime.layout.samplesPerBucket > 0;
+    const sample = keepText ? { tsMs: signal.tsMs, surface: signal.surface, region: signal.region ?? null, lang: signal.lang ?? null, text: signal.text } : undefined;
     for (const h of hits) {
       const series = scopes ? scopes.map((scope) => h.topic + scope.slice(TRAFFIC_TOPIC.length)) : seriesFor(h.topic, signal, dimensions, runtime.dimensionValues);
       if (candidates.length > 0) {
@@ -226,6 +228,7 @@ export async function processRecords(records: readonly RawRecord[], runtime: Pip
       }
       const counted: CountedSignal = { id: signal.id, bucketMs: bucket, series, terms: matchedTerms(h) };
       if (authorHash) counted.authorHash = authorHash;
+      if (sample) counted.sample = sample;
       signals.push(counted);
     }
   });

@@ -411,6 +411,66 @@ function describeAlertStoreContract(name: string, factory: () => StoreHarness, h
         expect(await store.inCooldown('high-harm', a.series, T0)).toBe(false);
       });
     });
+
+    describe('the event stream (for streaming readers)', () => {
+      const both = [...PIPELINES];
+
+      it('starts empty, then reads every event after a position in order, published or not, across pipelines', async () => {
+        const start = await store.eventHeads(both);
+        expect(start).toEqual({ 'high-harm': '0-0', scams: '0-0' });
+        const a = makeAlert();
+        const b = makeAlert({ pipeline: 'scams', series: 'scams-fraud' });
+        await store.save(a, 'opened', 600);
+        await store.save(b, 'opened', 600);
+        await store.save(moved(a, 'open', T0 + MIN), undefined, 600); // no event
+        await store.save(moved(a, 'acknowledged', T0 + 2 * MIN), 'updated', 600);
+        await store.save(moved(a, 'resolved', T0 + 3 * MIN), 'resolved', 600);
+        // Publishing (draining the outbox) does not take events off the stream.
+        await store.ackEvents('high-harm', await store.pendingEvents('high-harm', 10));
+
+        const all = await store.readEvents(start, 100);
+        // In order within each pipeline (two pipelines' events within one millisecond have no order between them).
+        const harm = all.filter((e) => e.pipeline === 'high-harm');
+        const scams = all.filter((e) => e.pipeline === 'scams');
+        expect(all).toHaveLength(4);
+        expect(harm.map((e) => [e.type, e.alert.id, e.alert.status])).toEqual([
+          ['opened', a.id, 'open'],
+          ['updated', a.id, 'acknowledged'],
+          ['resolved', a.id, 'resolved'],
+        ]);
+        expect(scams.map((e) => [e.type, e.alert.id])).toEqual([['opened', b.id]]);
+        expect(harm[0]!.eventId).toBe(alertEventId(a, 'opened'));
+        expect(all[0]!.eventId).toBe(harm[0]!.eventId);
+
+        // The heads are the newest positions: nothing after them.
+        const heads = await store.eventHeads(both);
+        expect(heads).toEqual({ 'high-harm': harm[2]!.position, scams: scams[0]!.position });
+        expect(await store.readEvents(heads, 100)).toEqual([]);
+
+        // Resuming after an event gives exactly the ones that follow it, pipeline by pipeline.
+        const resumed = await store.readEvents({ 'high-harm': harm[1]!.position, scams: scams[0]!.position }, 100);
+        expect(resumed.map((e) => e.eventId)).toEqual([harm[2]!.eventId]);
+        // Only the cursor's pipelines are read, and at most `limit` events.
+        expect((await store.readEvents({ scams: '0-0' }, 100)).map((e) => e.alert.id)).toEqual([b.id]);
+        expect((await store.readEvents(start, 2)).map((e) => e.eventId)).toEqual(all.slice(0, 2).map((e) => e.eventId));
+      });
+
+      it('wakes a waiting reader when an event is saved, and tells a timeout or an abort apart from it', async () => {
+        const heads = await store.eventHeads(both);
+        expect(await store.waitForEvents(heads, 50)).toBe(false);
+        const aborted = new AbortController();
+        const waiting = store.waitForEvents(heads, 60_000, aborted.signal);
+        aborted.abort();
+        expect(await waiting).toBe(false);
+
+        const woken = store.waitForEvents(heads, 60_000);
+        await store.save(makeAlert({ pipeline: 'scams', series: 'scams-fraud' }), 'opened', 600);
+        expect(await woken).toBe(true);
+        // An event already there answers at once.
+        expect(await store.waitForEvents(heads, 60_000)).toBe(true);
+        expect((await store.readEvents(heads, 10)).map((e) => e.type)).toEqual(['opened']);
+      });
+    });
   });
 }
 

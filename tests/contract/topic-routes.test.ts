@@ -5,11 +5,9 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { buildApi } from '../../src/api/app.js';
-import { ApiKeyring } from '../../src/api/auth.js';
 import { MemoryAuditLog, type AuditLog } from '../../src/audit/audit-log.js';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.js';
 import { topicLinter } from '../../src/cli/lint.js';
-import { hashKey, roles, type Role } from '../../src/config/api-keys.js';
 import { MemoryListChannel, type ListChannel } from '../../src/lists/list-channel.js';
 import { RedisListChannel } from '../../src/lists/redis-list-channel.js';
 import { TopicEditor } from '../../src/lists/topic-editor.js';
@@ -23,14 +21,9 @@ import { swapLists, withExemplars, type PipelineRuntime } from '../../src/worker
 import { testRuntime, testTopics } from '../_util/fixtures.js';
 import { FUZZ_SEED, oddText } from '../_util/hostile.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor } from '../_util/services.js';
+import type { Role } from '../../src/config/api-keys.js';
+import { auth, roleKeyring } from '../_util/role-keys.js';
 
-const KEYS: Record<Role, string> = {
-  viewer: 'viewer-key-7Qm2xW9pLr4tZs8vKe3n',
-  analyst: 'analyst-key-Hc5yTb1uNd6gFj0aPq7w',
-  editor: 'editor-key-Xk3vRm8sLp2qWz6tYb9c',
-  admin: 'admin-key-Gf4hJk7lMn1bVc5xZa8s',
-};
-const auth = (role: Role) => ({ authorization: `Bearer ${KEYS[role]}` });
 const T0 = Date.UTC(2026, 11, 1, 7);
 // A phrase no list has: a signal made of it is a hit only once an edited list is in force.
 const NEW_TERM = 'moonlit exit plan';
@@ -84,7 +77,7 @@ function describeTopicRoutes(name: string, setup: () => Promise<Setup>): void {
       runtime.lists = await withExemplars(runtime, runtime.lists);
       sync = new ListSync({ channel: s.worker, runtimes: [runtime], clock, logger: silentLogger, source: 'files:/srv/topics', heartbeatMs: 60_000 });
       await sync.start(files, T0 - 60_000);
-      const keys = new ApiKeyring(roles.map((role) => ({ name: `${role}-key`, role, sha256: hashKey(KEYS[role]) })));
+      const keys = roleKeyring();
       const editor = new TopicEditor({ channel: s.api, clock: systemClock, logger: silentLogger, lint: topicLinter() });
       app = buildApi({
         alerts: new MemoryAlertStore(),

@@ -16,6 +16,7 @@
   ARGV[7]  TTL (s) of the offsets hash (longer than retention: the fence must outlive redelivery)
   ARGV[9]  TTL (s) of the hourly rollup keys
   ARGV[10] TTL (s) of the seen-sets (dedupSec)
+  ARGV[11] TTL (s) of sample texts (x)
   ARGV[8]  payload JSON:
            { c = {{keyIndex, bucketField, n}, ...},      HINCRBY count hashes
              a = {{keyIndex, authorHash, ...}, ...},     PFADD author HLLs
@@ -24,7 +25,8 @@
              z = {{seriesId, lastBucketMs, firstBucketMs}, ...}, series activity (newest and oldest bucket in the batch)
              h = {{keyIndex, hourOfDay, n}, ...},        HINCRBY hourly rollups (seasonality)
              tot = {{field, n}, ...},                    totals
-             d = {{keyIndex, member, ...}, ...} }        signal ids to remember in seen-sets (SADD)
+             d = {{keyIndex, member, ...}, ...},         signal ids to remember in seen-sets (SADD)
+             x = {{keyIndex, sampleJson}, ...} }         sample signal contents (SET EX)
 
   Returns {1} when applied, {0, currentOffset} when the fence did not match, {2, {member, ...}}
   with the members of d already in their seen-set (counted before); in both cases nothing is
@@ -91,6 +93,12 @@ for _, op in ipairs(p.s) do
   redis.call('LPUSH', key, unpack(op, 2))
   redis.call('LTRIM', key, 0, samples - 1)
   redis.call('EXPIRE', key, detailTtl)
+end
+if p.x then
+  local textTtl = tonumber(ARGV[11])
+  for _, op in ipairs(p.x) do
+    redis.call('SET', KEYS[op[1]], op[2], 'EX', textTtl)
+  end
 end
 for _, op in ipairs(p.z) do
   redis.call('ZADD', KEYS[2], 'GT', op[2], op[1])

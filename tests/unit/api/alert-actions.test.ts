@@ -5,22 +5,15 @@ import type { Alert } from '../../../src/alerts/alert.js';
 import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
 import { registerOperationsMetrics } from '../../../src/alerts/operations-metrics.js';
 import { buildApi } from '../../../src/api/app.js';
-import { ApiKeyring } from '../../../src/api/auth.js';
 import { MemoryAuditLog } from '../../../src/audit/audit-log.js';
-import { hashKey, roles, type Role } from '../../../src/config/api-keys.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { createMetricsRegistry, exposition } from '../../../src/shared/metrics.js';
 import { labelledRowSchema } from '../../../src/training/labelled.js';
 import { iso, makeAlert, MIN, T0 } from '../../_util/alerts.js';
 import { sample } from '../../_util/metrics.js';
+import type { Role } from '../../../src/config/api-keys.js';
+import { auth, roleKeyring } from '../../_util/role-keys.js';
 
-const KEYS: Record<Role, string> = {
-  viewer: 'viewer-key-Lq8wXe2rTy5uIo9pAs3d',
-  analyst: 'analyst-key-Zx4cVb7nMm1kJh6gFd2s',
-  editor: 'editor-key-Qw3eRt6yUi9oPa2sDf5g',
-  admin: 'admin-key-Hj8kLz1xCv4bNm7qWe0r',
-};
-const auth = (role: Role) => ({ authorization: `Bearer ${KEYS[role]}` });
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -32,7 +25,7 @@ function build() {
   const clock = new ManualClock(T0 + 10 * MIN);
   const alerts = new MemoryAlertStore();
   const auditLog = new MemoryAuditLog(clock);
-  const keys = new ApiKeyring(roles.map((role) => ({ name: `${role}-key`, role, sha256: hashKey(KEYS[role]) })));
+  const keys = roleKeyring();
   let woken = 0;
   const app = buildApi({
     alerts,

@@ -7,20 +7,13 @@ import { z } from 'zod';
 import type { AlertStore } from '../../../src/alerts/alert-store.js';
 import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
 import { buildApi, type ApiDeps } from '../../../src/api/app.js';
-import { ApiKeyring, audit, routeAccess } from '../../../src/api/auth.js';
+import { audit, routeAccess } from '../../../src/api/auth.js';
 import { MemoryAuditLog } from '../../../src/audit/audit-log.js';
-import { hashKey, roles, type Role } from '../../../src/config/api-keys.js';
+import { roles } from '../../../src/config/api-keys.js';
 import { systemClock } from '../../../src/shared/clock.js';
 import { makeAlert, MIN, T0 } from '../../_util/alerts.js';
+import { auth, ROLE_KEYS, roleKeyring } from '../../_util/role-keys.js';
 
-/** One key per role; the keys are long random-looking strings, as real ones are. */
-const KEYS: Record<Role, string> = {
-  viewer: 'viewer-key-7Qm2xW9pLr4tZs8vKe3n',
-  analyst: 'analyst-key-Hc5yTb1uNd6gFj0aPq7w',
-  editor: 'editor-key-Xk3vRm8sLp2qWz6tYb9c',
-  admin: 'admin-key-Gf4hJk7lMn1bVc5xZa8s',
-};
-const auth = (role: Role) => ({ authorization: `Bearer ${KEYS[role]}` });
 
 interface Built {
   app: FastifyInstance;
@@ -45,7 +38,7 @@ function build(overrides: Partial<ApiDeps> = {}, extra?: (app: FastifyInstance, 
   });
   const alerts = new MemoryAlertStore();
   const auditLog = new MemoryAuditLog(systemClock);
-  const keys = new ApiKeyring(roles.map((role) => ({ name: `${role}-key`, role, sha256: hashKey(KEYS[role]) })));
+  const keys = roleKeyring();
   const app = buildApi({ alerts, audit: auditLog, keys, checks: {}, mode: 'embedded', logger: pino({ level: 'debug' }, sink), ...overrides });
   extra?.(app, { auditLog });
   apps.push(app);
@@ -104,7 +97,7 @@ describe('access: the role matrix over every registered route', () => {
       if (route.method !== 'HEAD') expect(anonymous.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
       const wrong = await send({ authorization: 'Bearer not-a-key-of-ours-0123456789abcdef' });
       expect(wrong.statusCode, `${route.method} ${route.url} with a wrong key`).toBe(401);
-      const malformed = await send({ authorization: KEYS.admin }); // no "Bearer"
+      const malformed = await send({ authorization: ROLE_KEYS.admin }); // no "Bearer"
       expect(malformed.statusCode).toBe(401);
       for (const role of roles) {
         const res = await send(auth(role));
@@ -391,14 +384,14 @@ describe('secrets', () => {
       { url: '/v1/alerts', headers: auth('admin') }, // rate-limited
       { url: '/v1/audit', headers: auth('viewer') }, // forbidden
       { url: '/v1/alerts?status=bad', headers: auth('editor') },
-      { url: `/v1/alerts/${KEYS.analyst}`, headers: auth('analyst') },
-      { url: '/v1/alerts', headers: { authorization: `Bearer ${KEYS.admin}x` } },
+      { url: `/v1/alerts/${ROLE_KEYS.analyst}`, headers: auth('analyst') },
+      { url: '/v1/alerts', headers: { authorization: `Bearer ${ROLE_KEYS.admin}x` } },
       { method: 'POST' as const, url: '/v1/test-notes/self-harm', payload: '{bad', headers: { ...auth('editor'), 'content-type': 'application/json' } },
     ];
     const bodies: string[] = [];
     for (const r of requests) bodies.push((await app.inject(r)).body);
     const everything = logs.join('\n') + bodies.join('\n');
     expect(logs.join('')).toContain('store exploded');
-    for (const key of Object.values(KEYS)) expect(everything).not.toContain(key);
+    for (const key of Object.values(ROLE_KEYS)) expect(everything).not.toContain(key);
   });
 });
