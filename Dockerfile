@@ -16,11 +16,12 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-# The build must emit the entry point, the embedding worker and the Lua scripts loaded next to the compiled JS.
+# The build must emit the entry point, the embedding worker, and the Lua scripts and dashboard files served next to the compiled JS.
 RUN npm run build \
  && test -f dist/bin/surgewatch.js \
  && test -f dist/windows/lua/apply-batch.lua \
- && test -f dist/scoring/embed-worker.js
+ && test -f dist/scoring/embed-worker.js \
+ && test -f dist/dashboard/index.html
 
 # ---- deps: production dependencies only -------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

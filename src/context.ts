@@ -274,6 +274,7 @@ export class AppContext {
         mode: this.config.mode,
         logger: this.logger,
         metrics: () => exposition(this.metrics),
+        metricRegistries: [this.metrics],
         deliveries: { deliveries: this.delivery },
         alertActions: {
           clock: this.clock,

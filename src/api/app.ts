@@ -10,13 +10,16 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { SurgewatchError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { MetricsRegistry } from '../shared/metrics.js';
 import { within } from '../shared/once.js';
 import { installAuth, type ApiKeyring } from './auth.js';
+import { registerDashboard } from './dashboard-routes.js';
 import { registerAlertActionRoutes, type AlertActionOptions } from './alert-action-routes.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './delivery-routes.js';
 import { registerTopicRoutes, type TopicRoutesOptions } from './topic-routes.js';
 import { registerAlertDetailRoutes, type AlertDetailRoutesOptions } from './alert-detail-routes.js';
 import { ApiError, commonErrorResponses, errorBody, errorBodySchema, handleError } from './errors.js';
+import { registerSystemRoutes } from './system-routes.js';
 import { alertIdParams, alertListQuery, alertListResponse, alertSchema, auditListResponse, auditQuery, healthResponse, readyResponse } from './schemas.js';
 
 /**
@@ -50,6 +53,8 @@ export interface ApiDeps {
   detail?: Omit<AlertDetailRoutesOptions, 'alerts' | 'audit'>;
   /** A request waits this long for the alert store, then answers 503 UNAVAILABLE (default 3000). */
   storeTimeoutMs?: number;
+  /** Registries GET /v1/system reads besides the process's own (a context's scrape-time figures). */
+  metricRegistries?: readonly MetricsRegistry[];
   /** Topics, lists and dry runs (routes in topic-routes.ts). */
   topics?: Omit<TopicRoutesOptions, 'audit'>;
   /** Only /healthz, /readyz and /metrics: what a worker-only process serves (no alerts, no docs). */
@@ -255,6 +260,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     { prefix: '/v1' },
   );
   if (deps.deliveries) registerDeliveryRoutes(app, deps.deliveries);
+  registerSystemRoutes(app, { registries: deps.metricRegistries ?? [], checks: deps.checks });
+  registerDashboard(app);
   registerAlertActionRoutes(app, { alerts: deps.alerts, audit: deps.audit, fromStore, ...deps.alertActions });
   if (deps.topics) registerTopicRoutes(app, { ...deps.topics, audit: deps.audit });
   if (deps.detail) registerAlertDetailRoutes(app, { alerts: deps.alerts, audit: deps.audit, storeTimeoutMs, ...deps.detail });

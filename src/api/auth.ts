@@ -26,8 +26,12 @@ declare module 'fastify' {
   }
 }
 
-/** Open routes: probes, metrics and the API's own description. Everything else needs a key. */
-const PUBLIC_PATHS = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
+/**
+ * Open routes: probes, metrics, the API's own description and the dashboard's page and assets
+ * (which hold no data: the page asks for a key and sends it with each API call). Everything
+ * else needs a key.
+ */
+const PUBLIC_PATHS = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/, /^\/$/, /^\/ui\/.+$/];
 
 export function atLeast(role: Role, wanted: Role): boolean {
   return roles.indexOf(role) >= roles.indexOf(wanted);

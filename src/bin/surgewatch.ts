@@ -50,13 +50,14 @@ async function main(): Promise<void> {
     // Shown once, on the terminal, never through the logger: logs are shipped and kept.
     process.stderr.write(
       `\nsurgewatch: created an admin API key (shown once; kept in ${ctx.adminKey.file}, git-ignored):\n\n  ${ctx.adminKey.created}\n\n` +
-        `  curl -H "Authorization: Bearer $(cat ${ctx.adminKey.file})" ${url}/v1/alerts\n\n`,
+        `  curl -H "Authorization: Bearer $(cat ${ctx.adminKey.file})" ${url}/v1/alerts\n\n` +
+        `  dashboard: ${url}/ (sign in with this key)\n\n`,
     );
   }
   if (config.mode === 'embedded') {
     log.info(
       { mode: 'embedded', role: ctx.role, pipelines: ctx.runtimes.map((r) => r.config.id), api: url },
-      `surgewatch running in EMBEDDED mode (no KAFKA_BROKERS/REDIS_URL): in-memory windows, bundled sample stream. Alerts: ${url}/v1/alerts` +
+      `surgewatch running in EMBEDDED mode (no KAFKA_BROKERS/REDIS_URL): in-memory windows, bundled sample stream. Dashboard: ${url}/ Alerts: ${url}/v1/alerts` +
         (ctx.adminKey ? ` (with the admin key in ${ctx.adminKey.file})` : ''),
     );
   } else {

@@ -82,7 +82,7 @@ describe('access: the role matrix over every registered route', () => {
     const routes = routeAccess(app).filter((r) => r.method !== 'OPTIONS');
     expect(routes.filter((r) => r.url.startsWith('/v1')).length).toBeGreaterThanOrEqual(4);
     const open = routes.filter((r) => r.access === 'public').map((r) => r.url);
-    expect(open.every((u) => /^\/(healthz|readyz|metrics|openapi\.json|docs)/.test(u))).toBe(true);
+    expect(open.every((u) => /^\/(healthz|readyz|metrics|openapi\.json|docs|ui\/|$)/.test(u))).toBe(true);
 
     for (const route of routes) {
       const url = sample(route.url);
@@ -120,12 +120,17 @@ describe('access: the role matrix over every registered route', () => {
       '/readyz': 'public',
       '/metrics': 'public',
       '/openapi.json': 'public',
+      '/': 'public',
+      '/ui/*': 'public',
+      '/ui/vendor/uPlot.esm.js': 'public',
+      '/ui/vendor/uPlot.min.css': 'public',
       '/v1/alerts': 'viewer',
       '/v1/alerts/:id': 'viewer',
       '/v1/alerts/:id/report': 'viewer',
       '/v1/reports/operations': 'viewer',
       '/v1/feedback/export': 'analyst',
       '/v1/audit': 'admin',
+      '/v1/system': 'viewer',
     });
     const writes = Object.fromEntries(routeAccess(app).filter((r) => r.method === 'POST' && r.url.startsWith('/v1/alerts')).map((r) => [r.url, r.access]));
     expect(writes).toEqual({

@@ -118,3 +118,28 @@ describe('the audit log in embedded mode', () => {
     }
   });
 });
+
+describe('the dashboard in embedded mode', () => {
+  it('serves the page to anyone and the system figures to the admin key: signals counted, no Kafka lag, ticks running', async () => {
+    const { ctx } = start({ SURGEWATCH_SAMPLE_STREAM: 'on', SURGEWATCH_ADMIN_KEY_FILE: join(dir, 'dashboard-key') });
+    try {
+      await ctx.start();
+      const base = ctx.apiUrl()!;
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Sign in with an API key');
+      const key = readFileSync(join(dir, 'dashboard-key'), 'utf8').trim();
+      const system = () => fetch(`${base}/v1/system`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      expect((await fetch(`${base}/v1/system`)).status).toBe(401);
+      const s = await waitFor(async () => {
+        const body = await system();
+        return body.last_tick_at !== null && typeof body.signals_per_sec === 'number' && body.signals_per_sec > 0 ? body : undefined;
+      }, 30_000, 'a detection tick and a processing rate');
+      expect(s.consumer_lag).toBeNull();
+      expect(s.dead_lettered).toBe(0);
+      expect(s.model).toEqual({ status: 'ok', detail: expect.any(String) });
+    } finally {
+      await ctx.close();
+    }
+  });
+});
