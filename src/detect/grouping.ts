@@ -6,9 +6,9 @@
  *
  * Specific means concentrated: the significant series with the highest ratio (observed over
  * expected) is the narrowest scope the surge shows in, since a wider scope adds its own normal
- * volume to the same excess. When a wider scope is about as concentrated (a ratio at least 0.8
- * of it), the surge is the wider scope's (a global surge lifts every region alike), and the
- * incident is the widest such scope. A series is explained by a more specific one when that one's excess
+ * volume to the same excess. When a scope that holds it is about as concentrated (a ratio at
+ * least 0.8 of it) and lifted outside it too, the surge is the wider scope's (a global surge
+ * lifts every region alike), and the incident is the widest such scope. A series is explained by a more specific one when that one's excess
  * (observed minus expected) is at least `explainShare` of its own: most of what is unusual in it
  * is the other's surge, provided its scope can contain the other's (US contains US-TX, GB does
  * not). A series with an excess of its own (a second surge elsewhere) is not explained and stays
@@ -56,7 +56,12 @@ export function groupScopes(candidates: readonly GroupCandidate[], leaders: Read
   const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
   const scopes = candidates.filter((c) => !c.dimension.startsWith('term=') && excess(c) > 0);
   const order = [...scopes].sort(
-    (a, b) => Number(leaders.has(b.series)) - Number(leaders.has(a.series)) || b.ratio - a.ratio || a.expected - b.expected || (a.series < b.series ? -1 : 1),
+    (a, b) =>
+      Number(leaders.has(b.series)) - Number(leaders.has(a.series)) ||
+      b.ratio - a.ratio ||
+      a.expected - b.expected ||
+      depth(b.dimension) - depth(a.dimension) ||
+      (a.series < b.series ? -1 : 1),
   );
   const primaries: GroupCandidate[] = [];
   for (const c of order) {
@@ -77,7 +82,7 @@ export function groupScopes(candidates: readonly GroupCandidate[], leaders: Read
     if (leaders.has(series)) continue;
     const primary = scopes.find((c) => c.series === series)!;
     const wider = list
-      .filter((r) => r.ratio >= SAME_RATIO * primary.ratio && excess(r) > excess(primary) && mayContain(r.dimension, primary.dimension))
+      .filter((r) => r.ratio >= SAME_RATIO * primary.ratio && excess(r) > excess(primary) && contains(r.dimension, primary.dimension) && liftedBeyond(r, primary))
       .reduce<RelatedScope | undefined>((best, r) => (!best || excess(r) > excess(best) ? r : best), undefined);
     if (!wider) continue;
     const moved = [...list.filter((r) => r.series !== wider.series), { series: primary.series, dimension: primary.dimension, observed: primary.observed, expected: round(primary.expected), ratio: round(primary.ratio) }];
@@ -120,6 +125,28 @@ function mayContain(outer: string, inner: string): boolean {
   const [iName, iValue] = splitDimension(inner);
   return oName !== iName || iValue.startsWith(`${oValue}-`);
 }
+
+/** Whether scope `outer` holds every signal of scope `inner`: the whole topic, or US for US-TX. */
+function contains(outer: string, inner: string): boolean {
+  if (outer === 'all') return inner !== 'all';
+  const [oName, oValue] = splitDimension(outer);
+  const [iName, iValue] = splitDimension(inner);
+  return oName === iName && iValue.startsWith(`${oValue}-`);
+}
+
+/**
+ * Whether the wider scope is lifted outside the narrower one too: its remainder (wider minus
+ * narrower) well above its own expectation, as in a global surge, not at its usual level, as
+ * when a region's surge is most of its country's volume.
+ */
+function liftedBeyond(wider: GroupCandidate | RelatedScope, narrower: GroupCandidate): boolean {
+  const expected = wider.expected - narrower.expected;
+  if (expected < 1) return false;
+  return (wider.observed - narrower.observed) / expected >= Math.max(1.5, 0.5 * narrower.ratio);
+}
+
+/** How narrow a scope is: 0 for the topic as a whole, 1 for US, 2 for US-TX. */
+const depth = (d: string) => (d === 'all' ? 0 : splitDimension(d)[1].split('-').length);
 
 const splitDimension = (d: string): [string, string] => {
   const eq = d.indexOf('=');

@@ -43,6 +43,14 @@ describe('grouping the scopes of one surge', () => {
     expect(g.explainedBy.has('self-harm')).toBe(false);
   });
 
+  it('keeps the incident on the region when the region is most of what its country and the topic see', () => {
+    // All US volume is US-TX's: the country's figures are the region's. The topic as a whole is
+    // about as concentrated, but outside US-TX it is at its usual level: the surge is US-TX's.
+    const g = groupScopes([scope('region=US', 169, 19), scope('region=US-TX', 169, 19), scope('all', 175, 23)]);
+    expect([...g.related.keys()]).toEqual(['self-harm|region=US-TX']);
+    expect(g.related.get('self-harm|region=US-TX')!.map((r) => r.dimension).sort()).toEqual(['all', 'region=US']);
+  });
+
   it('keeps a second surge elsewhere an incident of its own', () => {
     // GB's excess (40) is not the work of US-TX (20 extra): two incidents; the topic as a whole has both.
     const g = groupScopes([scope('region=US-TX', 30, 10), scope('region=GB', 60, 20), scope('all', 160, 100)]);
