@@ -52,7 +52,13 @@ const excess = (c: GroupCandidate) => c.observed - c.expected;
  * order given (series with an alert already open: an incident keeps its alert); then the rest
  * by ratio, highest first.
  */
-export function groupScopes(candidates: readonly GroupCandidate[], leaders: ReadonlySet<string> = new Set(), explainShare = DEFAULT_EXPLAIN_SHARE): Grouping {
+export function groupScopes(
+  candidates: readonly GroupCandidate[],
+  leaders: ReadonlySet<string> = new Set(),
+  explainShare = DEFAULT_EXPLAIN_SHARE,
+  /** The pipeline's dimensions, the one incidents are named by first (e.g. region, surface, lang). */
+  dimensionOrder: readonly string[] = [],
+): Grouping {
   const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
   const scopes = candidates.filter((c) => !c.dimension.startsWith('term=') && excess(c) > 0);
   const order = [...scopes].sort(
@@ -72,8 +78,28 @@ export function groupScopes(candidates: readonly GroupCandidate[], leaders: Read
     }
     grouping.explainedBy.set(c.series, primary.series);
     const list = grouping.related.get(primary.series) ?? [];
-    list.push({ series: c.series, dimension: c.dimension, observed: c.observed, expected: round(c.expected), ratio: round(c.ratio) });
+    list.push(related(c));
     grouping.related.set(primary.series, list);
+  }
+  // Two scopes of different dimensions that account for each other's excess (US-TX, and the
+  // comments that are all of its surge) are one surge named two ways: it is named by the
+  // dimension the pipeline lists first.
+  const rank = (d: string) => {
+    const at = dimensionOrder.indexOf(splitDimension(d)[0]);
+    return at < 0 ? dimensionOrder.length : at;
+  };
+  for (const [series, list] of [...grouping.related]) {
+    if (leaders.has(series)) continue;
+    const primary = scopes.find((c) => c.series === series)!;
+    const named = list
+      .filter((r) => r.dimension !== 'all' && primary.dimension !== 'all' && rank(r.dimension) < rank(primary.dimension) && excess(r) >= explainShare * excess(primary) && excess(primary) >= explainShare * excess(r))
+      .sort((a, b) => rank(a.dimension) - rank(b.dimension) || b.ratio - a.ratio)[0];
+    if (!named) continue;
+    const moved = [...list.filter((r) => r.series !== named.series), related(primary)];
+    grouping.related.delete(series);
+    grouping.related.set(named.series, moved);
+    grouping.explainedBy.delete(named.series);
+    for (const r of moved) grouping.explainedBy.set(r.series, named.series);
   }
   // A surge as concentrated in a wider scope as in the narrowest is the wider scope's: a global
   // surge lifts every region about equally, and the region whose ratio came out highest by chance
@@ -85,7 +111,7 @@ export function groupScopes(candidates: readonly GroupCandidate[], leaders: Read
       .filter((r) => r.ratio >= SAME_RATIO * primary.ratio && excess(r) > excess(primary) && contains(r.dimension, primary.dimension) && liftedBeyond(r, primary))
       .reduce<RelatedScope | undefined>((best, r) => (!best || excess(r) > excess(best) ? r : best), undefined);
     if (!wider) continue;
-    const moved = [...list.filter((r) => r.series !== wider.series), { series: primary.series, dimension: primary.dimension, observed: primary.observed, expected: round(primary.expected), ratio: round(primary.ratio) }];
+    const moved = [...list.filter((r) => r.series !== wider.series), related(primary)];
     grouping.related.delete(series);
     grouping.related.set(wider.series, moved);
     grouping.explainedBy.delete(wider.series);
@@ -100,7 +126,7 @@ export function groupScopes(candidates: readonly GroupCandidate[], leaders: Read
       if (q === wide || leaders.has(q.series) || grouping.explainedBy.has(q.series) || excess(q) >= excess(wide)) continue;
       if (!mayContain(wide.dimension, q.dimension) || q.ratio * SAME_RATIO > wide.ratio) continue;
       const list = grouping.related.get(wide.series) ?? [];
-      list.push({ series: q.series, dimension: q.dimension, observed: q.observed, expected: round(q.expected), ratio: round(q.ratio) }, ...(grouping.related.get(q.series) ?? []));
+      list.push(related(q), ...(grouping.related.get(q.series) ?? []));
       grouping.related.set(wide.series, list);
       for (const r of grouping.related.get(q.series) ?? []) grouping.explainedBy.set(r.series, wide.series);
       grouping.related.delete(q.series);
@@ -152,5 +178,7 @@ const splitDimension = (d: string): [string, string] => {
   const eq = d.indexOf('=');
   return eq < 0 ? [d, ''] : [d.slice(0, eq), d.slice(eq + 1)];
 };
+
+const related = (c: GroupCandidate): RelatedScope => ({ series: c.series, dimension: c.dimension, observed: c.observed, expected: round(c.expected), ratio: round(c.ratio) });
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -191,7 +191,7 @@ export class DetectionTicker {
     const before = await this.streaks.read(pipeline);
     const streaks = new Map<string, number>();
     let share: number | undefined;
-    const grouping = this.groupSignificant(tested, decisions, open, cfg.groupExplainShare);
+    const grouping = this.groupSignificant(tested, decisions, open, cfg.groupExplainShare, w.dimensions);
     // Series with an alert after this tick's step: what an explained series' incident needs.
     const alerting = new Set<string>();
     // The most specific scopes first, so that the series they explain know whether they alert.
@@ -267,7 +267,7 @@ export class DetectionTicker {
   }
 
   /** Groups each topic's significant series into incidents (see detect/grouping.ts). */
-  private groupSignificant(tested: readonly { series: string }[], decisions: readonly Decision[], open: ReadonlyMap<string, Alert>, explainShare: number): Grouping {
+  private groupSignificant(tested: readonly { series: string }[], decisions: readonly Decision[], open: ReadonlyMap<string, Alert>, explainShare: number, dimensionOrder: readonly string[]): Grouping {
     const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
     if (explainShare <= 0) return grouping;
     const byTopic = new Map<string, { series: string; dimension: string; observed: number; expected: number; ratio: number }[]>();
@@ -282,7 +282,7 @@ export class DetectionTicker {
     const leaders = new Set([...open.values()].filter((a) => a.status !== 'resolved').map((a) => a.series));
     for (const candidates of byTopic.values()) {
       if (candidates.length < 2) continue;
-      const g = groupScopes(candidates, leaders, explainShare);
+      const g = groupScopes(candidates, leaders, explainShare, dimensionOrder);
       for (const [k, v] of g.explainedBy) grouping.explainedBy.set(k, v);
       for (const [k, v] of g.related) grouping.related.set(k, v);
     }

@@ -51,6 +51,17 @@ describe('grouping the scopes of one surge', () => {
     expect(g.related.get('self-harm|region=US-TX')!.map((r) => r.dimension).sort()).toEqual(['all', 'region=US']);
   });
 
+  it('names a surge by the dimension the pipeline lists first when two dimensions account for it alike', () => {
+    // The surge is comments from US-TX, where comments are new: the surface is the most
+    // concentrated scope, but it is the same surge as the region's, and regions come first.
+    const candidates = [scope('surface=comment', 60, 0.5), scope('region=US-TX', 90, 30), scope('all', 90, 30)];
+    const g = groupScopes(candidates, new Set(), 0.5, ['region', 'surface', 'lang']);
+    expect([...g.related.keys()]).toEqual(['self-harm|region=US-TX']);
+    expect(g.related.get('self-harm|region=US-TX')!.map((r) => r.dimension).sort()).toEqual(['all', 'surface=comment']);
+    // Without an order, the most concentrated scope names it.
+    expect([...groupScopes(candidates).related.keys()]).toEqual(['self-harm|surface=comment']);
+  });
+
   it('keeps a second surge elsewhere an incident of its own', () => {
     // GB's excess (40) is not the work of US-TX (20 extra): two incidents; the topic as a whole has both.
     const g = groupScopes([scope('region=US-TX', 30, 10), scope('region=GB', 60, 20), scope('all', 160, 100)]);
