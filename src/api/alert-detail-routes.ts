@@ -158,6 +158,9 @@ function alertDetailRoutes(scope: FastifyInstance, opts: AlertDetailRoutesOption
       // Pipelines the id does not cover start from now; those it does, right after it.
       const heads = await fromStore(opts.alerts.eventHeads(pipelines));
       const cursor: EventCursor = Object.fromEntries(pipelines.map((p) => [p, resume?.[p] ?? heads[p] ?? '0-0']));
+      // A HEAD gets the stream's headers and ends: Node sends no headers for a body-less response
+      // until it ends, so streaming it would keep the client (and a store reader) waiting forever.
+      if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send('');
 
       const res = reply.raw;
       const stop = new AbortController();
