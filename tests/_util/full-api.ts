@@ -57,7 +57,9 @@ export async function buildFullApi(stores: FullApiStores = memoryStores(), overr
   const sync = new ListSync({ channel: stores.workerLists ?? stores.lists, runtimes: [runtime], clock: systemClock, logger, source: 'files:/srv/topics', heartbeatMs: 60_000 });
   await sync.start(testTopics, Date.now() - 60_000);
   const delivery = new WebhookDelivery({ queue: stores.deliveryQueue, routes: [], clock: systemClock, logger });
-  const app = buildApi({
+  // Typed so that an optional part added to ApiDeps fails to compile here until it is wired:
+  // a route it brings cannot stay out of the role matrix and the hostile-request walks.
+  const deps: Required<Omit<ApiDeps, 'metrics' | 'http' | 'storeTimeoutMs' | 'probesOnly'>> & Partial<ApiDeps> = {
     alerts: stores.alerts,
     audit: stores.audit,
     keys: roleKeyring(),
@@ -72,8 +74,10 @@ export async function buildFullApi(stores: FullApiStores = memoryStores(), overr
       emerging: noEmergingTerms,
     },
     detail: { windows: stores.windows, pipelines: [pipelineSchema.parse({ id: 'test' })], clock: systemClock, heartbeatMs: 15_000 },
+    alertActions: { clock: systemClock },
     ...overrides,
-  });
+  };
+  const app = buildApi(deps);
   return {
     app,
     stores,
