@@ -5,6 +5,11 @@
  * GET /v1/alerts?limit=50 from BENCH_API_CLIENTS (default 32) keep-alive clients for
  * BENCH_API_REQUESTS (default 5,000) requests, without and with a current If-None-Match (a 304).
  * Prints requests/s and latency percentiles; asserts nothing.
+ *
+ * Then the alert stream's fan-out: BENCH_SSE_CLIENTS (default 1,000) clients connected to
+ * GET /v1/alerts/stream (in a worker thread), one alert saved per round (BENCH_SSE_ROUNDS,
+ * default 5) on the memory store; prints the delivery time to the clients (p50, p99, last) and
+ * deliveries per second of the API's one core.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -17,7 +22,9 @@ import { buildApi } from '../src/api/app.js';
 import { ApiKeyring } from '../src/api/auth.js';
 import { MemoryAuditLog } from '../src/audit/audit-log.js';
 import { hashKey } from '../src/config/api-keys.js';
+import { pipelineSchema } from '../src/config/pipeline-schema.js';
 import { systemClock } from '../src/shared/clock.js';
+import { MemoryWindowStore } from '../src/windows/memory-window-store.js';
 import { makeAlert, MIN, T0 } from '../tests/_util/alerts.js';
 
 const KEY = 'bench-key-0123456789abcdefghij';
@@ -92,7 +99,97 @@ async function bench(name: string, alerts: AlertStore): Promise<void> {
   await app.close();
 }
 
+/**
+ * The stream's clients, in a worker thread: all connect, say "ready", then note (on the clock
+ * shared by threads: timeOrigin + now) when each sees an event of the round, and report once all did.
+ */
+const SSE_CLIENTS = `
+const { parentPort, workerData: job } = require('node:worker_threads');
+const http = require('node:http');
+const clock = () => performance.timeOrigin + performance.now();
+(async () => {
+  let round = [];
+  let expected = 1;
+  const seen = new Array(job.clients).fill(0);
+  const requests = [];
+  await Promise.all(Array.from({ length: job.clients }, (_, i) => new Promise((resolve, reject) => {
+    const req = http.get(job.url, { headers: job.headers, agent: false }, (res) => {
+      res.setEncoding('utf8');
+      res.once('data', () => resolve()); // ": connected"
+      res.on('data', (chunk) => {
+        const events = (chunk.match(/^event: /gm) || []).length;
+        if (events === 0) return;
+        seen[i] += events;
+        if (seen[i] >= expected) {
+          round.push(clock());
+          if (round.length === job.clients) { parentPort.postMessage({ round }); round = []; expected++; }
+        }
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', reject);
+    requests.push(req);
+  })));
+  parentPort.postMessage({ ready: true });
+  parentPort.on('message', (m) => { if (m === 'stop') { for (const r of requests) r.destroy(); parentPort.postMessage({ stopped: true }); } });
+})();
+`;
+
+async function benchStream(): Promise<void> {
+  const clients = Number(process.env.BENCH_SSE_CLIENTS ?? 1000);
+  const rounds = Number(process.env.BENCH_SSE_ROUNDS ?? 5);
+  const alerts = new MemoryAlertStore();
+  const app = buildApi({
+    alerts,
+    audit: new MemoryAuditLog(systemClock),
+    keys: new ApiKeyring([{ name: 'bench', role: 'viewer', sha256: hashKey(KEY) }]),
+    checks: {},
+    mode: 'embedded',
+    logger: pino({ level: 'silent' }),
+    http: { rateLimitPerMin: 0 },
+    detail: { windows: new MemoryWindowStore(), pipelines: [pipelineSchema.parse({ id: 'high-harm' })], clock: systemClock, heartbeatMs: 60_000 },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  const worker = new Worker(SSE_CLIENTS, { eval: true, workerData: { url: `http://127.0.0.1:${port}/v1/alerts/stream`, headers: { authorization: `Bearer ${KEY}` }, clients } });
+  const messages: { ready?: boolean; round?: number[]; stopped?: boolean }[] = [];
+  let wake: (() => void) | undefined;
+  worker.on('message', (m: (typeof messages)[number]) => {
+    messages.push(m);
+    wake?.();
+  });
+  const nextMessage = async () => {
+    while (messages.length === 0) await new Promise<void>((r) => (wake = r));
+    return messages.shift()!;
+  };
+  const connectStart = performance.now();
+  await nextMessage();
+  const connectMs = performance.now() - connectStart;
+  const delays: number[] = [];
+  const lasts: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const savedAt = performance.timeOrigin + performance.now();
+    await alerts.save(makeAlert({ series: `self-harm|region=S${i}`, openedMs: T0 + i * MIN }), 'opened', 0);
+    const { round } = await nextMessage();
+    const ms = round!.map((t) => t - savedAt);
+    delays.push(...ms);
+    lasts.push(Math.max(...ms));
+  }
+  worker.postMessage('stop');
+  await nextMessage();
+  await worker.terminate();
+  await app.close();
+  const sorted = [...delays].sort((a, b) => a - b);
+  const last = [...lasts].sort((a, b) => a - b);
+  const medianLast = last[Math.floor(last.length / 2)]!;
+  console.log(
+    `stream  fan-out to ${clients} clients, ${rounds} alerts: connect all ${connectMs.toFixed(0)} ms; delivery p50 ${pct(sorted, 50).toFixed(1)} ms  p99 ${pct(sorted, 99).toFixed(1)} ms  ` +
+      `last client (median of rounds) ${medianLast.toFixed(1)} ms  ->  ${((clients / medianLast) * 1000).toFixed(0)} deliveries/s on the API's one core`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_API_ONLY === 'stream') return benchStream();
   console.log(`alert list over HTTP (${ALERTS} alerts stored, pages of 50; the API on one event loop; ${availableParallelism()} cores on this machine, the client in a worker thread)`);
   await bench('memory', new MemoryAlertStore());
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -100,7 +197,7 @@ async function main(): Promise<void> {
     await redis.connect();
   } catch {
     console.log('redis   skipped: REDIS_URL does not answer');
-    return;
+    return benchStream();
   }
   const prefix = `benchapi${process.pid}`;
   try {
@@ -110,6 +207,7 @@ async function main(): Promise<void> {
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   }
+  await benchStream();
 }
 
 await main();

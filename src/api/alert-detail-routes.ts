@@ -158,6 +158,14 @@ function alertDetailRoutes(scope: FastifyInstance, opts: AlertDetailRoutesOption
       // Pipelines the id does not cover start from now; those it does, right after it.
       const heads = await fromStore(opts.alerts.eventHeads(pipelines));
       const cursor: EventCursor = Object.fromEntries(pipelines.map((p) => [p, resume?.[p] ?? heads[p] ?? '0-0']));
+      // A HEAD gets the stream's headers and ends: Node sends no headers for a body-less response
+      // until it ends, so streaming it would keep the client (and a store reader) waiting forever.
+      const headers = { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform' };
+      if (request.method === 'HEAD') {
+        reply.hijack();
+        reply.raw.writeHead(200, headers).end();
+        return;
+      }
 
       const res = reply.raw;
       const stop = new AbortController();
@@ -166,9 +174,7 @@ function alertDetailRoutes(scope: FastifyInstance, opts: AlertDetailRoutesOption
       res.on('close', ended);
       reply.hijack();
       res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
+        ...headers,
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });

@@ -65,6 +65,8 @@ export interface ApiDeps {
 
 export const defaultHttpOptions: HttpOptions = { bodyLimitBytes: 1024 * 1024, rateLimitPerMin: 600, corsOrigins: [] };
 const CHECK_TIMEOUT_MS = 2000;
+/** Longest path parameter (ids are far shorter); longer ones are refused by the router (414). */
+const MAX_PARAM_LENGTH = 200;
 
 class CheckTimeoutError extends Error {}
 
@@ -99,7 +101,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: http.bodyLimitBytes,
     // Path tricks (../, %2e%2e) never reach a handler as such: params are checked by their schema.
-    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 200 },
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals come before any hook or error handler: they get the error shape
+    // too, and a message that does not echo the (possibly huge) path back.
+    frameworkErrors: (err, request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return void reply.status(414).send(errorBody('VALIDATION', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`));
+      if (err.code === 'FST_ERR_BAD_URL') return void reply.status(400).send(errorBody('VALIDATION', 'the path is not a valid URL (bad percent-encoding)'));
+      return void handleError(err, request as unknown as FastifyRequest, reply);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -143,6 +143,13 @@ function describeStream(name: string, makeStore: () => AlertStore, cleanup: () =
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('VALIDATION');
     });
 
+    it('answers HEAD with the stream\'s headers and ends, rather than holding the request open', async () => {
+      const res = await fetch(`${running.base}/v1/alerts/stream`, { method: 'HEAD', headers: auth, signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(await res.text()).toBe('');
+    });
+
     it('ends open streams when the server closes, so that closing does not hang', async () => {
       const { reader } = await open();
       await running.store.save(makeAlert(), 'opened', 600);

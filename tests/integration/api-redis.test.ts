@@ -9,6 +9,12 @@ import { ApiKeyring } from '../../src/api/auth.js';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.js';
 import { hashKey } from '../../src/config/api-keys.js';
 import { makeAlert, MIN, T0 } from '../_util/alerts.js';
+import { RedisDeliveryQueue } from '../../src/alerts/redis-delivery-queue.js';
+import { routeAccess } from '../../src/api/auth.js';
+import { RedisListChannel } from '../../src/lists/redis-list-channel.js';
+import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
+import { buildFullApi, type FullApi } from '../_util/full-api.js';
+import { auth } from '../_util/role-keys.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
 
 /** The API on a real HTTP socket over the Redis stores: filters, paging, 304s and the audit log. */
@@ -106,5 +112,83 @@ describe('API over HTTP on Redis', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { entries: unknown[] }).entries[0]).toMatchObject({ action: 'alert.acknowledge', target: saved[1]!.id, actor: { name: 'ops', role: 'admin' } });
     expect((await fetch(`${base}/v1/audit`)).status).toBe(401);
+  });
+});
+
+/**
+ * The fully wired API (alert actions, detail, topics, dry runs, deliveries) on the service-mode
+ * Redis stores, over a real socket. Filters, paging and 304s are above; the stream's resume on
+ * Redis is in alert-stream.test.ts; topic edits in depth in tests/contract/topic-routes.test.ts.
+ */
+describe('every route over HTTP on the Redis stores', () => {
+  const prefix = uniqueId('apifull');
+  const redis = createTestRedis();
+  const workerConn = redis.duplicate();
+  const lists = new RedisListChannel(redis, prefix);
+  const workerLists = new RedisListChannel(workerConn, prefix);
+  const alertStore = new RedisAlertStore(redis, prefix, ['test'], new Map());
+  const auditLog = new RedisAuditLog(redis, prefix, { retentionDays: 30 });
+  let full: FullApi;
+  let base: string;
+  // The walk acts on one alert (it may resolve it); the acknowledgement is made on another.
+  const alert = makeAlert({ pipeline: 'test', series: 'self-harm|region=US-TX', openedMs: Date.now() - 5 * MIN });
+  const other = makeAlert({ pipeline: 'test', series: 'self-harm|region=GB', openedMs: Date.now() - 4 * MIN });
+  const call = (method: string, path: string, role: 'viewer' | 'analyst' | 'editor' | 'admin', body?: unknown) =>
+    fetch(`${base}${path}`, { method, headers: { ...auth(role), ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+
+  beforeAll(async () => {
+    await alertStore.save(alert, 'opened', 0);
+    await alertStore.save(other, 'opened', 0);
+    full = await buildFullApi({ alerts: alertStore, audit: auditLog, windows: new RedisWindowStore(redis, prefix), lists, workerLists, deliveryQueue: new RedisDeliveryQueue(redis, prefix) });
+    await full.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(full.app.server.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    await full?.close();
+    await workerLists.close();
+    await lists.close();
+    await workerConn.quit();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  });
+
+  it('answers every route without a server error, as an admin with a real alert id and topic', async () => {
+    const routes = routeAccess(full.app).filter((r) => r.url.startsWith('/v1') && r.method !== 'HEAD');
+    expect(routes.length).toBeGreaterThan(25);
+    for (const r of routes) {
+      const url = r.url.replace(/\/topics\/:id/, '/topics/self-harm').replace(':id', alert.id).replace(':version', '1').replace(':sampleId', 'sm_0');
+      const ac = new AbortController();
+      const hasBody = r.method !== 'GET';
+      const res = await fetch(`${base}${url}`, { method: r.method, signal: ac.signal, headers: { ...auth('admin'), ...(hasBody && { 'content-type': 'application/json' }) }, ...(hasBody && { body: '{}' }) });
+      const text = (res.headers.get('content-type') ?? '').startsWith('text/event-stream') ? '' : await res.text();
+      ac.abort();
+      expect(res.status, `${r.method} ${url}: ${text.slice(0, 300)}`).toBeLessThan(500);
+      if (res.status >= 400) expect(JSON.parse(text), `${r.method} ${url}`).toEqual({ error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
+    }
+  });
+
+  it('acknowledges an alert: the change is read back, listed, and audited in Redis', async () => {
+    const res = await call('POST', `/v1/alerts/${other.id}/ack`, 'analyst', {});
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await (await call('GET', `/v1/alerts/${other.id}`, 'viewer')).json()) as Alert).status).toBe('acknowledged');
+    const listed = (await (await call('GET', '/v1/alerts?status=acknowledged&pipeline=test', 'viewer')).json()) as { alerts: Alert[] };
+    expect(listed.alerts.map((a) => a.id)).toContain(other.id);
+    const audited = (await (await call('GET', '/v1/audit', 'admin')).json()) as { entries: { action: string; target: string; actor: { name: string } }[] };
+    expect(audited.entries[0]).toMatchObject({ action: 'alert.acknowledge', target: other.id, actor: { name: 'analyst-key' } });
+  });
+
+  it('publishes a topic change and reads it back, then dry-runs a text with it', async () => {
+    const before = (await (await call('GET', '/v1/topics/self-harm', 'viewer')).json()) as { version: number; definition: { terms: unknown[] } & Record<string, unknown> };
+    const put = await call('PUT', '/v1/topics/self-harm', 'editor', { base_version: before.version, definition: { ...before.definition, terms: [...before.definition.terms, 'moonlit exit plan'] } });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const after = (await (await call('GET', '/v1/topics/self-harm', 'viewer')).json()) as { version: number; definition: { terms: unknown[] } };
+    expect(after.version).toBe(before.version + 1);
+    expect(JSON.stringify(after.definition.terms)).toContain('moonlit exit plan');
+
+    const dry = await call('POST', '/v1/dry-run', 'analyst', { text: 'my moonlit exit plan is ready' });
+    expect(dry.status).toBe(200);
+    const hits = ((await dry.json()) as { results: { hits: { topic: string; hit: boolean; matched: string[] }[] }[] }).results[0]!.hits;
+    expect(hits).toEqual([expect.objectContaining({ topic: 'self-harm', hit: true, matched: expect.arrayContaining(['moonlit exit plan']) })]);
   });
 });

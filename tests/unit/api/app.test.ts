@@ -12,6 +12,7 @@ import { MemoryAuditLog } from '../../../src/audit/audit-log.js';
 import { roles } from '../../../src/config/api-keys.js';
 import { systemClock } from '../../../src/shared/clock.js';
 import { makeAlert, MIN, T0 } from '../../_util/alerts.js';
+import { buildFullApi } from '../../_util/full-api.js';
 import { auth, ROLE_KEYS, roleKeyring } from '../../_util/role-keys.js';
 
 
@@ -23,8 +24,10 @@ interface Built {
 }
 
 const apps: FastifyInstance[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
+  for (const close of closers.splice(0)) await close();
 });
 
 /** The API on in-memory stores, with one key per role and a logger whose output is kept. */
@@ -68,78 +71,123 @@ function withWriteRoute(app: FastifyInstance, { auditLog }: { auditLog: MemoryAu
   );
 }
 
-/** A concrete URL for a route pattern (":id" -> an alert id, "*" -> a file name). */
+/** A concrete URL for a route pattern: dummy ids are fine, the walk is about who gets past access control. */
 function sample(url: string): string {
-  return url.replace(':id', 'al_0123456789abcdef').replace(':topic', 'self-harm').replace('*', 'index.css');
+  return url
+    .replace(/\/topics\/:id/, '/topics/self-harm')
+    .replace(':id', 'al_0123456789abcdef')
+    .replace(':version', '1')
+    .replace(':sampleId', 'sm_0123456789abcdef')
+    .replace('*', 'index.css');
 }
 
 const errorShape = { error: { code: expect.any(String), message: expect.any(String) } };
 
+/** Every route's role, as the API promises it. A new route fails the walk until it is listed here. */
+const PROMISED: Record<string, string> = {
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
+  'GET /openapi.json': 'public',
+  'GET /': 'public',
+  'GET /ui/*': 'public',
+  'GET /ui/vendor/uPlot.esm.js': 'public',
+  'GET /ui/vendor/uPlot.min.css': 'public',
+  'GET /v1/system': 'viewer',
+  'GET /v1/alerts': 'viewer',
+  'GET /v1/alerts/:id': 'viewer',
+  'GET /v1/alerts/stream': 'viewer',
+  'GET /v1/alerts/:id/detail': 'viewer',
+  'GET /v1/alerts/:id/samples/:sampleId': 'viewer',
+  'GET /v1/alerts/:id/report': 'viewer',
+  'GET /v1/series': 'viewer',
+  'GET /v1/reports/operations': 'viewer',
+  'GET /v1/topics': 'viewer',
+  'GET /v1/topics/:id': 'viewer',
+  'GET /v1/topics/:id/versions': 'viewer',
+  'GET /v1/topics/:id/versions/:version': 'viewer',
+  'GET /v1/topics/:id/diff': 'viewer',
+  'GET /v1/emerging': 'viewer',
+  'POST /v1/alerts/:id/ack': 'analyst',
+  'POST /v1/alerts/:id/assign': 'analyst',
+  'POST /v1/alerts/:id/resolve': 'analyst',
+  'POST /v1/alerts/:id/notes': 'analyst',
+  'POST /v1/alerts/:id/feedback': 'analyst',
+  'GET /v1/feedback/export': 'analyst',
+  'POST /v1/dry-run': 'analyst',
+  'PUT /v1/topics/:id': 'editor',
+  'POST /v1/topics/:id/rollback': 'editor',
+  'POST /v1/topics/:id/terms': 'editor',
+  'GET /v1/audit': 'admin',
+  'GET /v1/deliveries/dead': 'admin',
+  'POST /v1/deliveries/dead/:id/replay': 'admin',
+};
+
 describe('access: the role matrix over every registered route', () => {
-  it('refuses a missing or unknown key everywhere but the open routes, and each role below the route\'s', async () => {
-    const { app } = build({}, withWriteRoute);
-    await app.ready();
+  /** The app with every optional part wired, listening: streams are walked like any route. */
+  async function listening() {
+    const full = await buildFullApi();
+    closers.push(full.close);
+    await full.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = full.app.server.address() as { port: number };
+    return { ...full, base: `http://127.0.0.1:${port}` };
+  }
+
+  /** Status and body of a request; the body is read only when the answer is not a stream. */
+  async function call(base: string, method: string, url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+    const ac = new AbortController();
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    const res = await fetch(`${base}${url}`, { method, signal: ac.signal, headers: { ...headers, ...(hasBody && { 'content-type': 'application/json' }) }, ...(hasBody && { body: '{}' }) });
+    const streaming = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    const body = streaming || method === 'HEAD' ? '' : await res.text();
+    ac.abort();
+    return { status: res.status, body };
+  }
+
+  it('refuses a missing or unknown key everywhere but the open routes, and each role below the route\'s (403)', async () => {
+    const { app, base } = await listening();
     const routes = routeAccess(app).filter((r) => r.method !== 'OPTIONS');
-    expect(routes.filter((r) => r.url.startsWith('/v1')).length).toBeGreaterThanOrEqual(4);
+    // Every part of the API is in the walk.
+    for (const part of ['/v1/alerts/stream', '/v1/topics/:id', '/v1/dry-run', '/v1/deliveries/dead', '/v1/alerts/:id/ack', '/v1/feedback/export', '/v1/series'])
+      expect(routes.map((r) => r.url)).toContain(part);
     const open = routes.filter((r) => r.access === 'public').map((r) => r.url);
     expect(open.every((u) => /^\/(healthz|readyz|metrics|openapi\.json|docs|ui\/|$)/.test(u))).toBe(true);
 
     for (const route of routes) {
       const url = sample(route.url);
-      const send = (headers: Record<string, string>) =>
-        app.inject({ method: route.method as 'GET', url, headers: { ...headers, 'content-type': 'application/json' }, payload: route.method === 'GET' || route.method === 'HEAD' ? undefined : '{"note":"x"}' });
-      const anonymous = await send({});
+      const name = `${route.method} ${route.url}`;
+      const anonymous = await call(base, route.method, url, {});
       if (route.access === 'public') {
-        expect([401, 403], `${route.method} ${route.url}`).not.toContain(anonymous.statusCode);
+        expect([401, 403], name).not.toContain(anonymous.status);
         continue;
       }
-      expect(anonymous.statusCode, `${route.method} ${route.url} without a key`).toBe(401);
-      if (route.method !== 'HEAD') expect(anonymous.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
-      const wrong = await send({ authorization: 'Bearer not-a-key-of-ours-0123456789abcdef' });
-      expect(wrong.statusCode, `${route.method} ${route.url} with a wrong key`).toBe(401);
-      const malformed = await send({ authorization: ROLE_KEYS.admin }); // no "Bearer"
-      expect(malformed.statusCode).toBe(401);
+      expect(anonymous.status, `${name} without a key`).toBe(401);
+      if (route.method !== 'HEAD') expect(JSON.parse(anonymous.body)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+      expect((await call(base, route.method, url, { authorization: 'Bearer not-a-key-of-ours-0123456789abcdef' })).status, `${name} with a wrong key`).toBe(401);
+      expect((await call(base, route.method, url, { authorization: ROLE_KEYS.admin })).status, `${name} without "Bearer"`).toBe(401);
       for (const role of roles) {
-        const res = await send(auth(role));
-        const allowed = roles.indexOf(role) >= roles.indexOf(route.access);
-        if (allowed) expect([401, 403], `${route.method} ${route.url} as ${role}`).not.toContain(res.statusCode);
+        const res = await call(base, route.method, url, auth(role));
+        if (roles.indexOf(role) >= roles.indexOf(route.access)) expect([401, 403], `${name} as ${role}: ${res.body.slice(0, 200)}`).not.toContain(res.status);
         else {
-          expect(res.statusCode, `${route.method} ${route.url} as ${role}`).toBe(403);
-          if (route.method !== 'HEAD') expect(res.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+          expect(res.status, `${name} as ${role}`).toBe(403);
+          if (route.method !== 'HEAD') expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'FORBIDDEN' } });
         }
       }
     }
   });
 
   it('gives each route the role the API promises (a new route must be added here)', async () => {
-    const { app } = build();
-    await app.ready();
-    const declared = Object.fromEntries(routeAccess(app).filter((r) => r.method === 'GET' && !r.url.startsWith('/docs')).map((r) => [r.url, r.access]));
-    expect(declared).toEqual({
-      '/healthz': 'public',
-      '/readyz': 'public',
-      '/metrics': 'public',
-      '/openapi.json': 'public',
-      '/': 'public',
-      '/ui/*': 'public',
-      '/ui/vendor/uPlot.esm.js': 'public',
-      '/ui/vendor/uPlot.min.css': 'public',
-      '/v1/alerts': 'viewer',
-      '/v1/alerts/:id': 'viewer',
-      '/v1/alerts/:id/report': 'viewer',
-      '/v1/reports/operations': 'viewer',
-      '/v1/feedback/export': 'analyst',
-      '/v1/audit': 'admin',
-      '/v1/system': 'viewer',
-    });
-    const writes = Object.fromEntries(routeAccess(app).filter((r) => r.method === 'POST' && r.url.startsWith('/v1/alerts')).map((r) => [r.url, r.access]));
-    expect(writes).toEqual({
-      '/v1/alerts/:id/ack': 'analyst',
-      '/v1/alerts/:id/assign': 'analyst',
-      '/v1/alerts/:id/resolve': 'analyst',
-      '/v1/alerts/:id/notes': 'analyst',
-      '/v1/alerts/:id/feedback': 'analyst',
-    });
+    const full = await buildFullApi();
+    closers.push(full.close);
+    await full.app.ready();
+    const declared = Object.fromEntries(
+      routeAccess(full.app)
+        .filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS' && !r.url.startsWith('/docs'))
+        .map((r) => [`${r.method} ${r.url}`, r.access]),
+    );
+    expect(declared).toEqual(PROMISED);
+    // HEAD follows its GET.
+    for (const r of routeAccess(full.app).filter((x) => x.method === 'HEAD' && !x.url.startsWith('/docs'))) expect(r.access, r.url).toBe(PROMISED[`GET ${r.url}`]);
   });
 
   it('will not start with a route that does not say who may call it, or a public route off the open list', async () => {

@@ -1,31 +1,27 @@
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../../src/api/app.js';
-import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
-import { ApiKeyring } from '../../../src/api/auth.js';
-import { MemoryAuditLog } from '../../../src/audit/audit-log.js';
-import { hashKey } from '../../../src/config/api-keys.js';
-import { systemClock } from '../../../src/shared/clock.js';
-import { silentLogger } from '../../../src/shared/logger.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeAccess } from '../../../src/api/auth.js';
+import { makeAlert, MIN } from '../../_util/alerts.js';
+import { buildFullApi, type FullApi } from '../../_util/full-api.js';
 import { FUZZ_SEED, oddText } from '../../_util/hostile.js';
+import { auth } from '../../_util/role-keys.js';
 
-const ADMIN_KEY = 'hostile-requests-admin-key-0123456789';
 /** Headers every request carries: an admin key, so that requests reach every route's handler. */
-const AUTH_HEADERS: Record<string, string> = { authorization: `Bearer ${ADMIN_KEY}` };
+const AUTH_HEADERS: Record<string, string> = auth('admin');
 
-const app = buildApi({
-  alerts: new MemoryAlertStore(),
-  audit: new MemoryAuditLog(systemClock),
-  keys: new ApiKeyring([{ name: 'ops', role: 'admin', sha256: hashKey(ADMIN_KEY) }]),
-  checks: {},
-  mode: 'embedded',
-  logger: silentLogger,
-  http: { rateLimitPerMin: 100_000 },
-});
-afterAll(() => app.close());
+// Every part of the API wired (topics, dry runs, deliveries, alert detail), on memory stores.
+const fuzzed = await buildFullApi();
+const app = fuzzed.app;
+afterAll(() => fuzzed.close());
 
-const ROUTES = ['/v1/audit', '/openapi.json', '/v1/alerts', '/v1/alerts/al_0123abcd', '/healthz', '/readyz', '/metrics', '/v1', '/', '/v1/alerts/', '/v1//alerts', '/v1/alerts/%2e%2e%2fhealthz'];
+const ROUTES = [
+  '/v1/audit', '/openapi.json', '/v1/alerts', '/v1/alerts/al_0123abcd', '/healthz', '/readyz', '/metrics', '/v1', '/', '/v1/alerts/', '/v1//alerts', '/v1/alerts/%2e%2e%2fhealthz',
+  '/v1/alerts/al_0123abcd/ack', '/v1/alerts/al_0123abcd/assign', '/v1/alerts/al_0123abcd/resolve', '/v1/alerts/al_0123abcd/notes', '/v1/alerts/al_0123abcd/feedback',
+  '/v1/alerts/al_0123abcd/detail', '/v1/alerts/al_0123abcd/samples/sm_1', '/v1/alerts/al_0123abcd/report', '/v1/series', '/v1/reports/operations', '/v1/feedback/export',
+  '/v1/topics', '/v1/topics/self-harm', '/v1/topics/self-harm/versions', '/v1/topics/self-harm/versions/1', '/v1/topics/self-harm/diff', '/v1/topics/self-harm/rollback',
+  '/v1/topics/self-harm/terms', '/v1/topics/%2e%2e', '/v1/emerging', '/v1/dry-run', '/v1/deliveries/dead', '/v1/deliveries/dead/d_1/replay',
+];
 const PARAMS = ['status', 'topic', 'pipeline', 'dimension', 'since', 'limit', 'cursor', '__proto__', 'constructor', 'status[]', 'limit[$gt]'];
 const HOSTILE_VALUES = [
   '%ff', '%E0%A4%A', '%00', '%u0041', '%%', '9'.repeat(400), '-1', '1e309', 'NaN', '0x10', '1.5', '[]', '{}',
@@ -48,7 +44,8 @@ const body = fc.oneof(
 const request: fc.Arbitrary<InjectOptions> = fc
   .record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'),
-    route: fc.oneof(fc.constantFrom(...ROUTES), fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((s) => `/v1/alerts/${encodeURIComponent(s)}`)),
+    // (Never the event stream itself: it does not end, and tests/integration/alert-stream.test.ts covers it.)
+    route: fc.oneof(fc.constantFrom(...ROUTES), fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((s) => `/v1/alerts/${s === 'stream' ? 'streams' : encodeURIComponent(s)}`)),
     query,
     contentType: fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-7', '\u0000'),
     body,
@@ -76,5 +73,69 @@ describe('API under hostile requests', () => {
       }),
       { seed: FUZZ_SEED, numRuns: 400 },
     );
+  });
+});
+
+describe('hostile requests on every write route and every route with an id', () => {
+  let full: FullApi;
+  const alert = makeAlert({ pipeline: 'test', series: 'self-harm|region=US-TX', openedMs: Date.now() - 5 * MIN });
+  beforeAll(async () => {
+    full = await buildFullApi();
+    await full.app.ready();
+    await full.stores.alerts.save(alert, 'opened', 0);
+  });
+  afterAll(() => full.close());
+
+  /** What a hostile request must not change: the alert, the audit log, the topics in force. */
+  const state = async () =>
+    JSON.stringify({
+      alert: await full.stores.alerts.get(alert.id),
+      audit: (await full.stores.audit.list({ limit: 100 })).entries,
+      topics: (await full.app.inject({ url: '/v1/topics', headers: auth('admin') })).json(),
+    });
+  const concrete = (url: string, id = alert.id) => url.replace(/\/topics\/:id/, '/topics/self-harm').replace(':id', id).replace(':version', '1').replace(':sampleId', 'sm_0');
+  const writes = () => routeAccess(full.app).filter((r) => r.method === 'POST' || r.method === 'PUT');
+
+  const expectClientError = (res: { statusCode: number; body: string }, what: string) => {
+    expect(res.statusCode, `${what}: ${res.body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+    expect(res.statusCode, what).toBeLessThan(500);
+    expect(JSON.parse(res.body), what).toEqual({ error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
+    expect(res.body, what).not.toMatch(/\n\s+at |node_modules|\.ts:\d/);
+  };
+
+  const BODIES: [string, string, string?][] = [
+    ['malformed JSON', '{"text": "x", '],
+    ['an array', '[1,2,3]'],
+    ['a bare string', '"ack"'],
+    ['wrong types', JSON.stringify({ base_version: 'one', definition: 5, text: 7, assignee: ['bo'], verdict: 1, note: {}, term: 3, version: 'x', signals: 'all' })],
+    ['an unknown field', JSON.stringify({ zz_unknown_field: true })],
+    ['a prototype-pollution field', '{"__proto__":{"role":"admin"},"constructor":{"prototype":{"x":1}}}'],
+    ['a huge body', JSON.stringify({ text: 'x'.repeat(5 * 1024 * 1024) })],
+    ['a form body', 'text=x', 'application/x-www-form-urlencoded'],
+  ];
+
+  it.each(BODIES)('answers %s with a 4xx in the error shape on every write route, and changes nothing', async (_, payload, type = 'application/json') => {
+    expect(writes().length).toBeGreaterThanOrEqual(10);
+    const before = await state();
+    for (const r of writes()) {
+      const res = await full.app.inject({ method: r.method as 'POST', url: concrete(r.url), payload, headers: { ...auth('admin'), 'content-type': type } });
+      expectClientError(res, `${r.method} ${r.url}`);
+    }
+    expect(await state()).toBe(before);
+  });
+
+  const TRICKS = ['..', '../etc', '%2e%2e', '%2E%2E%2Fself-harm', '..%2F..%2Fconfig', '.%2e/.%2e/audit', 'self-harm%00', 'SELF-HARM', '%252e%252e', 'a'.repeat(300), '%F0%9F%92%A3', 'self-harm%2F..%2Fscams-fraud', '%ff', '%E0%A4%A'];
+
+  it.each(TRICKS)('answers a path trick in an id (%s) with a 4xx in the error shape on every route with an id, and changes nothing', async (trick) => {
+    const routes = routeAccess(full.app).filter((r) => r.url.includes(':') && r.method !== 'HEAD');
+    expect(routes.length).toBeGreaterThanOrEqual(15);
+    const before = await state();
+    for (const r of routes) {
+      const hasBody = r.method !== 'GET';
+      const url = r.url.replace(/:(\w+)/g, trick);
+      const res = await full.app.inject({ method: r.method as 'GET', url, headers: { ...auth('admin'), ...(hasBody && { 'content-type': 'application/json' }) }, ...(hasBody && { payload: '{}' }) });
+      expectClientError(res, `${r.method} ${url.slice(0, 120)}`);
+    }
+    expect(await state()).toBe(before);
   });
 });
