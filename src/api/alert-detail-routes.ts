@@ -11,7 +11,7 @@ import { within } from '../shared/once.js';
 import { buildAlertDetail, pipelineOf, readSeries, sampleIdsOf, sampleView, type AlertDetailSources } from './alert-detail.js';
 import { atLeast, audit } from './auth.js';
 import { ApiError, commonErrorResponses, errorBodySchema } from './errors.js';
-import { alertIdParams, alertSchema } from './schemas.js';
+import { alertIdParams, alertSchema, slug, timeParam } from './schemas.js';
 
 export interface AlertDetailRoutesOptions extends AlertDetailSources {
   audit: AuditLog;
@@ -24,15 +24,6 @@ export interface AlertDetailRoutesOptions extends AlertDetailSources {
 
 type FastifyZod = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
-const slug = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, `must be a ${what} id`);
-const timeParam = z
-  .string()
-  .max(40)
-  .transform((s, ctx) => {
-    const ms = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time or epoch milliseconds' });
-    return ms;
-  });
 
 /** Events read from the store at a time while catching up. */
 const READ_BATCH = 100;

@@ -1,4 +1,5 @@
 import { parseSeries, seriesId, type Alert } from '../alerts/alert.js';
+import type { RelatedScope as GroupedScope } from '../detect/grouping.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import { redactText } from '../alerts/redaction.js';
 import type { PipelineConfig } from '../config/pipeline-schema.js';
@@ -25,12 +26,8 @@ export interface SeriesPoint {
   upper: number;
 }
 
-export interface RelatedScope {
-  series: string;
-  dimension: string;
-  observed: number;
-  expected: number;
-  ratio: number;
+/** Another scope of the alert's topic in its window, with its open alert if it has one. */
+export interface RelatedScope extends GroupedScope {
   alert_id: string | null;
 }
 

@@ -8,7 +8,7 @@ import { severityTiers } from '../config/topic-schema.js';
 /** Wire schemas of the API: request parameters are checked with them, responses described. */
 
 export const alertKinds = ['spike', 'emerging_term'] as const;
-const slug = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, `must be a ${what} id`);
+export const slug = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, `must be a ${what} id`);
 const isoTime = z.string().describe('ISO-8601 time');
 
 /** ISO-8601 or epoch milliseconds, read as epoch milliseconds. */

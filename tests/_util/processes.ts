@@ -12,3 +12,27 @@ export function startSurgewatch(env: NodeJS.ProcessEnv, children: ChildProcess[]
   children.push(child);
   return child;
 }
+
+/** Stops a process as an operator would: SIGTERM, then SIGKILL if it is still up after forceAfterMs. */
+export function stopGracefully(child: ChildProcess, forceAfterMs = 15_000): Promise<void> {
+  return new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
+    child.once('exit', () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A pipeline file for list hot-reload tests: self-harm and scams-fraud by region, alerts on `<id>-alerts`. */
+export function listsPipelineYaml(pipeline: string, topic: string, id: string): string {
+  return [
+    `id: ${pipeline}`,
+    `source: { topic: ${topic} }`,
+    'topics: [self-harm, scams-fraud]',
+    'windows: { bucketSec: 10, currentSec: 60, baselineSec: 600, retentionSec: 3600, latenessSec: 86400, dimensions: [region] }',
+    `alerts: { kafkaTopic: ${id}-alerts }`,
+  ].join('\n');
+}

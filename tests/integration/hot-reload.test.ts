@@ -10,6 +10,7 @@ import { RedisListChannel } from '../../src/lists/redis-list-channel.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
+import { listsPipelineYaml, stopGracefully } from '../_util/processes.js';
 
 /**
  * A topic file edited under two running worker processes is swapped into both without a
@@ -70,34 +71,12 @@ describe('hot reload of topic lists across worker processes', () => {
 
   beforeAll(async () => {
     cpSync(resolve('config/topics'), topicsDir, { recursive: true });
-    writeFileSync(
-      join(pipelinesDir, 'hot.yaml'),
-      [
-        'id: hot',
-        `source: { topic: ${topic} }`,
-        'topics: [self-harm, scams-fraud]',
-        'windows: { bucketSec: 10, currentSec: 60, baselineSec: 600, retentionSec: 3600, latenessSec: 86400, dimensions: [region] }',
-        `alerts: { kafkaTopic: ${id}-alerts }`,
-      ].join('\n'),
-    );
+    writeFileSync(join(pipelinesDir, 'hot.yaml'), listsPipelineYaml('hot', topic, id));
     await createTopic(kafka, topic, 2);
   });
 
   afterAll(async () => {
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((done) => {
-            if (c.exitCode !== null || c.signalCode !== null) return done();
-            const force = setTimeout(() => c.kill('SIGKILL'), 15_000);
-            c.once('exit', () => {
-              clearTimeout(force);
-              done();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(children.map((c) => stopGracefully(c)));
     await deleteTopics(kafka, [topic, `${id}-dlq`, `${id}-alerts`]);
     await deleteKeys(redis, prefix);
     await channel.close();

@@ -24,6 +24,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
+import { listsPipelineYaml, stopGracefully } from '../_util/processes.js';
 
 /**
  * A topic changed through the API (in this process) is swapped into a running worker process
@@ -59,16 +60,7 @@ describe('topic changes through the API reach running worker processes', () => {
     return child;
   }
 
-  const stop = (c: ChildProcess) =>
-    new Promise<void>((done) => {
-      if (c.exitCode !== null || c.signalCode !== null) return done();
-      const force = setTimeout(() => c.kill('SIGKILL'), 15_000);
-      c.once('exit', () => {
-        clearTimeout(force);
-        done();
-      });
-      c.kill('SIGTERM');
-    });
+  const stop = (c: ChildProcess) => stopGracefully(c);
 
   /** The version the worker process `child` reports, once it satisfies `accept`. */
   const reported = (child: ChildProcess, accept: (version: string) => boolean, what: string) =>
@@ -80,16 +72,7 @@ describe('topic changes through the API reach running worker processes', () => {
 
   beforeAll(async () => {
     cpSync(resolve('config/topics'), topicsDir, { recursive: true });
-    writeFileSync(
-      join(pipelinesDir, 'tapi.yaml'),
-      [
-        'id: tapi',
-        `source: { topic: ${topic} }`,
-        'topics: [self-harm, scams-fraud]',
-        'windows: { bucketSec: 10, currentSec: 60, baselineSec: 600, retentionSec: 3600, latenessSec: 86400, dimensions: [region] }',
-        `alerts: { kafkaTopic: ${id}-alerts }`,
-      ].join('\n'),
-    );
+    writeFileSync(join(pipelinesDir, 'tapi.yaml'), listsPipelineYaml('tapi', topic, id));
     await createTopic(kafka, topic, 1);
     const editor = new TopicEditor({ channel, clock: systemClock, logger: silentLogger, lint: topicLinter() });
     // The API process's view of the pipeline: what it counts is read from Redis, its lists from the channel.
