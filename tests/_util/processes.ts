@@ -36,3 +36,19 @@ export function listsPipelineYaml(pipeline: string, topic: string, id: string): 
     `alerts: { kafkaTopic: ${id}-alerts }`,
   ].join('\n');
 }
+
+/**
+ * Starts `surgewatch` like startSurgewatch, keeping its last 400 chunks of output (stdout and
+ * stderr, each prefixed with the pid) in `output`, for a failing test to print.
+ */
+export function startSurgewatchKeepingOutput(env: NodeJS.ProcessEnv, children: ChildProcess[], output: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], { cwd: resolve('.'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (chunk: Buffer) => {
+    output.push(`[${child.pid}] ${chunk.toString()}`);
+    if (output.length > 400) output.shift();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  children.push(child);
+  return child;
+}

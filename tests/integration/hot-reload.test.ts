@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { RedisListChannel } from '../../src/lists/redis-list-channel.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
-import { listsPipelineYaml, stopGracefully } from '../_util/processes.js';
+import { listsPipelineYaml, startSurgewatchKeepingOutput, stopGracefully } from '../_util/processes.js';
 
 /**
  * A topic file edited under two running worker processes is swapped into both without a
@@ -34,17 +34,7 @@ describe('hot reload of topic lists across worker processes', () => {
 
   const env = workerEnv(id, { SURGEWATCH_PIPELINES_DIR: pipelinesDir, SURGEWATCH_TOPICS_DIR: topicsDir, LOG_LEVEL: 'info' });
 
-  function startWorker(): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], { cwd: resolve('.'), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => {
-      output.push(`[${child.pid}] ${chunk.toString()}`);
-      if (output.length > 400) output.shift();
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    children.push(child);
-    return child;
-  }
+  const startWorker = (): ChildProcess => startSurgewatchKeepingOutput(env, children, output);
 
   let seq = 0;
   const signalOn = (partition: number, text: string) => ({

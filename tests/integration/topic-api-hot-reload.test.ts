@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { createTopic, deleteTopics, produce, testKafka } from '../_util/kafka.js';
 import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_util/services.js';
-import { listsPipelineYaml, stopGracefully } from '../_util/processes.js';
+import { listsPipelineYaml, startSurgewatchKeepingOutput, stopGracefully } from '../_util/processes.js';
 
 /**
  * A topic changed through the API (in this process) is swapped into a running worker process
@@ -48,17 +48,7 @@ describe('topic changes through the API reach running worker processes', () => {
 
   const env = workerEnv(id, { SURGEWATCH_PIPELINES_DIR: pipelinesDir, SURGEWATCH_TOPICS_DIR: topicsDir, SURGEWATCH_SEMANTIC_MODE: 'off', LOG_LEVEL: 'info' });
 
-  function startWorker(): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/surgewatch.ts'], { cwd: resolve('.'), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => {
-      output.push(`[${child.pid}] ${chunk.toString()}`);
-      if (output.length > 400) output.shift();
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    children.push(child);
-    return child;
-  }
+  const startWorker = (): ChildProcess => startSurgewatchKeepingOutput(env, children, output);
 
   const stop = (c: ChildProcess) => stopGracefully(c);
 
