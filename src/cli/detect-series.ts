@@ -9,14 +9,16 @@ export interface DetectSeriesOptions {
   out?: string;
   /** Rows of history each row is tested against (default 288: a day of 5-minute rows). */
   baseline?: number;
-  /** A row alerts when its p-value under the robust baseline is at most this (default 1e-6). */
+  /** A row alerts when its p-value (Bonferroni over its tests) is at most this (default 1e-3) and it goes beyond the recent extremes. */
   p?: number;
-  /** `up` (default): rises only; `both`: drops too. */
+  /** `both` (default): rises and drops; `up`: rises only. */
   direction?: 'up' | 'both';
-  /** Rows after an alert during which the same episode does not alert again (default baseline / 2). */
+  /** Rows after an alert during which the same episode does not alert again (default baseline / 6). */
   refractory?: number;
   /** Rows of history needed before anything is flagged (default baseline / 2). */
   minHistory?: number;
+  /** Rows over which an alert must go beyond every earlier deviation of its kind (default 14 x baseline; 0: off). */
+  memory?: number;
 }
 
 const MAX_LINE_BYTES = 4096;
@@ -37,14 +39,20 @@ function zFor(p: number): number {
 /** The series detector's settings for the command's options, defaults filled in. */
 export function seriesOptions(opts: DetectSeriesOptions): SeriesDetectorOptions {
   const baseline = opts.baseline ?? 288;
-  const p = opts.p ?? 1e-6;
-  const direction = opts.direction ?? 'up';
+  const p = opts.p ?? 1e-3;
+  const direction = opts.direction ?? 'both';
+  // Runs of a 48th and an 8th of the baseline: half an hour and three hours of 5-minute rows.
+  const runs = [...new Set([Math.round(baseline / 48), Math.round(baseline / 8)].filter((k) => k >= 2))];
+  const tests = 1 + runs.length;
   return {
     baseline,
     minHistory: opts.minHistory ?? Math.ceil(baseline / 2),
     direction,
-    zAlert: zFor(direction === 'both' ? p / 2 : p),
-    refractory: opts.refractory ?? Math.ceil(baseline / 2),
+    zAlert: zFor(p / tests / (direction === 'both' ? 2 : 1)),
+    refractory: opts.refractory ?? Math.ceil(baseline / 6),
+    memory: opts.memory ?? 14 * baseline,
+    shiftRows: Math.ceil(baseline / 8),
+    runs,
   };
 }
 

@@ -2,15 +2,26 @@
  * A detector for one plain series of values (counts or metrics exported from another system),
  * row by row: each value against a robust baseline of the rows before it. Pure.
  *
- * Baseline: the median and the median absolute deviation (MAD) of the last `baseline` rows, so
- * that a few outliers neither move the level nor widen the spread. A flagged row is learned
- * clipped to the edge of the normal range (an outlier is not learned), unless the series stays
- * out of range for half a baseline: then it is a level shift, and the new level is learned.
- * For counts (whole numbers), the spread is never below Poisson's.
+ * Baseline: the median and the median absolute deviation (MAD) of the last `baseline` learned
+ * rows, so that a few outliers neither move the level nor widen the spread. A row far out of range
+ * is learned clipped to the edge of the normal range (an outlier is not learned), unless the
+ * series stays out of range for `shiftRows` rows: then it is a level shift, and the new level is
+ * learned as it is. For counts (whole numbers), the spread is never below Poisson's.
  *
- * Score: the robust z = (value - median) / (1.4826 MAD), and its normal tail p; `both` tests
- * drops as well as rises. An alert opens when z (|z| for `both`) reaches `zAlert`, and not
- * again for `refractory` rows (one episode, one alert).
+ * Two tests per row, each in robust deviations (z):
+ *   - the row: z = (value - median) / (1.4826 MAD);
+ *   - runs: the mean of the last k rows' z (each clipped at +-6, so one outlier cannot make a run)
+ *     times sqrt(k), for each k of `runs`: a slow ramp or a small lasting shift, which no single
+ *     row shows, adds up there (a likelihood-ratio test of a shifted mean over the last k rows).
+ * `both` tests drops as well as rises. Real series are heavy-tailed and their rows are not
+ * independent, so a test's p alone over-alerts: a test counts only when its statistic reaches
+ * `zAlert` AND goes beyond every value the same statistic took in the last `memory` rows (the
+ * series has not done this recently). An alert opens on such a row, and not again for
+ * `refractory` rows (one episode, one alert).
+ *
+ * A row's explanation: `expected` (the baseline median), `ratio`, `z` (the row's robust z), `p`
+ * (the smallest p of the tests, nominal, Bonferroni over the tests) and `score`, which is 0.5 where
+ * the strongest test just reaches both its threshold and its recent extreme.
  */
 import { normalUpperTail } from './stats.js';
 
@@ -21,69 +32,216 @@ export interface SeriesDetectorOptions {
   minHistory: number;
   /** `up`: rises only (surges); `both`: rises and drops. */
   direction: 'up' | 'both';
-  /** Robust z at which a row alerts. */
+  /** Robust z at which a test alerts (the row's z, or a run's mean z times sqrt(rows)). */
   zAlert: number;
   /** Rows after an alert during which the same episode does not alert again. */
   refractory: number;
+  /** Rows of memory: a test alerts only beyond every value it took over this many rows before (0: off). */
+  memory: number;
+  /** Rows out of range after which the new level is learned (a level shift). */
+  shiftRows: number;
+  /** Run lengths (rows) of the run tests, for ramps and small lasting shifts; [] for none. */
+  runs: readonly number[];
 }
 
 export interface SeriesRow {
   expected: number;
   /** value / expected (expected floored at 1e-9). */
   ratio: number;
+  /** The row's robust z. */
   z: number;
+  /** The smallest p of the row's tests (nominal, Bonferroni over the tests). */
   p: number;
-  /** 0..1, increasing with |z| (with z for `up`); what a threshold is swept over. */
+  /**
+   * 0..1: the strongest test's statistic over the larger of its threshold and its extreme of the
+   * last `memory` rows, as r / (1 + r); 0.5 where a test just alerts. What a threshold is swept over.
+   */
   score: number;
   alert: boolean;
+  /** Rows of the test that scored highest: 1 for the row itself, k for a run of k rows. */
+  rows: number;
 }
 
 const MAD_TO_SD = 1.4826;
 /** Half of sqrt(pi / 2): the mean absolute deviation counts for half a normal's. */
 const MEAN_DEV_TO_SD = 0.6267;
 /** Values within this many robust deviations are learned as they are. */
-const LEARN_Z = 4;
+const LEARN_Z = 6;
+/** A row's z counts at most this much in a run's mean. */
+const RUN_CLIP = 6;
 
-function median(sorted: readonly number[]): number {
-  const n = sorted.length;
-  return n === 0 ? 0 : n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+/** The last `size` values, kept sorted too, for their median and MAD. */
+class RollingWindow {
+  private readonly ring: number[] = [];
+  private head = 0;
+  private readonly sorted: number[] = [];
+  constructor(private readonly size: number) {}
+
+  get length(): number {
+    return this.sorted.length;
+  }
+
+  push(x: number): void {
+    if (this.ring.length < this.size) this.ring.push(x);
+    else {
+      const old = this.ring[this.head]!;
+      this.ring[this.head] = x;
+      this.head = (this.head + 1) % this.size;
+      this.sorted.splice(this.lowerBound(old), 1);
+    }
+    this.sorted.splice(this.lowerBound(x), 0, x);
+  }
+
+  private lowerBound(x: number): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  median(): number {
+    const s = this.sorted;
+    const n = s.length;
+    return n === 0 ? 0 : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  }
+
+  /** The median and the mean of |x - m|; the median walks the sorted values outward from m. */
+  deviations(m: number): { mad: number; mean: number } {
+    const s = this.sorted;
+    const n = s.length;
+    if (n === 0) return { mad: 0, mean: 0 };
+    let total = 0;
+    for (const x of s) total += Math.abs(x - m);
+    let left = this.lowerBound(m) - 1;
+    let right = left + 1;
+    const lowRank = n % 2 === 1 ? (n - 1) / 2 : n / 2 - 1;
+    const highRank = n % 2 === 1 ? lowRank : lowRank + 1;
+    let low = 0;
+    let d = 0;
+    for (let i = 0; i <= highRank; i++) {
+      const dl = left >= 0 ? m - s[left]! : Infinity;
+      const dr = right < n ? s[right]! - m : Infinity;
+      if (dl <= dr) {
+        d = dl;
+        left--;
+      } else {
+        d = dr;
+        right++;
+      }
+      if (i === lowRank) low = d;
+    }
+    return { mad: (low + d) / 2, mean: total / n };
+  }
+}
+
+/** The largest of the last `size` values pushed (a monotone queue); 0 when empty. */
+class RollingMax {
+  private values: number[] = [];
+  private at: number[] = [];
+  private start = 0;
+  private n = 0;
+  constructor(private readonly size: number) {}
+
+  push(x: number): void {
+    while (this.values.length > this.start && this.values[this.values.length - 1]! <= x) {
+      this.values.pop();
+      this.at.pop();
+    }
+    this.values.push(x);
+    this.at.push(this.n++);
+    while (this.at[this.start]! <= this.n - 1 - this.size) this.start++;
+    if (this.start > 1024) {
+      this.values = this.values.slice(this.start);
+      this.at = this.at.slice(this.start);
+      this.start = 0;
+    }
+  }
+
+  max(): number {
+    return this.values.length > this.start ? this.values[this.start]! : 0;
+  }
+}
+
+/** One test's statistic, tracked for its recent extremes in each direction. */
+interface Test {
+  rows: number;
+  up: RollingMax;
+  down: RollingMax;
 }
 
 export function createSeriesDetector(opts: SeriesDetectorOptions) {
-  const history: number[] = [];
+  const history = new RollingWindow(opts.baseline);
+  const newTest = (rows: number): Test => ({ rows, up: new RollingMax(opts.memory), down: new RollingMax(opts.memory) });
+  const rowTest = newTest(1);
+  const runs = opts.runs.map((k) => ({ ...newTest(k), recent: [] as number[], sum: 0 }));
+  const tests = 1 + runs.length;
+  const sides = opts.direction === 'both' ? 2 : 1;
   let integers = true;
   let outside = 0;
   let sinceAlert = Infinity;
 
+  /** How far a statistic goes beyond its threshold and its recent extreme (>= 1: the test alerts). */
+  const reach = (t: Test, stat: number): number => {
+    const tested = opts.direction === 'both' ? Math.abs(stat) : stat;
+    if (tested <= 0) return 0;
+    const extreme = opts.memory > 0 ? (stat >= 0 ? t.up : t.down).max() : 0;
+    // Strictly beyond the extreme: an equal value is what the series already did.
+    return tested / Math.max(opts.zAlert, extreme * (1 + 1e-9) + 1e-12);
+  };
+  const remember = (t: Test, stat: number) => {
+    if (opts.memory === 0) return;
+    t.up.push(Math.max(0, stat));
+    t.down.push(Math.max(0, -stat));
+  };
+
   return {
     push(value: number): SeriesRow {
       if (!Number.isInteger(value)) integers = false;
-      const sorted = [...history].sort((a, b) => a - b);
-      const level = median(sorted);
-      const deviations = sorted.map((x) => Math.abs(x - level));
-      const mad = median([...deviations].sort((a, b) => a - b));
-      const meanDeviation = deviations.reduce((a, b) => a + b, 0) / Math.max(1, deviations.length);
+      const level = history.median();
+      const dev = history.deviations(level);
       // A mostly flat history has no MAD: its mean deviation, or a small share of the level, stands in.
-      let sd = Math.max(MAD_TO_SD * mad, MEAN_DEV_TO_SD * meanDeviation, 1e-3 * Math.abs(level), 1e-9);
+      let sd = Math.max(MAD_TO_SD * dev.mad, MEAN_DEV_TO_SD * dev.mean, 1e-3 * Math.abs(level), 1e-9);
       if (integers) sd = Math.max(sd, Math.sqrt(Math.max(level, 1)));
       const z = (value - level) / sd;
-      const tested = opts.direction === 'both' ? Math.abs(z) : z;
-      const p = Math.min(1, (opts.direction === 'both' ? 2 : 1) * normalUpperTail(tested));
       const ready = history.length >= opts.minHistory;
-      // Log-compressed, so that very large z keep their order (a threshold sweep needs it).
-      const score = ready ? 1 - 1 / (1 + Math.log1p(Math.max(0, tested) / opts.zAlert)) : 0;
+
+      let best = 0;
+      let bestRows = 1;
+      let strongest = opts.direction === 'both' ? Math.abs(z) : z;
+      if (ready) {
+        best = reach(rowTest, z);
+        remember(rowTest, z);
+        const clipped = Math.max(-RUN_CLIP, Math.min(RUN_CLIP, z));
+        for (const run of runs) {
+          run.recent.push(clipped);
+          run.sum += clipped;
+          if (run.recent.length > run.rows) run.sum -= run.recent.shift()!;
+          if (run.recent.length < run.rows) continue;
+          const stat = (run.sum / run.rows) * Math.sqrt(run.rows);
+          const r = reach(run, stat);
+          if (r > best) {
+            best = r;
+            bestRows = run.rows;
+          }
+          strongest = Math.max(strongest, opts.direction === 'both' ? Math.abs(stat) : stat);
+          remember(run, stat);
+        }
+      }
+      const p = Math.min(1, tests * sides * normalUpperTail(strongest));
+      const score = best / (1 + best);
       sinceAlert++;
-      const high = ready && tested >= opts.zAlert;
-      const alert = high && sinceAlert > opts.refractory;
+      const alert = ready && best >= 1 && sinceAlert > opts.refractory;
       if (alert) sinceAlert = 0;
 
-      // Outliers are learned clipped; a shift that lasts half a baseline is learned as it is.
+      // Outliers are learned clipped; a shift that lasts `shiftRows` rows is learned as it is.
       const out = Math.abs(z) > LEARN_Z;
       outside = out ? outside + 1 : 0;
-      const learned = !out || outside > opts.baseline / 2 || !ready ? value : level + Math.sign(z) * LEARN_Z * sd;
-      history.push(learned);
-      if (history.length > opts.baseline) history.shift();
-      return { expected: level, ratio: value / Math.max(level, 1e-9), z, p, score, alert };
+      history.push(!out || outside > opts.shiftRows || !ready ? value : level + Math.sign(z) * LEARN_Z * sd);
+      return { expected: level, ratio: value / Math.max(level, 1e-9), z, p, score, alert, rows: bestRows };
     },
   };
 }
