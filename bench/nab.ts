@@ -123,10 +123,7 @@ const halves = [
   { name: 'A (artificial, realAdExchange, realTraffic)', keep: (f: NabFile) => HALF_A.has(f.category) },
   { name: 'B (realAWSCloudwatch, realKnownCause)', keep: (f: NabFile) => !HALF_A.has(f.category) },
 ];
-for (const [from, to] of [
-  [halves[0]!, halves[1]!],
-  [halves[1]!, halves[0]!],
-]) {
+for (const [from, to] of [halves, [...halves].reverse()] as [typeof halves[0], typeof halves[0]][]) {
   const chosen = best(from.keep);
   const own = best(to.keep);
   console.log(

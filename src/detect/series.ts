@@ -3,25 +3,29 @@
  * row by row: each value against a robust baseline of the rows before it. Pure.
  *
  * Baseline: the median and the median absolute deviation (MAD) of the last `baseline` learned
- * rows, so that a few outliers neither move the level nor widen the spread. A row far out of range
- * is learned clipped to the edge of the normal range (an outlier is not learned), unless the
- * series stays out of range for `shiftRows` rows: then it is a level shift, and the new level is
- * learned as it is. For counts (whole numbers), the spread is never below Poisson's.
+ * rows, so that a few outliers neither move the level nor widen the spread. A row more than 6
+ * robust deviations out is learned clipped to that edge (an outlier is not learned), unless the
+ * series stays out for `shiftRows` rows: then it is a level shift, and the new level is learned
+ * as it is. For counts (whole numbers), the spread is never below Poisson's (overdispersion
+ * widens it, through the MAD).
  *
- * Two tests per row, each in robust deviations (z):
+ * Tests per row, each a robust z:
  *   - the row: z = (value - median) / (1.4826 MAD);
- *   - runs: the mean of the last k rows' z (each clipped at +-6, so one outlier cannot make a run)
- *     times sqrt(k), for each k of `runs`: a slow ramp or a small lasting shift, which no single
- *     row shows, adds up there (a likelihood-ratio test of a shifted mean over the last k rows).
- * `both` tests drops as well as rises. Real series are heavy-tailed and their rows are not
- * independent, so a test's p alone over-alerts: a test counts only when its statistic reaches
- * `zAlert` AND goes beyond every value the same statistic took in the last `memory` rows (the
- * series has not done this recently). An alert opens on such a row, and not again for
- * `refractory` rows (one episode, one alert).
+ *   - runs: the mean of the last k rows' z (each clipped at +-6, so that one outlier does not make
+ *     a run) times sqrt(k), for each k of `runs`: a slow ramp or a small lasting shift, which no
+ *     single row shows, adds up there (the likelihood-ratio test of a mean shifted over the last
+ *     k rows, CUSUM-like).
+ * `both` tests drops as well as rises. Real series are heavy-tailed, drift and their rows are not
+ * independent, so a nominal p alone alerts on every recurring spike: a test alerts only when its
+ * z reaches `zAlert` AND it goes beyond everything it did over the last `memory` rows (the row:
+ * further from expected, in the series' units, than any row; a run: a larger run z than any).
+ * What the series did in the last two weeks is not news. An alert opens the first such row of an
+ * episode; the episode lasts until `refractory` rows pass without any such row.
  *
  * A row's explanation: `expected` (the baseline median), `ratio`, `z` (the row's robust z), `p`
- * (the smallest p of the tests, nominal, Bonferroni over the tests) and `score`, which is 0.5 where
- * the strongest test just reaches both its threshold and its recent extreme.
+ * (the smallest p of its tests, nominal, Bonferroni over the tests), `rows` (1 when the row
+ * itself is the strongest evidence, k for a run of k rows) and `score`, 0.5 where the strongest
+ * test just reaches both its threshold and its recent extreme.
  */
 import { normalUpperTail } from './stats.js';
 
@@ -34,9 +38,9 @@ export interface SeriesDetectorOptions {
   direction: 'up' | 'both';
   /** Robust z at which a test alerts (the row's z, or a run's mean z times sqrt(rows)). */
   zAlert: number;
-  /** Rows after an alert during which the same episode does not alert again. */
+  /** Quiet rows (no test alerting) that end an episode: until then, it does not alert again. */
   refractory: number;
-  /** Rows of memory: a test alerts only beyond every value it took over this many rows before (0: off). */
+  /** Rows of memory: a test alerts only beyond everything it did over this many rows before (0: off). */
   memory: number;
   /** Rows out of range after which the new level is learned (a level shift). */
   shiftRows: number;
@@ -53,8 +57,8 @@ export interface SeriesRow {
   /** The smallest p of the row's tests (nominal, Bonferroni over the tests). */
   p: number;
   /**
-   * 0..1: the strongest test's statistic over the larger of its threshold and its extreme of the
-   * last `memory` rows, as r / (1 + r); 0.5 where a test just alerts. What a threshold is swept over.
+   * 0..1, r / (1 + r) with r the strongest test's reach: the smaller of its z over `zAlert` and its
+   * size over its extreme of the last `memory` rows. 0.5 where a test just alerts; ranks rows.
    */
   score: number;
   alert: boolean;
@@ -182,20 +186,25 @@ export function createSeriesDetector(opts: SeriesDetectorOptions) {
   const sides = opts.direction === 'both' ? 2 : 1;
   let integers = true;
   let outside = 0;
-  let sinceAlert = Infinity;
+  let quiet = Infinity;
 
-  /** How far a statistic goes beyond its threshold and its recent extreme (>= 1: the test alerts). */
-  const reach = (t: Test, stat: number): number => {
-    const tested = opts.direction === 'both' ? Math.abs(stat) : stat;
-    if (tested <= 0) return 0;
-    const extreme = opts.memory > 0 ? (stat >= 0 ? t.up : t.down).max() : 0;
+  /**
+   * How far a test goes beyond its threshold (its z against zAlert) and beyond its recent
+   * extreme (its size, in the series' units, against the largest of the last `memory` rows, in
+   * the same direction): the smaller of the two ratios; at least 1 where the test alerts.
+   */
+  const reach = (t: Test, z: number, size: number): number => {
+    const tested = opts.direction === 'both' ? Math.abs(z) : z;
+    const testedSize = opts.direction === 'both' ? Math.abs(size) : size;
+    if (tested <= 0 || testedSize <= 0 || Math.sign(z) !== Math.sign(size)) return 0;
+    const extreme = opts.memory > 0 ? (size >= 0 ? t.up : t.down).max() : 0;
     // Strictly beyond the extreme: an equal value is what the series already did.
-    return tested / Math.max(opts.zAlert, extreme * (1 + 1e-9) + 1e-12);
+    return Math.min(tested / opts.zAlert, extreme > 0 ? testedSize / (extreme * (1 + 1e-9)) : Infinity);
   };
-  const remember = (t: Test, stat: number) => {
+  const remember = (t: Test, size: number) => {
     if (opts.memory === 0) return;
-    t.up.push(Math.max(0, stat));
-    t.down.push(Math.max(0, -stat));
+    t.up.push(Math.max(0, size));
+    t.down.push(Math.max(0, -size));
   };
 
   return {
@@ -213,29 +222,31 @@ export function createSeriesDetector(opts: SeriesDetectorOptions) {
       let bestRows = 1;
       let strongest = opts.direction === 'both' ? Math.abs(z) : z;
       if (ready) {
-        best = reach(rowTest, z);
-        remember(rowTest, z);
+        best = reach(rowTest, z, value - level);
+        remember(rowTest, value - level);
         const clipped = Math.max(-RUN_CLIP, Math.min(RUN_CLIP, z));
         for (const run of runs) {
           run.recent.push(clipped);
           run.sum += clipped;
           if (run.recent.length > run.rows) run.sum -= run.recent.shift()!;
           if (run.recent.length < run.rows) continue;
-          const stat = (run.sum / run.rows) * Math.sqrt(run.rows);
-          const r = reach(run, stat);
+          const runZ = (run.sum / run.rows) * Math.sqrt(run.rows);
+          const r = reach(run, runZ, runZ);
           if (r > best) {
             best = r;
             bestRows = run.rows;
           }
-          strongest = Math.max(strongest, opts.direction === 'both' ? Math.abs(stat) : stat);
-          remember(run, stat);
+          strongest = Math.max(strongest, opts.direction === 'both' ? Math.abs(runZ) : runZ);
+          remember(run, runZ);
         }
       }
       const p = Math.min(1, tests * sides * normalUpperTail(strongest));
       const score = best / (1 + best);
-      sinceAlert++;
-      const alert = ready && best >= 1 && sinceAlert > opts.refractory;
-      if (alert) sinceAlert = 0;
+      // One alert per episode: a new one needs `refractory` rows without any test alerting.
+      quiet++;
+      const high = ready && best >= 1;
+      const alert = high && quiet > opts.refractory;
+      if (high) quiet = 0;
 
       // Outliers are learned clipped; a shift that lasts `shiftRows` rows is learned as it is.
       const out = Math.abs(z) > LEARN_Z;

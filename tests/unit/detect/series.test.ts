@@ -44,6 +44,11 @@ describe('series detector', () => {
     expect(Math.abs(r[1001]!.expected - r[999]!.expected)).toBeLessThan(2);
   });
 
+  it('alerts once per episode: a surge that lasts hours opens one alert, at its start', () => {
+    const values = noisy(1800).map((v, i) => (i >= 1000 && i < 1300 ? v + 40 : v));
+    expect(alerts(detect(values, { direction: 'up' }))).toEqual([1000]);
+  });
+
   it('flags drops by default, and only rises with direction up', () => {
     const values = noisy(1500).map((v, i) => (i >= 1000 && i < 1010 ? 40 : v));
     expect(alerts(detect(values))).toEqual([1000]);
@@ -62,7 +67,7 @@ describe('series detector', () => {
   it('scores below 0.5 on ordinary rows and at least 0.5 on the rows that alert', () => {
     const values = noisy(1500).map((v, i) => (i === 1200 ? 180 : v));
     const rows = detect(values);
-    for (const [i, r] of rows.entries()) {
+    for (const r of rows) {
       expect(r.score).toBeGreaterThanOrEqual(0);
       expect(r.score).toBeLessThan(1);
       if (r.alert) expect(r.score).toBeGreaterThanOrEqual(0.5);
