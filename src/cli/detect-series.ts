@@ -19,6 +19,8 @@ export interface DetectSeriesOptions {
   minHistory?: number;
   /** Rows over which an alert must go beyond every earlier deviation of its kind (default 14 x baseline; 0: off). */
   memory?: number;
+  /** Rows in a season (e.g. 288: a day of 5-minute rows): the same row of earlier seasons sets the expected value where that fits better (default 0: none). */
+  period?: number;
 }
 
 const MAX_LINE_BYTES = 4096;
@@ -53,6 +55,7 @@ export function seriesOptions(opts: DetectSeriesOptions): SeriesDetectorOptions 
     memory: opts.memory ?? 14 * baseline,
     shiftRows: Math.ceil(baseline / 8),
     runs,
+    period: opts.period ?? 0,
   };
 }
 

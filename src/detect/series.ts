@@ -46,6 +46,12 @@ export interface SeriesDetectorOptions {
   shiftRows: number;
   /** Run lengths (rows) of the run tests, for ramps and small lasting shifts; [] for none. */
   runs: readonly number[];
+  /**
+   * Rows in a season (e.g. 288: a day of 5-minute rows), 0 for none. With one, the expected value
+   * is the median of the same row of the last 7 seasons (at least 3), plus the recent median
+   * offset from it, wherever that fits the recent rows much better than the plain median does.
+   */
+  period?: number;
 }
 
 export interface SeriesRow {
@@ -170,6 +176,56 @@ class RollingMax {
   }
 }
 
+/** The median of a few values (sorts them). */
+function medianOf(xs: number[]): number {
+  xs.sort((a, b) => a - b);
+  const n = xs.length;
+  return n % 2 === 1 ? xs[(n - 1) / 2]! : (xs[n / 2 - 1]! + xs[n / 2]!) / 2;
+}
+
+/** Seasons the seasonal expectation looks back over, and the fewest it needs. */
+const SEASONS = 7;
+const MIN_SEASONS = 3;
+/** The seasonal expectation is used where its residuals' spread is below this share of the plain one's. */
+const SEASONAL_GAIN = 0.6;
+
+/**
+ * The seasonal expectation: the median of the same row over the last seasons, and the residuals
+ * of the learned rows from it and from the plain median, to judge which fits the series.
+ */
+function createSeason(period: number, baseline: number) {
+  const learned: number[] = [];
+  const residuals = new RollingWindow(baseline);
+  const plainResiduals = new RollingWindow(baseline);
+  let same = NaN;
+  const spread = (w: RollingWindow, m: number) => {
+    const d = w.deviations(m);
+    return d.mad + 0.5 * d.mean;
+  };
+  return {
+    /** The seasonal level and deviations for the next row, where they fit the recent rows better than the plain median. */
+    expect(): { level: number; dev: { mad: number; mean: number } } | undefined {
+      same = NaN;
+      if (learned.length < MIN_SEASONS * period) return undefined;
+      const xs: number[] = [];
+      for (let s = 1; s <= SEASONS && s * period <= learned.length; s++) xs.push(learned[learned.length - s * period]!);
+      same = medianOf(xs);
+      if (residuals.length < baseline / 2) return undefined;
+      const offset = residuals.median();
+      if (spread(residuals, offset) >= SEASONAL_GAIN * spread(plainResiduals, plainResiduals.median())) return undefined;
+      return { level: same + offset, dev: residuals.deviations(offset) };
+    },
+    learn(value: number, plainLevel: number): void {
+      if (!Number.isNaN(same)) {
+        residuals.push(value - same);
+        plainResiduals.push(value - plainLevel);
+      }
+      learned.push(value);
+      if (learned.length > SEASONS * period) learned.shift();
+    },
+  };
+}
+
 /** One test's statistic, tracked for its recent extremes in each direction. */
 interface Test {
   rows: number;
@@ -187,6 +243,7 @@ export function createSeriesDetector(opts: SeriesDetectorOptions) {
   let integers = true;
   let outside = 0;
   let quiet = Infinity;
+  const season = opts.period ? createSeason(opts.period, opts.baseline) : undefined;
 
   /**
    * How far a test goes beyond its threshold (its z against zAlert) and beyond its recent
@@ -210,8 +267,10 @@ export function createSeriesDetector(opts: SeriesDetectorOptions) {
   return {
     push(value: number): SeriesRow {
       if (!Number.isInteger(value)) integers = false;
-      const level = history.median();
-      const dev = history.deviations(level);
+      const plainLevel = history.median();
+      const seasonal = season?.expect();
+      const level = seasonal ? seasonal.level : plainLevel;
+      const dev = seasonal ? seasonal.dev : history.deviations(level);
       // A mostly flat history has no MAD: its mean deviation, or a small share of the level, stands in.
       let sd = Math.max(MAD_TO_SD * dev.mad, MEAN_DEV_TO_SD * dev.mean, 1e-3 * Math.abs(level), 1e-9);
       if (integers) sd = Math.max(sd, Math.sqrt(Math.max(level, 1)));
@@ -251,7 +310,9 @@ export function createSeriesDetector(opts: SeriesDetectorOptions) {
       // Outliers are learned clipped; a shift that lasts `shiftRows` rows is learned as it is.
       const out = Math.abs(z) > LEARN_Z;
       outside = out ? outside + 1 : 0;
-      history.push(!out || outside > opts.shiftRows || !ready ? value : level + Math.sign(z) * LEARN_Z * sd);
+      const learned = !out || outside > opts.shiftRows || !ready ? value : level + Math.sign(z) * LEARN_Z * sd;
+      history.push(learned);
+      season?.learn(learned, plainLevel);
       return { expected: level, ratio: value / Math.max(level, 1e-9), z, p, score, alert, rows: bestRows };
     },
   };

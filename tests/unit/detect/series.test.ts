@@ -49,6 +49,21 @@ describe('series detector', () => {
     expect(alerts(detect(values, { direction: 'up' }))).toEqual([1000]);
   });
 
+  it('with a period, expects the same hour of earlier days: a day without its rhythm alerts', () => {
+    const rng = createRng(5);
+    // Hourly rows with a strong daily rhythm; day 30 stays flat at the daily mean.
+    const values = Array.from({ length: 24 * 40 }, (_, i) => (i >= 24 * 30 && i < 24 * 31 ? 100 : 100 + 40 * Math.sin((2 * Math.PI * i) / 24)) + (rng() - 0.5) * 6);
+    const dayThirty = (i: number) => i >= 24 * 30 && i < 24 * 31;
+    expect(alerts(detect(values, { baseline: 120 })).filter(dayThirty)).toEqual([]);
+    const seasonal = detect(values, { baseline: 120, period: 24 });
+    const flagged = alerts(seasonal).filter(dayThirty);
+    expect(flagged).toHaveLength(1);
+    expect(flagged[0]).toBeLessThan(24 * 30 + 8);
+    // What the row was expected to be: the rhythm's value at that hour.
+    const i = flagged[0]!;
+    expect(Math.abs(seasonal[i]!.expected - (100 + 40 * Math.sin((2 * Math.PI * i) / 24)))).toBeLessThan(6);
+  });
+
   it('flags drops by default, and only rises with direction up', () => {
     const values = noisy(1500).map((v, i) => (i >= 1000 && i < 1010 ? 40 : v));
     expect(alerts(detect(values))).toEqual([1000]);
