@@ -39,11 +39,17 @@ commands:
       data sets (leave one data set out where a topic has several, else the held-out split):
       {"kind":"head","evaluation":"in-set"|"cross-dataset","mode",...}. JSON lines on stdout,
       tables on stderr.
-  detect-series <series.csv> [--out scored.csv] [--baseline 288] [--p 1e-6] [--direction up|both]
-                [--refractory ROWS] [--min-history ROWS]
-      The detector over a plain timestamp,value count series: each row is tested against the
-      rows before it. Writes every row plus expected, ratio, z, p, anomaly_score (-log10 p) and
-      alert (0/1).
+  detect-series <series.csv> [--out scored.csv] [--baseline 288] [--p 1e-3] [--direction both|up]
+                [--refractory ROWS] [--min-history ROWS] [--memory ROWS] [--period ROWS]
+      The detector over a plain timestamp,value count series: each row, and the runs of rows
+      ending on it, against a robust baseline of the rows before (median/MAD over --baseline rows;
+      outliers not learned, level shifts learned). A row alerts when p <= --p and it goes beyond
+      everything the series did over --memory rows (default 14 baselines); one alert per episode
+      (--refractory quiet rows end one, default baseline/12). Rises and drops by default.
+      --period (e.g. 288 for a day of 5-minute rows): expect the same row of earlier seasons
+      where that fits better.
+      Writes every row plus expected, ratio, z, p, anomaly_score (0..1, 0.5 at the alert line)
+      and alert (0/1).
   synth --corpus <labelled.jsonl> --out <signals.jsonl> --truth <truth.json> [--days 3] [--seed 1]
         [--rate 2] [--split test|all] [--start ISO] [--warmup-hours 6]
       A replay stream of real labelled posts (test split by default): a daily rhythm over
@@ -112,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       gap: { type: 'string' },
       p: { type: 'string' },
       'min-ratio': { type: 'string' },
+      memory: { type: 'string' },
+      period: { type: 'string' },
       'min-count': { type: 'string' },
       direction: { type: 'string' },
       refractory: { type: 'string' },
@@ -247,6 +255,8 @@ async function main(argv: string[]): Promise<number> {
       ...(values.p !== undefined && { p: num('p', 1e-300, 0.5, false)! }),
       ...(values.refractory !== undefined && { refractory: num('refractory', 0, 1e9, true)! }),
       ...(values['min-history'] !== undefined && { minHistory: num('min-history', 1, 100_000, true)! }),
+      ...(values.memory !== undefined && { memory: num('memory', 0, 10_000_000, true)! }),
+      ...(values.period !== undefined && { period: num('period', 0, 100_000, true)! }),
     };
     if (values.direction !== undefined) {
       if (values.direction !== 'up' && values.direction !== 'both') throw new UsageError('--direction must be up or both');

@@ -44,10 +44,17 @@ describe('surgewatch detect-series', () => {
     const flagged = rows.flatMap((row, i) => (row[7] === '1' ? [i] : []));
     expect(flagged).toEqual([200, 300]);
     expect(r.alerts).toBe(2);
-    // The anomaly score (0..1) is high for the spikes, low for ordinary rows, and ranks them.
-    expect(Number(rows[200]![6])).toBeGreaterThan(0.5);
-    expect(Number(rows[201]![6])).toBeGreaterThan(0.5);
-    expect(Number(rows[100]![6])).toBeLessThan(0.3);
+    // Each alert says why: the expected level, the ratio, the row's robust z and its p.
+    const [, , expected, ratio, z, p] = rows[200]!.map(Number);
+    expect(expected).toBeGreaterThan(10);
+    expect(expected).toBeLessThan(30);
+    expect(ratio).toBeGreaterThan(2.5);
+    expect(z).toBeGreaterThan(8);
+    expect(p).toBeLessThan(1e-6);
+    // The anomaly score (0..1) is 0.5 or more where a row alerts, and below it on ordinary rows.
+    expect(Number(rows[200]![6])).toBeGreaterThanOrEqual(0.5);
+    expect(Number(rows[300]![6])).toBeGreaterThanOrEqual(0.5);
+    expect(rows.slice(0, 200).every((row) => Number(row[6]) < 0.5)).toBe(true);
     for (const row of rows) expect(Number(row[6])).toBeLessThanOrEqual(1);
   });
 
@@ -81,10 +88,16 @@ describe('surgewatch detect-series', () => {
     expect(Math.abs(Number(spiky[201]![2]) - Number(spiky[199]![2]))).toBeLessThan(5);
   });
 
-  it('tests drops too with --direction both', async () => {
-    const dropped = series(24 * 14, { 200: 0, 201: 0, 202: 0 });
-    expect((await run(dropped, { p: 1e-3 })).rows.filter((row) => row[7] === '1')).toEqual([]);
-    const both = await run(dropped, { direction: 'both', p: 1e-3 });
-    expect(both.rows.flatMap((row, i) => (row[7] === '1' ? [i] : []))).toEqual([200]);
+  it('flags drops as well as rises by default, and only rises with --direction up', async () => {
+    const dropped = series(24 * 14, { 200: 0, 201: 0, 202: 0, 203: 0 });
+    const both = await run(dropped, { baseline: 120 });
+    // The daily rhythm makes one empty hour borderline; the run of empty hours alerts, once.
+    const flagged = both.rows.flatMap((row, i) => (row[7] === '1' ? [i] : []));
+    expect(flagged).toHaveLength(1);
+    expect(flagged[0]).toBeGreaterThanOrEqual(200);
+    expect(flagged[0]).toBeLessThanOrEqual(203);
+    expect(Number(both.rows[flagged[0]!]![4])).toBeLessThan(-2);
+    expect(Number(both.rows[flagged[0]!]![5])).toBeLessThan(1e-3);
+    expect((await run(dropped, { baseline: 120, direction: 'up' })).rows.filter((row) => row[7] === '1')).toEqual([]);
   });
 });
