@@ -177,12 +177,16 @@ const truthSurge = (i: number) => (truth as CorpusTruth).surges[i]!;
 
 console.log(`bench:backtest: ${synth.stats.signals.toLocaleString('en')} real posts over ${DAYS} simulated days (seed ${SEED}, ${RATE} signals/s), pipeline "${config.pipelines[0]!.id}"`);
 console.log('');
-console.log('start                     topic                dimension       factor  shape    base  injected  detected  delay s  missed: decisions on its series during the surge');
+const scopeOf = new Map(opened.map((a) => [a.id, a.dimension]));
+console.log('start                     topic                dimension       factor  shape    base  injected  detected  delay s  detected: the alert\'s scope where it is another; missed: decisions on its series during the surge');
 report.surges.forEach((s, i) => {
   const t = traces[i]!;
   const ts = truthSurge(i);
+  const named = s.alert_id === null ? undefined : scopeOf.get(s.alert_id);
   const why = s.detected
-    ? ''
+    ? named !== undefined && named !== s.dimension
+      ? `on ${named}, ${s.dimension} related`
+      : ''
     : `${[...t.reasons]
         .sort((a, b) => b[1] - a[1])
         .map(([r, n]) => `${r} ${n}`)

@@ -189,10 +189,11 @@ export async function replayCommand(
   // replay never mixes with live counts; otherwise in process memory.
   const redis = config.env.REDIS_URL ? new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, connectionName: 'surgewatch-replay' }) : undefined;
   try {
-    const seen = new Map<string, Alert>();
-    const result: ReplayResult = await replayOn(config, rt, file, opts, io, seen, redis);
+    // Every alert version published, in order: the truth judges an alert on its versions.
+    const published: Alert[] = [];
+    const result: ReplayResult = await replayOn(config, rt, file, opts, io, published, redis);
     if (truth) {
-      result.truth = evaluateTruth([...seen.values()], truth);
+      result.truth = evaluateTruth(published, truth);
       io.stderr.write(formatTruthReport(result.truth));
     }
     return result;
@@ -224,7 +225,7 @@ async function replayOn(
   opts: { out?: string; progress?: boolean; observe?: ReplayObserver },
   io: Io,
   /** Every alert by id: its latest version, coordinated if any version was. */
-  seen: Map<string, Alert>,
+  published: Alert[],
   redis: Redis | undefined,
 ): Promise<ReplayResult> {
   const clock = new ManualClock(0);
@@ -244,8 +245,7 @@ async function replayOn(
     publish: async (_topic, e) => {
       eventCount++;
       events.push(JSON.stringify({ event: e.type, ...e.alert }));
-      const prev = seen.get(e.alert.id);
-      seen.set(e.alert.id, { ...e.alert, coordinated: e.alert.coordinated || (prev?.coordinated ?? false) });
+      published.push(e.alert);
     },
     close: async () => {},
   };
@@ -306,5 +306,5 @@ async function replayOn(
     await once(out, 'finish');
   }
   const totals = await windows.totals(rt.config.id);
-  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: seen.size, events: eventCount, ...(redis && { redisPrefix: prefix }) };
+  return { signals: totals.signals ?? 0, deadLetters: badLines, alerts: new Set(published.map((a) => a.id)).size, events: eventCount, ...(redis && { redisPrefix: prefix }) };
 }

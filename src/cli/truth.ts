@@ -91,24 +91,46 @@ function touches(alertDimension: string, decoyDimension: string): boolean {
   return covers(alertDimension, decoyDimension) || covers(decoyDimension, alertDimension);
 }
 
+/** When a version of an alert first named a surge's dimension: its own scope, or one it lists as related. */
+function coveredAt(versions: readonly Alert[], surgeDimension: string): string | undefined {
+  for (const v of versions) {
+    if (covers(v.dimension, surgeDimension) || (v.related ?? []).some((r) => covers(r.dimension, surgeDimension))) return v.updated_at ?? v.opened_at;
+  }
+  return undefined;
+}
+
 /**
- * Scores a replay's alerts against the truth. A surge is detected by the first alert of its
- * topic covering its dimension that opens between its start and its end plus `graceSec`. An
- * alert is true when any surge of its topic is under way when it opens (whatever its
- * dimension: a surge shows in several series); the others are false alerts. A false alert that
- * opens during a decoy (a benign wave), up to `graceSec` after its end, in a dimension the decoy
- * touches, is counted against that decoy.
+ * Scores a replay's alerts against the truth. `published` holds every alert version the replay
+ * published, in order (a single version per alert is fine); an alert is judged on its versions.
+ * A surge is detected by the first alert of its topic that opens between the surge's start and
+ * its end plus `graceSec` and covers the surge's dimension: in its own scope, or in one it lists
+ * as related (one surge, one incident: a global surge that lifts one region most is named on
+ * that region, with the whole topic related). The delay runs to the version that first named
+ * the surge's dimension. An alert is true when any surge of its topic is under way when it opens
+ * (whatever its dimension: a surge shows in several series); the others are false alerts. A
+ * false alert that opens during a decoy (a benign wave), up to `graceSec` after its end, in a
+ * dimension the decoy touches, is counted against that decoy.
  */
-export function evaluateTruth(opened: readonly Alert[], truthInput: TruthInput, graceSec = 300): TruthReport {
+export function evaluateTruth(published: readonly Alert[], truthInput: TruthInput, graceSec = 300): TruthReport {
   const truth = truthSchema.parse(truthInput);
-  const spikes = opened.filter((a) => a.kind === 'spike').sort((a, b) => a.opened_at.localeCompare(b.opened_at));
+  const versionsOf = new Map<string, Alert[]>();
+  for (const a of published) if (a.kind === 'spike') versionsOf.set(a.id, [...(versionsOf.get(a.id) ?? []), a]);
+  // The newest version of each alert, flagged coordinated if any version was.
+  const latest = [...versionsOf.values()].map((vs) => ({ ...vs.at(-1)!, coordinated: vs.some((v) => v.coordinated) }));
+  const spikes = latest.sort((a, b) => a.opened_at.localeCompare(b.opened_at));
   const ms = (s: string) => Date.parse(s);
-  const during = (a: Alert, s: { start: string; end: string }) => ms(a.opened_at) >= ms(s.start) && ms(a.opened_at) <= ms(s.end) + graceSec * 1000;
+  const within = (t: string, s: { start: string; end: string }) => ms(t) >= ms(s.start) && ms(t) <= ms(s.end) + graceSec * 1000;
+  const during = (a: Alert, s: { start: string; end: string }) => within(a.opened_at, s);
 
   const surges: SurgeResult[] = truth.surges.map((s) => {
-    const hit = spikes.find((a) => a.topic === s.topic && covers(a.dimension, s.dimension) && during(a, s));
+    let hit: { alert: Alert; at: string } | undefined;
+    for (const a of spikes) {
+      if (a.topic !== s.topic || !during(a, s)) continue;
+      const at = coveredAt(versionsOf.get(a.id)!, s.dimension);
+      if (at !== undefined && within(at, s) && (!hit || ms(at) < ms(hit.at))) hit = { alert: a, at };
+    }
     // Coordination shows in the surge's own series; a wider one mixes in organic accounts.
-    const own = spikes.find((a) => a.topic === s.topic && a.dimension === s.dimension && during(a, s)) ?? hit;
+    const own = spikes.find((a) => a.topic === s.topic && a.dimension === s.dimension && during(a, s)) ?? hit?.alert;
     return {
       topic: s.topic,
       dimension: s.dimension,
@@ -116,8 +138,8 @@ export function evaluateTruth(opened: readonly Alert[], truthInput: TruthInput, 
       factor: s.factor,
       shape: s.shape,
       detected: Boolean(hit),
-      delay_sec: hit ? Math.round((ms(hit.opened_at) - ms(s.start)) / 1000) : null,
-      alert_id: hit?.id ?? null,
+      delay_sec: hit ? Math.round((ms(hit.at) - ms(s.start)) / 1000) : null,
+      alert_id: hit?.alert.id ?? null,
       coordinated_flag: own && s.coordinated ? own.coordinated : null,
     };
   });

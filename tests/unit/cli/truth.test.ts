@@ -45,3 +45,32 @@ describe('truth with decoys', () => {
     expect(formatTruthReport(report)).not.toMatch(/decoys/);
   });
 });
+
+describe('truth with one incident per surge', () => {
+  const global: TruthInput = { from: at(0), to: at(24 * 60), surges: [{ topic: 'scams-fraud', dimension: 'all', start: at(600), end: at(640), factor: 20, shape: 'gradual' }] };
+  const related = (dimension: string) => ({ series: `scams-fraud|${dimension}`, dimension, observed: 80, expected: 8, ratio: 10 });
+  const version = (a: Alert, min: number, dims: string[]): Alert => ({ ...a, updated_at: at(min), related: dims.map(related) });
+
+  it('counts a global surge named on the region it lifts most, from the version that lists the whole topic as related', () => {
+    const opened = alert('a-us', 'scams-fraud', 'region=US', 605);
+    const report = evaluateTruth([version(opened, 605, []), version(opened, 612, ['all', 'lang=en']), version(opened, 620, ['all'])], global);
+    expect(report.surges[0]).toMatchObject({ detected: true, alert_id: 'a-us', delay_sec: 12 * 60 });
+    expect(report).toMatchObject({ alerts: 1, false_alerts: 0, precision: 1 });
+  });
+
+  it('does not count an incident that never names the surge scope, nor one that names it only after the grace', () => {
+    const us = alert('a-us', 'scams-fraud', 'region=US', 605);
+    const late = alert('a-br', 'scams-fraud', 'region=BR', 606);
+    const report = evaluateTruth([version(us, 605, ['lang=en']), version(late, 606, []), version(late, 700, ['all'])], global);
+    expect(report.surges[0]).toMatchObject({ detected: false, delay_sec: null });
+    // Both opened while the surge was under way: they are its alerts, not false ones.
+    expect(report).toMatchObject({ alerts: 2, false_alerts: 0 });
+  });
+
+  it('keeps the coordinated flag an earlier version raised', () => {
+    const coordinated: TruthInput = { ...global, surges: [{ ...global.surges[0]!, coordinated: true }] };
+    const a = alert('a-all', 'scams-fraud', 'all', 604);
+    const report = evaluateTruth([{ ...version(a, 604, []), coordinated: true }, version(a, 610, [])], coordinated);
+    expect(report.surges[0]).toMatchObject({ detected: true, delay_sec: 4 * 60, coordinated_flag: true });
+  });
+});
