@@ -16,6 +16,7 @@ import { seasonalFactor } from '../detect/seasonality.js';
 import { groupScopes, type Grouping } from '../detect/grouping.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
+import { SeriesCache } from './series-cache.js';
 
 const tickSeconds = histogram({ name: 'surgewatch_tick_seconds', help: 'Duration of a detection tick of one pipeline (lease, reads, decision, saves).', labelNames: ['pipeline'], buckets: latencyBuckets });
 const lastTick = gauge({ name: 'surgewatch_last_tick_timestamp_seconds', help: 'When this process last ran a detection tick of the pipeline (as the lease holder), in Unix seconds.', labelNames: ['pipeline'] });
@@ -42,10 +43,37 @@ export interface TickReport {
   events: { type: AlertEventType; alert: Alert }[];
 }
 
+/** Series per step of the first pass (seasonal factors and counts are read a chunk at a time). */
 const READ_CHUNK = 500;
 
 const trafficSeries = trafficSeriesOf;
 const TOP_TERMS = 10;
+
+/**
+ * A series' figures at a tick and everything they were computed from besides the configuration:
+ * while none of it changes (the same newest bucket, no new counts in the series or its scope's
+ * traffic), the next tick's figures are these.
+ */
+interface CachedEvaluation {
+  toBucketMs: number;
+  sinceMs: number;
+  seasonal: number;
+  version: number | undefined;
+  trafficVersion: number | undefined;
+  evaluation: Evaluation;
+}
+
+/** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
+interface PipelineState {
+  config: PipelineRuntime['config'];
+  detector: PipelineRuntime['detector'];
+  series: SeriesCache;
+  evaluations: Map<string, CachedEvaluation>;
+}
+
+/** Whether a kept evaluation was computed from these inputs (a series not held is never reused). */
+const sameInputs = (a: Omit<CachedEvaluation, 'evaluation'>, b: Omit<CachedEvaluation, 'evaluation'>) =>
+  b.version !== undefined && a.version === b.version && a.trafficVersion === b.trafficVersion && a.toBucketMs === b.toBucketMs && a.sinceMs === b.sinceMs && a.seasonal === b.seasonal;
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
@@ -61,6 +89,7 @@ export class DetectionTicker {
   private readonly streaks: StreakStore;
   private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
+  private readonly states = new Map<string, PipelineState>();
 
   constructor(private readonly opts: TickerOptions) {
     this.streaks = opts.streaks ?? new MemoryStreakStore(() => true);
@@ -142,50 +171,83 @@ export class DetectionTicker {
     // Counts are read from the start of the longest window's baseline.
     const fromBucket = toBucket - (longest - 1 + baselineBuckets + gapBuckets) * bucketMs;
 
+    const state = this.stateOf(rt);
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
-    const live = await this.opts.windows.liveSeries(pipeline, fromBucket, cfg.maxSeries);
+    const live = await state.series.live(fromBucket, cfg.maxSeries);
     // A series without data in its longest window cannot be significant: only open alerts need it.
     const activeFrom = toBucket - (longest - 1) * bucketMs;
     const firstSeen = new Map(live.filter((s) => !s.series.startsWith(TRAFFIC_TOPIC) && s.lastBucketMs >= activeFrom).map((s) => [s.series, s.firstSeenMs]));
-    const traffic = cfg.relativeToTraffic ? await this.trafficOf(rt, live, fromBucket, toBucket) : undefined;
+    const liveTraffic = new Set(cfg.relativeToTraffic ? live.map((s) => s.series).filter((s) => s.startsWith(TRAFFIC_TOPIC)) : []);
     for (const series of open.keys()) if (!firstSeen.has(series)) firstSeen.set(series, fromBucket);
     const all = [...firstSeen.keys()];
     report.series = all.length;
 
-    // Pass 1: every live series' figures. Pass 2: the tick's decision (false-discovery rate
-    // across all of them). Pass 3: the lifecycle of the series that are or were alerting.
+    // Pass 1: every live series' figures (those whose inputs did not change since the last tick
+    // are the last tick's). Pass 2: the tick's decision (false-discovery rate across all of
+    // them). Pass 3: the lifecycle of the series that are or were alerting.
     const tested: { series: string; topic: TopicDefinition }[] = [];
     const evaluations: Evaluation[] = [];
     const guards: Guards[] = [];
+    const stale: { index: number; series: string; inputs: Omit<CachedEvaluation, 'evaluation'>; traffic: string | undefined }[] = [];
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
-      const counts = await this.opts.windows.readCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
       for (const series of chunk) {
-        const topic = lists.topics.get(parseSeries(series).topic);
+        const { topic: topicId, dimension } = parseSeries(series);
+        const topic = lists.topics.get(topicId);
         if (!topic) continue; // a topic removed from the lists: its series age out
         tested.push({ series, topic });
         guards.push(guardsFor(cfg, topic.severity));
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
-        const { topic: topicId, dimension } = parseSeries(series);
         const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
-        const seasonal = seasonals.get(series) ?? 1;
-        const scopeTraffic = traffic?.get(trafficSeries(dimension));
-        evaluations.push(
-          rt.detector.evaluate({
-            counts: counts.get(series)!,
-            currentBuckets,
-            longWindows,
-            gapBuckets,
-            bucketMs,
-            fromBucketMs: fromBucket,
-            firstSeenMs: since,
-            seasonal,
-            ...(scopeTraffic && { traffic: scopeTraffic }),
-          }),
-        );
+        // A scope without live traffic has none.
+        const traffic = liveTraffic.has(trafficSeries(dimension)) ? trafficSeries(dimension) : undefined;
+        const inputs = {
+          toBucketMs: toBucket,
+          sinceMs: since,
+          seasonal: seasonals.get(series) ?? 1,
+          version: state.series.version(series),
+          trafficVersion: traffic === undefined ? undefined : state.series.version(traffic),
+        };
+        const kept = state.evaluations.get(series);
+        if (kept && sameInputs(kept, inputs)) evaluations.push(kept.evaluation);
+        else {
+          stale.push({ index: evaluations.length, series, inputs, traffic });
+          evaluations.push(undefined as unknown as Evaluation); // computed below
+        }
       }
+    }
+    const scopes = await state.series.counts([...new Set(stale.flatMap((s) => (s.traffic === undefined ? [] : [s.traffic])))], fromBucket, toBucket, bucketMs);
+    for (let i = 0; i < stale.length; i += READ_CHUNK) {
+      const chunk = stale.slice(i, i + READ_CHUNK);
+      const counts = await state.series.counts(
+        chunk.map((s) => s.series),
+        fromBucket,
+        toBucket,
+        bucketMs,
+      );
+      for (const { index, series, inputs, traffic } of chunk) {
+        const scopeTraffic = traffic === undefined ? undefined : scopes.get(traffic);
+        const evaluation = rt.detector.evaluate({
+          counts: counts.get(series)!,
+          currentBuckets,
+          longWindows,
+          gapBuckets,
+          bucketMs,
+          fromBucketMs: fromBucket,
+          firstSeenMs: inputs.sinceMs,
+          seasonal: inputs.seasonal,
+          ...(scopeTraffic && { traffic: scopeTraffic }),
+        });
+        evaluations[index] = evaluation;
+        state.evaluations.set(series, { ...inputs, evaluation });
+      }
+    }
+    // Series no longer tested are forgotten (evaluated afresh if they come back).
+    if (state.evaluations.size > tested.length) {
+      const testedNow = new Set(tested.map((t) => t.series));
+      for (const series of state.evaluations.keys()) if (!testedNow.has(series)) state.evaluations.delete(series);
     }
     const decisions = rt.detector.decide(evaluations, guards);
     const before = await this.streaks.read(pipeline);
@@ -266,6 +328,19 @@ export class DetectionTicker {
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
   }
 
+  /**
+   * The pipeline's state kept between ticks; started over when the pipeline's configuration or
+   * detector is replaced, since every figure kept was computed with them.
+   */
+  private stateOf(rt: PipelineRuntime): PipelineState {
+    let state = this.states.get(rt.config.id);
+    if (!state || state.config !== rt.config || state.detector !== rt.detector) {
+      state = { config: rt.config, detector: rt.detector, series: new SeriesCache(this.opts.windows, rt.config.id), evaluations: new Map() };
+      this.states.set(rt.config.id, state);
+    }
+    return state;
+  }
+
   /** Groups each topic's significant series into incidents (see detect/grouping.ts). */
   private groupSignificant(tested: readonly { series: string }[], decisions: readonly Decision[], open: ReadonlyMap<string, Alert>, explainShare: number, dimensionOrder: readonly string[]): Grouping {
     const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
@@ -307,12 +382,6 @@ export class DetectionTicker {
       for (const s of missing) cache.factors.set(s, seasonalFactor(hourly.get(s) ?? [], from, seasonality, nowMs, baselineMidMs));
     }
     return cache.factors;
-  }
-
-  /** Counts of the traffic series (every signal per scope) live in the tick's range. */
-  private async trafficOf(rt: PipelineRuntime, live: readonly { series: string }[], fromBucket: number, toBucket: number): Promise<Map<string, number[]>> {
-    const names = live.map((s) => s.series).filter((s) => s.startsWith(TRAFFIC_TOPIC));
-    return names.length === 0 ? new Map() : this.opts.windows.readCounts(rt.config.id, names, fromBucket, toBucket, rt.layout.bucketMs);
   }
 
   /**
