@@ -149,7 +149,16 @@ interface Expectation {
   coverage: number;
 }
 
-function expectation(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
+/**
+ * The scope's other signals per bucket (its traffic less the series' own): a surge of this
+ * series must not raise its own expectation (in a small region, a wave of one topic can be most
+ * of the traffic). Undefined without traffic.
+ */
+function othersOf(input: SeriesWindowInput): number[] | undefined {
+  return input.traffic?.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
+}
+
+function expectation(input: SeriesWindowInput, others: readonly number[] | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
   const n = input.counts.length;
   const end = n - size - (input.gapBuckets ?? 0);
   const start = end - baselineBuckets;
@@ -157,18 +166,15 @@ function expectation(input: SeriesWindowInput, size: number, baselineBuckets: nu
   const from = Math.min(end, Math.max(start, firstIdx));
   const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
   const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
-  const base = ewma(input.counts.slice(from, end), halfLife);
+  const base = ewma(input.counts, halfLife, from, end);
   let traffic = 1;
-  if (input.traffic) {
-    // The scope's other signals: a surge of this series must not raise its own expectation
-    // (in a small region, a wave of one topic can be most of the traffic).
-    const others = input.traffic.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
-    const t = ewma(others.slice(from, end), halfLife);
+  if (others) {
+    const t = ewma(others, halfLife, from, end);
     let window = 0;
     for (let i = n - size; i < n; i++) window += others[i]!;
     if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (t.mean * size)));
   }
-  const scale = input.traffic ? traffic : (input.seasonal ?? 1);
+  const scale = others ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;
   const floored = Math.max(expected, cfg.minExpected);
   // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
@@ -197,7 +203,7 @@ export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineB
   const out: BucketBand[] = [];
   for (let i = Math.max(0, fromIdx); i < input.counts.length; i++) {
     const upTo = { ...input, counts: input.counts.slice(0, i + 1), ...(input.traffic && { traffic: input.traffic.slice(0, i + 1) }) };
-    const e = expectation(upTo, 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
+    const e = expectation(upTo, othersOf(upTo), 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
     if (!e) {
       out.push({ expected: 0, lower: 0, upper: round(cfg.zThreshold * Math.sqrt(cfg.minExpected)) });
       continue;
@@ -215,8 +221,15 @@ export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineB
  * traffic against the baseline's when traffic is given (else by the seasonal factor).
  * Undefined when too little of the baseline lies after the series' first data.
  */
-function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): (WindowFigures & { coverage: number }) | undefined {
-  const e = expectation(input, size, baselineBuckets, firstIdx, cfg);
+function windowFigures(
+  input: SeriesWindowInput,
+  others: readonly number[] | undefined,
+  size: number,
+  baselineBuckets: number,
+  firstIdx: number,
+  cfg: DetectConfig,
+): (WindowFigures & { coverage: number }) | undefined {
+  const e = expectation(input, others, size, baselineBuckets, firstIdx, cfg);
   if (!e) return undefined;
   const n = input.counts.length;
   const { expected, floored, variance, traffic, coverage } = e;
@@ -256,7 +269,8 @@ export function createDetector(cfg: DetectConfig): Detector {
       // Every window gets a baseline as long as the longest window leaves room for.
       const baselineBuckets = Math.max(0, n - Math.max(...sizes.filter((w) => w + gap < n)) - gap);
       const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
-      const all = sizes.map((size) => windowFigures(input, size, baselineBuckets, firstIdx, cfg));
+      const others = othersOf(input);
+      const all = sizes.map((size) => windowFigures(input, others, size, baselineBuckets, firstIdx, cfg));
       const short = all[0] ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
       // A long window whose baseline is not covered yet is left out; the short one decides cold start.
       const windows = [short, ...all.slice(1).filter((w): w is NonNullable<typeof w> => w !== undefined && w.coverage >= cfg.minBaselineCoverage)];
