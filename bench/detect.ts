@@ -2,8 +2,8 @@
  * `npm run bench:detect` (also the last part of `npm run bench`): the cost of detection.
  *   1. one detection tick (DetectionTicker.tickPipeline) against 1,000, 10,000 and 100,000 live
  *      series on the real Redis: ms per tick, series/s, ms per 1,000 series, and where the time
- *      goes (every window store, alert store and lease call timed, and the detector's evaluate
- *      and decide; node and Redis CPU time; commands sent to Redis);
+ *      goes (every window store, alert store and lease call timed, and the detector's evaluate,
+ *      judge and correct; node and Redis CPU time; commands sent to Redis);
  *   2. Redis memory per live series: INFO used_memory before and after building the state,
  *      with a census of the keys it is made of (MEMORY USAGE on a sample of each kind);
  *   3. replay speed: `surgewatch replay` (replayCommand: in-memory stores, semantic off) over the
@@ -262,7 +262,7 @@ function timed<T extends object>(target: T, label: string, timings: Timings): T 
 }
 
 /**
- * The detector with evaluate and decide timed into `timings` as "detector.<method>"; they are
+ * The detector with each method timed into `timings` as "detector.<method>"; they are
  * synchronous, and stay so (the ticker uses their results directly).
  */
 function timedDetector(detector: Detector, timings: Timings): Detector {
@@ -277,7 +277,12 @@ function timedDetector(detector: Detector, timings: Timings): Detector {
       timings.set(`detector.${name}`, s);
     }
   };
-  return { evaluate: time('evaluate', detector.evaluate.bind(detector)), decide: time('decide', detector.decide.bind(detector)) };
+  return {
+    evaluate: time('evaluate', detector.evaluate.bind(detector)),
+    decide: time('decide', detector.decide.bind(detector)),
+    judge: time('judge', detector.judge.bind(detector)),
+    correct: time('correct', detector.correct.bind(detector)),
+  };
 }
 
 /** Commands this client has sent (pipelined and transaction commands one by one). */
@@ -348,6 +353,8 @@ const KIND_LABELS: Record<string, string> = {
   s: 'samples (list per series per bucket)',
   series: 'live-series index (one zset)',
   first: 'first-seen (one hash)',
+  changed: 'changed series (one zset: series -> seq of its last batch)',
+  changeseq: 'change sequence (one hash)',
   totals: 'totals (one hash)',
 };
 const SAMPLE_PER_KIND = 300;
@@ -406,6 +413,8 @@ interface SizeResult {
   memBefore: number;
   memAfter: number;
   kinds: Map<string, KindCensus>;
+  /** This process's heap growth over the ticks: what the ticker keeps of the series (a GC before each reading when exposed). */
+  tickerHeapBytes: number;
   first: TickSample;
   steady: TickSample[];
   /** The largest size ticked once more with the shipped pipeline (its maxSeries cap). */
@@ -450,6 +459,12 @@ async function measureTick(redis: Redis, sent: () => number, ticker: DetectionTi
   return { ms, bucketClose, series: report.series, events, nodeCpuMs: (used.user + used.system) / 1000, redisCpuMs: redisCpu, commands, timings: new Map(timings) };
 }
 
+/** Heap in use, after a full GC when node runs with --expose-gc (as `npm run bench:detect` does). */
+const heapUsed = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+};
+
 /** The batch a live stream applies between two ticks: one signal for CHANGED_SHARE of the series. */
 async function countBetweenTicks(store: RedisWindowStore, rt: PipelineRuntime, ids: readonly string[], nowMs: number, tick: number) {
   const bucket = bucketStart(nowMs, rt.layout.bucketMs);
@@ -470,6 +485,7 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
   const kinds = await census(redis, createKeys(PREFIX, rt.config.id).base);
 
   const timings: Timings = new Map();
+  const heapBefore = heapUsed();
   const ticker = makeTicker(redis, rt, timings);
   const tickMs = rt.config.detect.tickSec * 1000;
   const steadyTicks = TICKS ?? (size <= 1000 ? 10 : size <= 10_000 ? 6 : 4);
@@ -484,6 +500,7 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     steady.push(await measureTick(redis, sent, ticker, rt, timings, NOW_MS + i * tickMs));
     spent += steady[steady.length - 1]!.ms;
   }
+  const tickerHeapBytes = heapUsed() - heapBefore;
   await ticker.close(); // releases the lease
 
   let capped: TickSample | undefined;
@@ -495,7 +512,7 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     await cappedTicker.close();
   }
   await deleteRunKeys(redis);
-  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, first, steady, capped };
+  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, first, steady, capped };
 }
 
 /** The median sample (by wall time) among ticks. */
@@ -608,7 +625,8 @@ if (results.length > 0) {
     ['alerts (listOpen, inCooldown, save)', ['alerts.listOpen', 'alerts.inCooldown', 'alerts.save']],
     ['lease.acquire', ['lease.acquire']],
     ['detector.evaluate', ['detector.evaluate']],
-    ['detector.decide', ['detector.decide']],
+    ['detector.judge', ['detector.judge']],
+    ['detector.correct', ['detector.correct']],
   ];
   table(
     [
@@ -626,7 +644,7 @@ if (results.length > 0) {
         ];
       })),
     ],
-    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   for (const r of results) {
     const asked = r.first.series * buckets;
@@ -658,7 +676,7 @@ if (results.length > 0) {
   );
   table(
     [
-      ['series', 'count signals', 'build s', 'used_memory before', 'after', 'delta', 'keys', 'keys/series', 'bytes/series', `bytes/series, prefix "${DEFAULT_PREFIX}" (est.)`],
+      ['series', 'count signals', 'build s', 'used_memory before', 'after', 'delta', 'keys', 'keys/series', 'bytes/series', `bytes/series, prefix "${DEFAULT_PREFIX}" (est.)`, 'ticker heap bytes/series'],
       ...results.map((r) => {
         const delta = r.memAfter - r.memBefore;
         const keys = [...r.kinds.values()].reduce((n, k) => n + k.keys, 0);
@@ -673,10 +691,15 @@ if (results.length > 0) {
           fmt1(keys / r.size),
           fmtInt(delta / r.size),
           fmtInt((delta - keys * extraPerKey) / r.size),
+          fmtInt(r.tickerHeapBytes / r.size),
         ];
       }),
     ],
-    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+  console.log(
+    `   ticker heap: this process's heap after the ticks less before them (${(globalThis as { gc?: unknown }).gc ? 'after a full GC each time' : 'no --expose-gc: includes garbage'}), ` +
+      'what the lease holder keeps of each series between ticks (activity, non-zero counts, the last judgement).',
   );
   console.log('');
   console.log(`   what the state is made of: keys by kind, MEMORY USAGE averaged over up to ${SAMPLE_PER_KIND} keys of each kind (excludes the keyspace's own per-key overhead)`);
@@ -782,7 +805,7 @@ const summary: [string, string][] = results.map((r) => {
   return [
     `tick, ${fmtInt(r.size)} series`,
     `${kinds.length > 0 ? `${kinds.join(', ')}, first ${fmtMs(r.first.ms)} ms` : `${fmtMs(t.ms)} ms`} ` +
-      `(the slower: ${(t.ms / (t.series / 1000)).toFixed(2)} ms per 1k series; ${share('detector.evaluate')} evaluate, ${share('detector.decide')} decide); ` +
+      `(the slower: ${(t.ms / (t.series / 1000)).toFixed(2)} ms per 1k series; ${share('detector.evaluate')} evaluate, ${share('detector.correct')} correct); ` +
       `${fmtInt((r.memAfter - r.memBefore) / r.size)} B of Redis per series`,
   ];
 });

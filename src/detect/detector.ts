@@ -126,6 +126,17 @@ export interface Detector {
   evaluate(input: SeriesWindowInput): Evaluation;
   /** Decides a whole tick: guards per series, Benjamini-Hochberg per false-discovery rate. */
   decide(evaluations: readonly Evaluation[], guards: readonly Guards[]): Decision[];
+  /**
+   * decide's first step, one series at a time: its guards, and the window whose figures stand.
+   * It depends on nothing else, so a series whose evaluation and guards did not change since the
+   * last tick keeps its judgement.
+   */
+  judge(evaluation: Evaluation, guards: Guards): Decision;
+  /**
+   * decide's second step over the whole tick's judgements: Benjamini-Hochberg per false-discovery
+   * rate. Returns new decisions; the judgements are left as they were (they can be kept).
+   */
+  correct(judged: readonly Decision[], guards: readonly Guards[]): Decision[];
 }
 
 /** A window's figures as the evaluation's, its p-value corrected for the number of windows tried. */
@@ -261,6 +272,60 @@ function windowFigures(
  * of the current window's count, negative binomial when the baseline varies more than Poisson.
  */
 export function createDetector(cfg: DetectConfig): Detector {
+  const judge = (e: Evaluation, g: Guards): Decision => {
+    // A long window needs a series busy enough to have a stable level over it (longMinExpected):
+    // in a sparse one, its baseline is a handful of signals and one burst looks like a surge.
+    const failure = (w: WindowFigures, short: boolean): DecisionReason | undefined =>
+      w.observed < g.minCount || (!short && w.expected < Math.max(g.minCount, cfg.longMinExpected))
+        ? 'below_min_count'
+        : w.ratio < (short ? g.minRatio : Math.min(g.minRatio, cfg.longMinRatio)) || (!short && w.recentRatio < Math.min(g.minRatio, cfg.longMinRatio))
+          ? 'below_min_ratio'
+          : w.z < g.zThreshold
+            ? 'below_z'
+            : undefined;
+    if (e.coverage < cfg.minBaselineCoverage) return { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
+    // The figures are those of the most improbable window that clears the guards; when none
+    // does, the short window's, with the reason it fails.
+    const windows = e.windows?.length ? e.windows : [{ buckets: e.windowBuckets ?? 0, observed: e.observed, expected: e.expected, ratio: e.ratio, z: e.z, p: e.p, traffic: e.traffic ?? 1, recentRatio: e.ratio }];
+    const eligible = windows.filter((w, k) => failure(w, k === 0) === undefined);
+    if (eligible.length === 0) {
+      const w = windows[0]!;
+      return { ...e, ...figuresOf(w, windows.length), significant: false, reason: failure(w, true) ?? failure(windows.reduce((a, b) => (b.p < a.p ? b : a)), false) ?? 'not_significant', q: 1, strong: false };
+    }
+    const best = eligible.reduce((a, b) => (b.p < a.p ? b : a));
+    return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
+  };
+
+  const correct = (judged: readonly Decision[], guards: readonly Guards[]): Decision[] => {
+    const decisions = judged.map((d) => ({ ...d }));
+    // Every series with enough history is a hypothesis of the tick, guarded or not: the
+    // guards must not shrink the family the rate is controlled over.
+    const families = new Map<number, number[]>();
+    decisions.forEach((d, i) => {
+      if (d.reason === 'cold_start') return;
+      const fdr = guards[i]!.fdr;
+      const family = families.get(fdr);
+      if (family) family.push(i);
+      else families.set(fdr, [i]);
+    });
+    for (const [fdr, members] of families) {
+      const { discovery, adjusted } = benjaminiHochberg(
+        members.map((i) => decisions[i]!.p),
+        fdr,
+      );
+      members.forEach((i, k) => {
+        const d = decisions[i]!;
+        d.q = adjusted[k]!;
+        if (d.reason === 'not_significant' && discovery[k]) {
+          d.significant = true;
+          d.reason = 'significant';
+          d.strong = d.p <= cfg.strongP;
+        }
+      });
+    }
+    return decisions;
+  };
+
   return {
     evaluate(input) {
       const n = input.counts.length;
@@ -283,57 +348,12 @@ export function createDetector(cfg: DetectConfig): Detector {
       };
     },
 
-    decide(evaluations, guards) {
-      const decisions: Decision[] = evaluations.map((e, i) => {
-        const g = guards[i]!;
-        // A long window needs a series busy enough to have a stable level over it (longMinExpected):
-        // in a sparse one, its baseline is a handful of signals and one burst looks like a surge.
-        const failure = (w: WindowFigures, short: boolean): DecisionReason | undefined =>
-          w.observed < g.minCount || (!short && w.expected < Math.max(g.minCount, cfg.longMinExpected))
-            ? 'below_min_count'
-            : w.ratio < (short ? g.minRatio : Math.min(g.minRatio, cfg.longMinRatio)) || (!short && w.recentRatio < Math.min(g.minRatio, cfg.longMinRatio))
-              ? 'below_min_ratio'
-              : w.z < g.zThreshold
-                ? 'below_z'
-                : undefined;
-        if (e.coverage < cfg.minBaselineCoverage) return { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
-        // The figures are those of the most improbable window that clears the guards; when none
-        // does, the short window's, with the reason it fails.
-        const windows = e.windows?.length ? e.windows : [{ buckets: e.windowBuckets ?? 0, observed: e.observed, expected: e.expected, ratio: e.ratio, z: e.z, p: e.p, traffic: e.traffic ?? 1, recentRatio: e.ratio }];
-        const eligible = windows.filter((w, k) => failure(w, k === 0) === undefined);
-        if (eligible.length === 0) {
-          const w = windows[0]!;
-          return { ...e, ...figuresOf(w, windows.length), significant: false, reason: failure(w, true) ?? failure(windows.reduce((a, b) => (b.p < a.p ? b : a)), false) ?? 'not_significant', q: 1, strong: false };
-        }
-        const best = eligible.reduce((a, b) => (b.p < a.p ? b : a));
-        return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
-      });
-      // Every series with enough history is a hypothesis of the tick, guarded or not: the
-      // guards must not shrink the family the rate is controlled over.
-      const families = new Map<number, number[]>();
-      decisions.forEach((d, i) => {
-        if (d.reason === 'cold_start') return;
-        const fdr = guards[i]!.fdr;
-        const family = families.get(fdr);
-        if (family) family.push(i);
-        else families.set(fdr, [i]);
-      });
-      for (const [fdr, members] of families) {
-        const { discovery, adjusted } = benjaminiHochberg(
-          members.map((i) => decisions[i]!.p),
-          fdr,
-        );
-        members.forEach((i, k) => {
-          const d = decisions[i]!;
-          d.q = adjusted[k]!;
-          if (d.reason === 'not_significant' && discovery[k]) {
-            d.significant = true;
-            d.reason = 'significant';
-            d.strong = d.p <= cfg.strongP;
-          }
-        });
-      }
-      return decisions;
-    },
+    decide: (evaluations, guards) =>
+      correct(
+        evaluations.map((e, i) => judge(e, guards[i]!)),
+        guards,
+      ),
+    judge,
+    correct,
   };
 }

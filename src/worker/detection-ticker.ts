@@ -10,7 +10,7 @@ import type { Fence, Lease } from '../windows/lease.js';
 import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import { groupScopes, type Grouping } from '../detect/grouping.js';
@@ -50,17 +50,23 @@ const trafficSeries = trafficSeriesOf;
 const TOP_TERMS = 10;
 
 /**
- * A series' figures at a tick and everything they were computed from besides the configuration:
+ * Everything a series' figures and judgement at a tick come from besides the configuration:
  * while none of it changes (the same newest bucket, no new counts in the series or its scope's
- * traffic), the next tick's figures are these.
+ * traffic, the same tier), the next tick's are the same.
  */
-interface CachedEvaluation {
+interface SeriesInputs {
   toBucketMs: number;
   sinceMs: number;
   seasonal: number;
+  /** SeriesCache versions of the series' counts and of its scope's traffic. */
   version: number | undefined;
   trafficVersion: number | undefined;
-  evaluation: Evaluation;
+  tier: TopicDefinition['severity'];
+}
+
+/** A series' judgement (its figures and decision before the tick-wide correction), with its inputs. */
+interface KeptJudgement extends SeriesInputs {
+  judged: Decision;
 }
 
 /** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
@@ -68,12 +74,12 @@ interface PipelineState {
   config: PipelineRuntime['config'];
   detector: PipelineRuntime['detector'];
   series: SeriesCache;
-  evaluations: Map<string, CachedEvaluation>;
+  judgements: Map<string, KeptJudgement>;
 }
 
-/** Whether a kept evaluation was computed from these inputs (a series not held is never reused). */
-const sameInputs = (a: Omit<CachedEvaluation, 'evaluation'>, b: Omit<CachedEvaluation, 'evaluation'>) =>
-  b.version !== undefined && a.version === b.version && a.trafficVersion === b.trafficVersion && a.toBucketMs === b.toBucketMs && a.sinceMs === b.sinceMs && a.seasonal === b.seasonal;
+/** Whether a kept judgement was made from these inputs (a series not held is never reused). */
+const sameInputs = (a: SeriesInputs, b: SeriesInputs) =>
+  b.version !== undefined && a.version === b.version && a.trafficVersion === b.trafficVersion && a.toBucketMs === b.toBucketMs && a.sinceMs === b.sinceMs && a.seasonal === b.seasonal && a.tier === b.tier;
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
@@ -182,13 +188,13 @@ export class DetectionTicker {
     const all = [...firstSeen.keys()];
     report.series = all.length;
 
-    // Pass 1: every live series' figures (those whose inputs did not change since the last tick
-    // are the last tick's). Pass 2: the tick's decision (false-discovery rate across all of
-    // them). Pass 3: the lifecycle of the series that are or were alerting.
+    // Pass 1: every live series' figures and judgement (the last tick's, for a series whose
+    // inputs did not change since). Pass 2: the tick's decision (false-discovery rate across all
+    // of them). Pass 3: the lifecycle of the series that are or were alerting.
     const tested: { series: string; topic: TopicDefinition }[] = [];
-    const evaluations: Evaluation[] = [];
+    const judged: Decision[] = [];
     const guards: Guards[] = [];
-    const stale: { index: number; series: string; inputs: Omit<CachedEvaluation, 'evaluation'>; traffic: string | undefined }[] = [];
+    const stale: { index: number; series: string; inputs: SeriesInputs; traffic: string | undefined }[] = [];
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
@@ -203,18 +209,19 @@ export class DetectionTicker {
         const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
         // A scope without live traffic has none.
         const traffic = liveTraffic.has(trafficSeries(dimension)) ? trafficSeries(dimension) : undefined;
-        const inputs = {
+        const inputs: SeriesInputs = {
+          tier: topic.severity,
           toBucketMs: toBucket,
           sinceMs: since,
           seasonal: seasonals.get(series) ?? 1,
           version: state.series.version(series),
           trafficVersion: traffic === undefined ? undefined : state.series.version(traffic),
         };
-        const kept = state.evaluations.get(series);
-        if (kept && sameInputs(kept, inputs)) evaluations.push(kept.evaluation);
+        const kept = state.judgements.get(series);
+        if (kept && sameInputs(kept, inputs)) judged.push(kept.judged);
         else {
-          stale.push({ index: evaluations.length, series, inputs, traffic });
-          evaluations.push(undefined as unknown as Evaluation); // computed below
+          stale.push({ index: judged.length, series, inputs, traffic });
+          judged.push(undefined as unknown as Decision); // computed below
         }
       }
     }
@@ -240,16 +247,16 @@ export class DetectionTicker {
           seasonal: inputs.seasonal,
           ...(scopeTraffic && { traffic: scopeTraffic }),
         });
-        evaluations[index] = evaluation;
-        state.evaluations.set(series, { ...inputs, evaluation });
+        judged[index] = rt.detector.judge(evaluation, guards[index]!);
+        state.judgements.set(series, { ...inputs, judged: judged[index] });
       }
     }
     // Series no longer tested are forgotten (evaluated afresh if they come back).
-    if (state.evaluations.size > tested.length) {
+    if (state.judgements.size > tested.length) {
       const testedNow = new Set(tested.map((t) => t.series));
-      for (const series of state.evaluations.keys()) if (!testedNow.has(series)) state.evaluations.delete(series);
+      for (const series of state.judgements.keys()) if (!testedNow.has(series)) state.judgements.delete(series);
     }
-    const decisions = rt.detector.decide(evaluations, guards);
+    const decisions = rt.detector.correct(judged, guards);
     const before = await this.streaks.read(pipeline);
     const streaks = new Map<string, number>();
     let share: number | undefined;
@@ -335,7 +342,7 @@ export class DetectionTicker {
   private stateOf(rt: PipelineRuntime): PipelineState {
     let state = this.states.get(rt.config.id);
     if (!state || state.config !== rt.config || state.detector !== rt.detector) {
-      state = { config: rt.config, detector: rt.detector, series: new SeriesCache(this.opts.windows, rt.config.id), evaluations: new Map() };
+      state = { config: rt.config, detector: rt.detector, series: new SeriesCache(this.opts.windows, rt.config.id), judgements: new Map() };
       this.states.set(rt.config.id, state);
     }
     return state;

@@ -25,6 +25,8 @@ const byActivity = (a: SeriesInfo, b: SeriesInfo) => b.lastBucketMs - a.lastBuck
 export class SeriesCache {
   private cursor: ChangeCursor | undefined;
   private readonly series = new Map<string, CachedSeries>();
+  /** The held series in liveSeries' order, as of the last call. */
+  private ordered: SeriesInfo[] = [];
   private versions = 0;
 
   constructor(
@@ -38,23 +40,33 @@ export class SeriesCache {
    */
   async live(sinceMs: number, limit: number): Promise<SeriesInfo[]> {
     const changes = await this.windows.changedSeries(this.pipeline, this.cursor);
+    let unchanged = this.ordered;
     if (!changes.complete) {
       // Unknown changes: start over from the store. Series beyond the limit now cannot come back
       // within it without changing: the ones ahead of them only leave by ageing out first.
       this.series.clear();
-      for (const info of await this.windows.liveSeries(this.pipeline, sinceMs, limit)) this.series.set(info.series, { info, version: ++this.versions });
+      unchanged = await this.windows.liveSeries(this.pipeline, sinceMs, limit);
+      for (const info of unchanged) this.series.set(info.series, { info, version: ++this.versions });
     }
     for (const info of changes.series) this.series.set(info.series, { info, version: ++this.versions });
     this.cursor = changes.cursor;
 
+    // The last order, less what changed and what aged out, merged with what changed (sorted):
+    // a tick sorts the series counted since the last one, not every live series.
+    const changed = changes.series.filter((info) => info.lastBucketMs >= sinceMs).sort(byActivity);
+    const moved = new Set(changed.map((info) => info.series));
+    const kept = unchanged.filter((info) => info.lastBucketMs >= sinceMs && !moved.has(info.series));
     const live: SeriesInfo[] = [];
-    for (const [name, s] of this.series) {
-      if (s.info.lastBucketMs >= sinceMs) live.push(s.info);
-      else this.series.delete(name); // aged out; it comes back through the changes if counted again
+    for (let i = 0, j = 0; live.length < limit && (i < kept.length || j < changed.length); ) {
+      live.push(j >= changed.length || (i < kept.length && byActivity(kept[i]!, changed[j]!) <= 0) ? kept[i++]! : changed[j++]!);
     }
-    live.sort(byActivity);
-    for (const info of live.slice(limit)) this.series.delete(info.series);
-    return live.slice(0, limit);
+    // Aged out, or beyond the limit: forgotten (it comes back through the changes if counted again).
+    if (this.series.size > live.length) {
+      const held = new Set(live.map((info) => info.series));
+      for (const name of this.series.keys()) if (!held.has(name)) this.series.delete(name);
+    }
+    this.ordered = live;
+    return live;
   }
 
   /**
