@@ -195,6 +195,7 @@ export class DetectionTicker {
     const judged: Decision[] = [];
     const guards: Guards[] = [];
     const stale: { index: number; series: string; inputs: SeriesInputs; traffic: string | undefined }[] = [];
+    const tierGuards = new Map<TopicDefinition['severity'], Guards>(); // one per tier, shared by its series
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
@@ -203,7 +204,9 @@ export class DetectionTicker {
         const topic = lists.topics.get(topicId);
         if (!topic) continue; // a topic removed from the lists: its series age out
         tested.push({ series, topic });
-        guards.push(guardsFor(cfg, topic.severity));
+        let tier = tierGuards.get(topic.severity);
+        if (!tier) tierGuards.set(topic.severity, (tier = guardsFor(cfg, topic.severity)));
+        guards.push(tier);
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
         const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
@@ -264,7 +267,9 @@ export class DetectionTicker {
     // Series with an alert after this tick's step: what an explained series' incident needs.
     const alerting = new Set<string>();
     // The most specific scopes first, so that the series they explain know whether they alert.
-    const order = [...tested.keys()].sort((a, b) => Number(grouping.explainedBy.has(tested[a]!.series)) - Number(grouping.explainedBy.has(tested[b]!.series)) || a - b);
+    // (A stable partition rather than a sort: the explained last, each part in the tick's order.)
+    const explained = [...tested.keys()].filter((i) => grouping.explainedBy.has(tested[i]!.series));
+    const order = explained.length === 0 ? tested.keys() : [...tested.keys()].filter((i) => !grouping.explainedBy.has(tested[i]!.series)).concat(explained);
 
     for (const i of order) {
       const { series, topic } = tested[i]!;
