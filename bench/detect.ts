@@ -2,8 +2,8 @@
  * `npm run bench:detect` (also the last part of `npm run bench`): the cost of detection.
  *   1. one detection tick (DetectionTicker.tickPipeline) against 1,000, 10,000 and 100,000 live
  *      series on the real Redis: ms per tick, series/s, ms per 1,000 series, and where the time
- *      goes (every window store, alert store and lease call timed, and the detector's evaluate
- *      and decide; node and Redis CPU time; commands sent to Redis);
+ *      goes (every window store, alert store and lease call timed, and the detector's evaluate,
+ *      judge and correct; node and Redis CPU time; commands sent to Redis);
  *   2. Redis memory per live series: INFO used_memory before and after building the state,
  *      with a census of the keys it is made of (MEMORY USAGE on a sample of each kind);
  *   3. replay speed: `surgewatch replay` (replayCommand: in-memory stores, semantic off) over the
@@ -16,11 +16,16 @@
  * once more at the end. Redis is shared with whatever else runs on the machine: its memory and
  * CPU figures include other clients' work, if any.
  *
- * Each size gets a first tick (it opens the surging series' alerts), then steady ticks while
- * they fit in BENCH_DETECT_TICK_BUDGET_MS (default 20000) of ticking per size: a size whose
- * first tick alone takes longer gets that one tick only. BENCH_DETECT_SIZES (comma-separated,
- * default 1000,10000,100000), BENCH_DETECT_TICKS (steady ticks per size at most, default 10, 4
- * and 2 by size) and BENCH_DETECT_REPLAY_MINUTES (default 60) tune it.
+ * Each size gets a first tick (it opens the surging series' alerts, and reads every series: a
+ * ticker's first tick, as after taking the lease), then steady ticks while they fit in
+ * BENCH_DETECT_TICK_BUDGET_MS (default 20000) of steady ticking per size, two at least (one of
+ * each kind below). Before each steady tick, a batch counts one signal into
+ * BENCH_DETECT_CHANGED (default 0.01) of the series, in the tick's bucket, as a live stream
+ * would between ticks. Ticks come every tickSec (5 s) and buckets are 10 s: every other steady
+ * tick is the first of a new bucket, where every series' windows slide; the two kinds are
+ * reported apart. BENCH_DETECT_SIZES (comma-separated, default 1000,10000,100000),
+ * BENCH_DETECT_TICKS (steady ticks per size at most, default 10, 6 and 4 by size) and
+ * BENCH_DETECT_REPLAY_MINUTES (default 60) tune it.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -55,6 +60,7 @@ const SIZES = (process.env.BENCH_DETECT_SIZES ?? '1000,10000,100000').split(',')
 const TICKS = process.env.BENCH_DETECT_TICKS ? Number(process.env.BENCH_DETECT_TICKS) : undefined;
 const TICK_BUDGET_MS = Number(process.env.BENCH_DETECT_TICK_BUDGET_MS ?? 20_000);
 const REPLAY_MINUTES = Number(process.env.BENCH_DETECT_REPLAY_MINUTES ?? 60);
+const CHANGED_SHARE = Number(process.env.BENCH_DETECT_CHANGED ?? 0.01);
 /** Set on the benchmark's pipeline so that every live series is tested (the shipped one caps it). */
 const MAX_SERIES = 200_000;
 /** Count signals per applyBatch call while building the state. */
@@ -256,7 +262,7 @@ function timed<T extends object>(target: T, label: string, timings: Timings): T 
 }
 
 /**
- * The detector with evaluate and decide timed into `timings` as "detector.<method>"; they are
+ * The detector with each method timed into `timings` as "detector.<method>"; they are
  * synchronous, and stay so (the ticker uses their results directly).
  */
 function timedDetector(detector: Detector, timings: Timings): Detector {
@@ -271,7 +277,12 @@ function timedDetector(detector: Detector, timings: Timings): Detector {
       timings.set(`detector.${name}`, s);
     }
   };
-  return { evaluate: time('evaluate', detector.evaluate.bind(detector)), decide: time('decide', detector.decide.bind(detector)) };
+  return {
+    evaluate: time('evaluate', detector.evaluate.bind(detector)),
+    decide: time('decide', detector.decide.bind(detector)),
+    judge: time('judge', detector.judge.bind(detector)),
+    correct: time('correct', detector.correct.bind(detector)),
+  };
 }
 
 /** Commands this client has sent (pipelined and transaction commands one by one). */
@@ -342,6 +353,8 @@ const KIND_LABELS: Record<string, string> = {
   s: 'samples (list per series per bucket)',
   series: 'live-series index (one zset)',
   first: 'first-seen (one hash)',
+  changed: 'changed series (one zset: series -> seq of its last batch)',
+  changeseq: 'change sequence (one hash)',
   totals: 'totals (one hash)',
 };
 const SAMPLE_PER_KIND = 300;
@@ -382,6 +395,8 @@ async function census(redis: Redis, base: string): Promise<Map<string, KindCensu
 
 interface TickSample {
   ms: number;
+  /** The first tick of a new bucket (every series' windows slid). */
+  bucketClose: boolean;
   series: number;
   events: EventCounts;
   nodeCpuMs: number;
@@ -398,6 +413,8 @@ interface SizeResult {
   memBefore: number;
   memAfter: number;
   kinds: Map<string, KindCensus>;
+  /** This process's heap growth over the ticks: what the ticker keeps of the series (a GC before each reading when exposed). */
+  tickerHeapBytes: number;
   first: TickSample;
   steady: TickSample[];
   /** The largest size ticked once more with the shipped pipeline (its maxSeries cap). */
@@ -437,7 +454,24 @@ async function measureTick(redis: Redis, sent: () => number, ticker: DetectionTi
   if (!report.ran) throw new Error('the tick did not get the lease');
   const events: EventCounts = {};
   for (const e of report.events) events[e.type] = (events[e.type] ?? 0) + 1;
-  return { ms, series: report.series, events, nodeCpuMs: (used.user + used.system) / 1000, redisCpuMs: redisCpu, commands, timings: new Map(timings) };
+  const bucketMs = rt.layout.bucketMs;
+  const bucketClose = bucketStart(nowMs, bucketMs) !== bucketStart(nowMs - rt.config.detect.tickSec * 1000, bucketMs);
+  return { ms, bucketClose, series: report.series, events, nodeCpuMs: (used.user + used.system) / 1000, redisCpuMs: redisCpu, commands, timings: new Map(timings) };
+}
+
+/** Heap in use, after a full GC when node runs with --expose-gc (as `npm run bench:detect` does). */
+const heapUsed = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+};
+
+/** The batch a live stream applies between two ticks: one signal for CHANGED_SHARE of the series. */
+async function countBetweenTicks(store: RedisWindowStore, rt: PipelineRuntime, ids: readonly string[], nowMs: number, tick: number) {
+  const bucket = bucketStart(nowMs, rt.layout.bucketMs);
+  const changed = ids.filter(() => rand() < CHANGED_SHARE);
+  const signals: CountedSignal[] = changed.map((series, k) => ({ id: `tick-${tick}-${k}`, bucketMs: bucket, series: [series], terms: [] }));
+  const result = await store.applyBatch({ pipeline: rt.config.id, layout: rt.layout, position: null, signals, totals: { signals: signals.length, hits: signals.length } });
+  if (result.status !== 'applied') throw new Error(`applyBatch: ${result.status}`);
 }
 
 async function runSize(redis: Redis, sent: () => number, size: number): Promise<SizeResult> {
@@ -451,19 +485,23 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
   const kinds = await census(redis, createKeys(PREFIX, rt.config.id).base);
 
   const timings: Timings = new Map();
+  const heapBefore = heapUsed();
   const ticker = makeTicker(redis, rt, timings);
   const tickMs = rt.config.detect.tickSec * 1000;
-  const steadyTicks = TICKS ?? (size <= 1000 ? 10 : size <= 10_000 ? 4 : 2);
+  const steadyTicks = TICKS ?? (size <= 1000 ? 10 : size <= 10_000 ? 6 : 4);
   progress(`${fmtInt(size)} series: ticks (1 + up to ${steadyTicks}, ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box)`);
   const first = await measureTick(redis, sent, ticker, rt, timings, NOW_MS);
   const steady: TickSample[] = [];
-  let spent = first.ms;
+  let spent = 0;
   for (let i = 1; i <= steadyTicks; i++) {
-    const last = steady[steady.length - 1]?.ms ?? first.ms;
-    if (spent + last > TICK_BUDGET_MS) break; // the next one would not fit in the time box
+    // The first tick reads everything: the time box is for the steady ones, of which two run at least (one of each kind).
+    const last = steady[steady.length - 1]?.ms ?? 0;
+    if (steady.length >= 2 && spent + last > TICK_BUDGET_MS) break; // the next one would not fit in the time box
+    await countBetweenTicks(store, rt, ids, NOW_MS + i * tickMs, i);
     steady.push(await measureTick(redis, sent, ticker, rt, timings, NOW_MS + i * tickMs));
     spent += steady[steady.length - 1]!.ms;
   }
+  const tickerHeapBytes = heapUsed() - heapBefore;
   await ticker.close(); // releases the lease
 
   let capped: TickSample | undefined;
@@ -475,15 +513,27 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     await cappedTicker.close();
   }
   await deleteRunKeys(redis);
-  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, first, steady, capped };
+  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, first, steady, capped };
 }
 
-/** The median steady tick's sample (by wall time); the first tick when there was no other. */
-const typical = (r: SizeResult) => {
-  if (r.steady.length === 0) return r.first;
-  const m = median(r.steady.map((t) => t.ms));
-  return r.steady.reduce((best, t) => (Math.abs(t.ms - m) < Math.abs(best.ms - m) ? t : best));
+/** The median sample (by wall time) among ticks. */
+const medianTick = (ticks: readonly TickSample[]) => {
+  const m = median(ticks.map((t) => t.ms));
+  return ticks.reduce((best, t) => (Math.abs(t.ms - m) < Math.abs(best.ms - m) ? t : best));
 };
+/** The median steady tick of the slower kind (within a bucket, or a bucket's first); the first tick when there was no other. */
+const typical = (r: SizeResult) => {
+  const kinds = tickKinds(r);
+  return kinds.length === 0 ? r.first : kinds.map((k) => k.tick).reduce((a, b) => (b.ms > a.ms ? b : a));
+};
+/** The median steady tick of each kind that ran. */
+const tickKinds = (r: SizeResult) =>
+  (
+    [
+      ['within a bucket', r.steady.filter((t) => !t.bucketClose)],
+      ['bucket close', r.steady.filter((t) => t.bucketClose)],
+    ] as const
+  ).flatMap(([kind, ticks]) => (ticks.length > 0 ? [{ kind, tick: medianTick(ticks) }] : []));
 type EventCounts = Partial<Record<AlertEventType, number>>;
 const fmtEvents = (events: EventCounts) =>
   Object.entries(events)
@@ -532,7 +582,7 @@ if (results.length > 0) {
   );
   table(
     [
-      ['series', 'first tick ms', 'first tick events', 'steady ticks', 'tick ms (median)', 'min-max', 'series/s', 'ms per 1k series', 'node CPU ms', 'Redis CPU ms', 'store calls', 'commands', 'later events'],
+      ['series', 'first tick ms', 'first tick events', 'steady ticks', 'tick ms within a bucket', 'at a bucket close', 'min-max', 'series/s', 'ms per 1k series', 'node CPU ms', 'Redis CPU ms', 'store calls', 'commands', 'later events'],
       ...results.map((r) => {
         const t = typical(r);
         const ms = r.steady.map((s) => s.ms);
@@ -541,7 +591,10 @@ if (results.length > 0) {
           fmtMs(r.first.ms),
           fmtEvents(r.first.events),
           r.steady.length > 0 ? String(r.steady.length) : '0: first only',
-          fmtMs(t.ms),
+          ...(['within a bucket', 'bucket close'] as const).map((kind) => {
+            const k = tickKinds(r).find((x) => x.kind === kind);
+            return k ? fmtMs(k.tick.ms) : '-';
+          }),
           ms.length > 0 ? `${fmtMs(Math.min(...ms))}-${fmtMs(Math.max(...ms))}` : '-',
           fmtInt((t.series / t.ms) * 1000),
           (t.ms / (t.series / 1000)).toFixed(2),
@@ -553,17 +606,19 @@ if (results.length > 0) {
         ];
       }),
     ],
-    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   );
   console.log(
-    `   the median steady tick (each advances ${shipped.detect.tickSec} s of event time), or the first when no other fit in the ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box; ` +
+    `   steady ticks (each advances ${shipped.detect.tickSec} s of event time, after a batch counting into ${fmtPct(CHANGED_SHARE, 1)} of the series): the median of each kind; ` +
+      `the columns from series/s on are the slower kind's median, within a ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box for steady ticks; ` +
       'store calls: awaited window store, alert store and lease calls, one at a time;',
   );
   console.log('   commands: sent by this client (a pipeline of N commands counts N); Redis CPU: the server process, all clients.');
 
   console.log('');
-  console.log('   where that tick\'s time goes (timed store and detector calls; "ticker" is the rest: chunking, lookups, lifecycle, in JS)');
+  console.log('   where a tick\'s time goes, the first and the median of each kind (timed store and detector calls; "ticker" is the rest: chunking, lookups, lifecycle, in JS)');
   const parts: [string, string[]][] = [
+    ['windows.changedSeries', ['windows.changedSeries']],
     ['windows.liveSeries', ['windows.liveSeries']],
     ['windows.readCounts', ['windows.readCounts']],
     ['windows.readDetails', ['windows.readDetails']],
@@ -571,31 +626,32 @@ if (results.length > 0) {
     ['alerts (listOpen, inCooldown, save)', ['alerts.listOpen', 'alerts.inCooldown', 'alerts.save']],
     ['lease.acquire', ['lease.acquire']],
     ['detector.evaluate', ['detector.evaluate']],
-    ['detector.decide', ['detector.decide']],
+    ['detector.judge', ['detector.judge']],
+    ['detector.correct', ['detector.correct']],
   ];
   table(
     [
-      ['series', ...parts.map(([name]) => name), 'other store calls', 'ticker'],
-      ...results.map((r) => {
-        const t = typical(r);
+      ['series', 'tick', ...parts.map(([name]) => name), 'other store calls', 'ticker'],
+      ...results.flatMap((r) => [{ kind: 'first', tick: r.first }, ...tickKinds(r)].map(({ kind, tick: t }) => {
         const of = (keys: string[]) => keys.reduce((acc, k) => ({ ms: acc.ms + (t.timings.get(k)?.ms ?? 0), calls: acc.calls + (t.timings.get(k)?.calls ?? 0) }), { ms: 0, calls: 0 });
         const listed = new Set(parts.flatMap(([, keys]) => keys));
         const cells = [...parts.map(([, keys]) => of(keys)), of([...t.timings.keys()].filter((k) => !listed.has(k)))];
         const rest = t.ms - cells.reduce((s, c) => s + c.ms, 0);
         return [
           fmtInt(t.series),
+          kind,
           ...cells.map((c) => `${fmtMs(c.ms)} ms ${fmtPct(c.ms, t.ms)} (${fmtInt(c.calls)}x)`),
           `${fmtMs(rest)} ms ${fmtPct(rest, t.ms)}`,
         ];
-      }),
+      })),
     ],
-    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   for (const r of results) {
-    const asked = typical(r).series * buckets;
+    const asked = r.first.series * buckets;
     console.log(
-      `   readCounts at ${fmtInt(r.size)} series asks for ${fmtInt(asked)} bucket fields (HMGET of each ${BUCKETS_PER_CHUNK}-bucket chunk in range); ` +
-        `${fmtInt(r.storedFields)} of them (${fmtPct(r.storedFields, asked)}) hold a count, the rest come back nil and are parsed all the same.`,
+      `   the first tick at ${fmtInt(r.size)} series reads the counts of every series: ${fmtInt(asked)} bucket fields (HGETALL of each ${BUCKETS_PER_CHUNK}-bucket chunk in range), ` +
+        `${fmtInt(r.storedFields)} of them (${fmtPct(r.storedFields, asked)}) holding a count; later ticks read those of the series counted into since.`,
     );
   }
   const biggest = results[results.length - 1]!;
@@ -621,7 +677,7 @@ if (results.length > 0) {
   );
   table(
     [
-      ['series', 'count signals', 'build s', 'used_memory before', 'after', 'delta', 'keys', 'keys/series', 'bytes/series', `bytes/series, prefix "${DEFAULT_PREFIX}" (est.)`],
+      ['series', 'count signals', 'build s', 'used_memory before', 'after', 'delta', 'keys', 'keys/series', 'bytes/series', `bytes/series, prefix "${DEFAULT_PREFIX}" (est.)`, 'ticker heap bytes/series'],
       ...results.map((r) => {
         const delta = r.memAfter - r.memBefore;
         const keys = [...r.kinds.values()].reduce((n, k) => n + k.keys, 0);
@@ -636,10 +692,15 @@ if (results.length > 0) {
           fmt1(keys / r.size),
           fmtInt(delta / r.size),
           fmtInt((delta - keys * extraPerKey) / r.size),
+          fmtInt(r.tickerHeapBytes / r.size),
         ];
       }),
     ],
-    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+  console.log(
+    `   ticker heap: this process's heap after the ticks less before them (${(globalThis as { gc?: unknown }).gc ? 'after a full GC each time' : 'no --expose-gc: includes garbage'}), ` +
+      'what the lease holder keeps of each series between ticks (activity, non-zero counts, the last judgement).',
   );
   console.log('');
   console.log(`   what the state is made of: keys by kind, MEMORY USAGE averaged over up to ${SAMPLE_PER_KIND} keys of each kind (excludes the keyspace's own per-key overhead)`);
@@ -741,9 +802,11 @@ console.log('summary');
 const summary: [string, string][] = results.map((r) => {
   const t = typical(r);
   const share = (k: string) => fmtPct(t.timings.get(k)?.ms ?? 0, t.ms);
+  const kinds = tickKinds(r).map((k) => `${k.kind} ${fmtMs(k.tick.ms)} ms`);
   return [
     `tick, ${fmtInt(r.size)} series`,
-    `${fmtMs(t.ms)} ms (${(t.ms / (t.series / 1000)).toFixed(2)} ms per 1k series; ${share('windows.readCounts')} readCounts, ${share('detector.decide')} decide); ` +
+    `${kinds.length > 0 ? `${kinds.join(', ')}, first ${fmtMs(r.first.ms)} ms` : `${fmtMs(t.ms)} ms`} ` +
+      `(the slower: ${(t.ms / (t.series / 1000)).toFixed(2)} ms per 1k series; ${share('detector.evaluate')} evaluate, ${share('detector.correct')} correct); ` +
       `${fmtInt((r.memAfter - r.memBefore) / r.size)} B of Redis per series`,
   ];
 });

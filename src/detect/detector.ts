@@ -126,6 +126,17 @@ export interface Detector {
   evaluate(input: SeriesWindowInput): Evaluation;
   /** Decides a whole tick: guards per series, Benjamini-Hochberg per false-discovery rate. */
   decide(evaluations: readonly Evaluation[], guards: readonly Guards[]): Decision[];
+  /**
+   * decide's first step, one series at a time: its guards, and the window whose figures stand.
+   * It depends on nothing else, so a series whose evaluation and guards did not change since the
+   * last tick keeps its judgement.
+   */
+  judge(evaluation: Evaluation, guards: Guards): Decision;
+  /**
+   * decide's second step over the whole tick's judgements: Benjamini-Hochberg per false-discovery
+   * rate. Returns new decisions; the judgements are left as they were (they can be kept).
+   */
+  correct(judged: readonly Decision[], guards: readonly Guards[]): Decision[];
 }
 
 /** A window's figures as the evaluation's, its p-value corrected for the number of windows tried. */
@@ -149,7 +160,16 @@ interface Expectation {
   coverage: number;
 }
 
-function expectation(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
+/**
+ * The scope's other signals per bucket (its traffic less the series' own): a surge of this
+ * series must not raise its own expectation (in a small region, a wave of one topic can be most
+ * of the traffic). Undefined without traffic.
+ */
+function othersOf(input: SeriesWindowInput): number[] | undefined {
+  return input.traffic?.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
+}
+
+function expectation(input: SeriesWindowInput, others: readonly number[] | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
   const n = input.counts.length;
   const end = n - size - (input.gapBuckets ?? 0);
   const start = end - baselineBuckets;
@@ -157,18 +177,15 @@ function expectation(input: SeriesWindowInput, size: number, baselineBuckets: nu
   const from = Math.min(end, Math.max(start, firstIdx));
   const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
   const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
-  const base = ewma(input.counts.slice(from, end), halfLife);
+  const base = ewma(input.counts, halfLife, from, end);
   let traffic = 1;
-  if (input.traffic) {
-    // The scope's other signals: a surge of this series must not raise its own expectation
-    // (in a small region, a wave of one topic can be most of the traffic).
-    const others = input.traffic.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
-    const t = ewma(others.slice(from, end), halfLife);
+  if (others) {
+    const t = ewma(others, halfLife, from, end);
     let window = 0;
     for (let i = n - size; i < n; i++) window += others[i]!;
     if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (t.mean * size)));
   }
-  const scale = input.traffic ? traffic : (input.seasonal ?? 1);
+  const scale = others ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;
   const floored = Math.max(expected, cfg.minExpected);
   // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
@@ -197,7 +214,7 @@ export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineB
   const out: BucketBand[] = [];
   for (let i = Math.max(0, fromIdx); i < input.counts.length; i++) {
     const upTo = { ...input, counts: input.counts.slice(0, i + 1), ...(input.traffic && { traffic: input.traffic.slice(0, i + 1) }) };
-    const e = expectation(upTo, 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
+    const e = expectation(upTo, othersOf(upTo), 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
     if (!e) {
       out.push({ expected: 0, lower: 0, upper: round(cfg.zThreshold * Math.sqrt(cfg.minExpected)) });
       continue;
@@ -215,8 +232,15 @@ export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineB
  * traffic against the baseline's when traffic is given (else by the seasonal factor).
  * Undefined when too little of the baseline lies after the series' first data.
  */
-function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): (WindowFigures & { coverage: number }) | undefined {
-  const e = expectation(input, size, baselineBuckets, firstIdx, cfg);
+function windowFigures(
+  input: SeriesWindowInput,
+  others: readonly number[] | undefined,
+  size: number,
+  baselineBuckets: number,
+  firstIdx: number,
+  cfg: DetectConfig,
+): (WindowFigures & { coverage: number }) | undefined {
+  const e = expectation(input, others, size, baselineBuckets, firstIdx, cfg);
   if (!e) return undefined;
   const n = input.counts.length;
   const { expected, floored, variance, traffic, coverage } = e;
@@ -248,6 +272,60 @@ function windowFigures(input: SeriesWindowInput, size: number, baselineBuckets: 
  * of the current window's count, negative binomial when the baseline varies more than Poisson.
  */
 export function createDetector(cfg: DetectConfig): Detector {
+  const judge = (e: Evaluation, g: Guards): Decision => {
+    // A long window needs a series busy enough to have a stable level over it (longMinExpected):
+    // in a sparse one, its baseline is a handful of signals and one burst looks like a surge.
+    const failure = (w: WindowFigures, short: boolean): DecisionReason | undefined =>
+      w.observed < g.minCount || (!short && w.expected < Math.max(g.minCount, cfg.longMinExpected))
+        ? 'below_min_count'
+        : w.ratio < (short ? g.minRatio : Math.min(g.minRatio, cfg.longMinRatio)) || (!short && w.recentRatio < Math.min(g.minRatio, cfg.longMinRatio))
+          ? 'below_min_ratio'
+          : w.z < g.zThreshold
+            ? 'below_z'
+            : undefined;
+    if (e.coverage < cfg.minBaselineCoverage) return { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
+    // The figures are those of the most improbable window that clears the guards; when none
+    // does, the short window's, with the reason it fails.
+    const windows = e.windows?.length ? e.windows : [{ buckets: e.windowBuckets ?? 0, observed: e.observed, expected: e.expected, ratio: e.ratio, z: e.z, p: e.p, traffic: e.traffic ?? 1, recentRatio: e.ratio }];
+    const eligible = windows.filter((w, k) => failure(w, k === 0) === undefined);
+    if (eligible.length === 0) {
+      const w = windows[0]!;
+      return { ...e, ...figuresOf(w, windows.length), significant: false, reason: failure(w, true) ?? failure(windows.reduce((a, b) => (b.p < a.p ? b : a)), false) ?? 'not_significant', q: 1, strong: false };
+    }
+    const best = eligible.reduce((a, b) => (b.p < a.p ? b : a));
+    return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
+  };
+
+  const correct = (judged: readonly Decision[], guards: readonly Guards[]): Decision[] => {
+    const decisions = judged.map((d) => ({ ...d }));
+    // Every series with enough history is a hypothesis of the tick, guarded or not: the
+    // guards must not shrink the family the rate is controlled over.
+    const families = new Map<number, number[]>();
+    decisions.forEach((d, i) => {
+      if (d.reason === 'cold_start') return;
+      const fdr = guards[i]!.fdr;
+      const family = families.get(fdr);
+      if (family) family.push(i);
+      else families.set(fdr, [i]);
+    });
+    for (const [fdr, members] of families) {
+      const { discovery, adjusted } = benjaminiHochberg(
+        members.map((i) => decisions[i]!.p),
+        fdr,
+      );
+      members.forEach((i, k) => {
+        const d = decisions[i]!;
+        d.q = adjusted[k]!;
+        if (d.reason === 'not_significant' && discovery[k]) {
+          d.significant = true;
+          d.reason = 'significant';
+          d.strong = d.p <= cfg.strongP;
+        }
+      });
+    }
+    return decisions;
+  };
+
   return {
     evaluate(input) {
       const n = input.counts.length;
@@ -256,7 +334,8 @@ export function createDetector(cfg: DetectConfig): Detector {
       // Every window gets a baseline as long as the longest window leaves room for.
       const baselineBuckets = Math.max(0, n - Math.max(...sizes.filter((w) => w + gap < n)) - gap);
       const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
-      const all = sizes.map((size) => windowFigures(input, size, baselineBuckets, firstIdx, cfg));
+      const others = othersOf(input);
+      const all = sizes.map((size) => windowFigures(input, others, size, baselineBuckets, firstIdx, cfg));
       const short = all[0] ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
       // A long window whose baseline is not covered yet is left out; the short one decides cold start.
       const windows = [short, ...all.slice(1).filter((w): w is NonNullable<typeof w> => w !== undefined && w.coverage >= cfg.minBaselineCoverage)];
@@ -269,57 +348,12 @@ export function createDetector(cfg: DetectConfig): Detector {
       };
     },
 
-    decide(evaluations, guards) {
-      const decisions: Decision[] = evaluations.map((e, i) => {
-        const g = guards[i]!;
-        // A long window needs a series busy enough to have a stable level over it (longMinExpected):
-        // in a sparse one, its baseline is a handful of signals and one burst looks like a surge.
-        const failure = (w: WindowFigures, short: boolean): DecisionReason | undefined =>
-          w.observed < g.minCount || (!short && w.expected < Math.max(g.minCount, cfg.longMinExpected))
-            ? 'below_min_count'
-            : w.ratio < (short ? g.minRatio : Math.min(g.minRatio, cfg.longMinRatio)) || (!short && w.recentRatio < Math.min(g.minRatio, cfg.longMinRatio))
-              ? 'below_min_ratio'
-              : w.z < g.zThreshold
-                ? 'below_z'
-                : undefined;
-        if (e.coverage < cfg.minBaselineCoverage) return { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
-        // The figures are those of the most improbable window that clears the guards; when none
-        // does, the short window's, with the reason it fails.
-        const windows = e.windows?.length ? e.windows : [{ buckets: e.windowBuckets ?? 0, observed: e.observed, expected: e.expected, ratio: e.ratio, z: e.z, p: e.p, traffic: e.traffic ?? 1, recentRatio: e.ratio }];
-        const eligible = windows.filter((w, k) => failure(w, k === 0) === undefined);
-        if (eligible.length === 0) {
-          const w = windows[0]!;
-          return { ...e, ...figuresOf(w, windows.length), significant: false, reason: failure(w, true) ?? failure(windows.reduce((a, b) => (b.p < a.p ? b : a)), false) ?? 'not_significant', q: 1, strong: false };
-        }
-        const best = eligible.reduce((a, b) => (b.p < a.p ? b : a));
-        return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
-      });
-      // Every series with enough history is a hypothesis of the tick, guarded or not: the
-      // guards must not shrink the family the rate is controlled over.
-      const families = new Map<number, number[]>();
-      decisions.forEach((d, i) => {
-        if (d.reason === 'cold_start') return;
-        const fdr = guards[i]!.fdr;
-        const family = families.get(fdr);
-        if (family) family.push(i);
-        else families.set(fdr, [i]);
-      });
-      for (const [fdr, members] of families) {
-        const { discovery, adjusted } = benjaminiHochberg(
-          members.map((i) => decisions[i]!.p),
-          fdr,
-        );
-        members.forEach((i, k) => {
-          const d = decisions[i]!;
-          d.q = adjusted[k]!;
-          if (d.reason === 'not_significant' && discovery[k]) {
-            d.significant = true;
-            d.reason = 'significant';
-            d.strong = d.p <= cfg.strongP;
-          }
-        });
-      }
-      return decisions;
-    },
+    decide: (evaluations, guards) =>
+      correct(
+        evaluations.map((e, i) => judge(e, guards[i]!)),
+        guards,
+      ),
+    judge,
+    correct,
   };
 }

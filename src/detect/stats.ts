@@ -90,21 +90,25 @@ export function benjaminiHochberg(pValues: readonly number[], q: number): { disc
   return { discovery, adjusted };
 }
 
-/** Exponentially weighted mean and variance of a series, newest last; weight halves every halfLife steps. */
-export function ewma(values: readonly number[], halfLife: number): { mean: number; variance: number; weight: number } {
-  if (values.length === 0) return { mean: 0, variance: 0, weight: 0 };
+/**
+ * Exponentially weighted mean and variance of a series, newest last; weight halves every
+ * halfLife steps. Over values[from..end) when given (the same figures as of that slice, without
+ * copying it: the detection tick computes several windows of many series).
+ */
+export function ewma(values: readonly number[], halfLife: number, from = 0, end = values.length): { mean: number; variance: number; weight: number } {
+  if (end <= from) return { mean: 0, variance: 0, weight: 0 };
   const decay = halfLife > 0 ? Math.pow(0.5, 1 / halfLife) : 0;
   let w = 1;
   let sw = 0;
   let sx = 0;
-  for (let i = values.length - 1; i >= 0; i--, w *= decay) {
+  for (let i = end - 1; i >= from; i--, w *= decay) {
     sw += w;
     sx += w * values[i]!;
   }
   const mean = sx / sw;
   let sv = 0;
   w = 1;
-  for (let i = values.length - 1; i >= 0; i--, w *= decay) sv += w * (values[i]! - mean) ** 2;
+  for (let i = end - 1; i >= from; i--, w *= decay) sv += w * (values[i]! - mean) ** 2;
   return { mean, variance: sv / sw, weight: sw };
 }
 

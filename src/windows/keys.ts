@@ -12,6 +12,10 @@ export function createKeys(prefix: string, pipeline: string) {
     series: `${base}:series`,
     firstSeen: `${base}:first`,
     totals: `${base}:totals`,
+    /** Zset of series id -> sequence number of the last applied batch that counted into it. */
+    changed: `${base}:changed`,
+    /** Hash: seq (applied batches that counted something), epoch (when seq started over). */
+    changeSeq: `${base}:changeseq`,
     /** Hash of bucketStart -> count for one series and one chunk of buckets. */
     counts: (series: string, chunkStartMs: number) => `${base}:c:${series}:${chunkStartMs}`,
     /** Hash of hour-of-day (0-23) -> count for one series and one UTC day. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../shared/clock.js';
 import {
   batchTextTtlSec,
@@ -6,7 +7,9 @@ import {
   dedupSlice,
   HOUR_MS,
   type ApplyResult,
+  type ChangeCursor,
   type CountBatch,
+  type SeriesChanges,
   type SeriesInfo,
   type StoredSample,
   type WindowDetails,
@@ -27,6 +30,9 @@ interface PipelineData {
   details: Map<string, Map<number, BucketDetail>>;
   firstSeen: Map<string, number>;
   lastBucket: Map<string, number>;
+  /** Applied batches that counted something, and per series the last of them that counted into it. */
+  changeSeq: number;
+  changedAt: Map<string, number>;
   totals: Map<string, number>;
   /** Event-time slice start -> signal ids counted in it (de-duplication across batches). */
   seen: Map<number, Set<string>>;
@@ -48,6 +54,8 @@ export class MemoryWindowStore implements WindowStore {
   private readonly pipelines = new Map<string, PipelineData>();
   private closed = false;
   private readonly clock: Clock;
+  /** A new store is a new sequence of changes: cursors of another store's are not understood. */
+  private readonly epoch = randomUUID();
 
   /** The clock times sample texts out (sampleTextTtlSec is wall-clock time, as in Redis). */
   constructor(opts: { clock?: Clock } = {}) {
@@ -64,6 +72,8 @@ export class MemoryWindowStore implements WindowStore {
         details: new Map(),
         firstSeen: new Map(),
         lastBucket: new Map(),
+        changeSeq: 0,
+        changedAt: new Map(),
         totals: new Map(),
         seen: new Map(),
         newestBucketMs: -Infinity,
@@ -95,6 +105,7 @@ export class MemoryWindowStore implements WindowStore {
     }
     const { samplesPerBucket } = batch.layout;
     const sampledInto = new Set<BucketDetail>();
+    if (batch.signals.length > 0) d.changeSeq++;
     for (const s of batch.signals) {
       if (s.bucketMs > d.newestBucketMs) d.newestBucketMs = s.bucketMs;
       for (const series of s.series) {
@@ -109,6 +120,7 @@ export class MemoryWindowStore implements WindowStore {
         }
         if ((d.lastBucket.get(series) ?? -Infinity) < s.bucketMs) d.lastBucket.set(series, s.bucketMs);
         if ((d.firstSeen.get(series) ?? Infinity) > s.bucketMs) d.firstSeen.set(series, s.bucketMs);
+        d.changedAt.set(series, d.changeSeq);
 
         if (s.countOnly) continue;
         let perBucket = d.details.get(series);
@@ -183,6 +195,15 @@ export class MemoryWindowStore implements WindowStore {
     // Same order as the Redis store's ZREVRANGEBYSCORE: ties by series id, descending.
     out.sort((a, b) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? 1 : -1));
     return out.slice(0, limit);
+  }
+
+  async changedSeries(pipeline: string, after: ChangeCursor | undefined): Promise<SeriesChanges> {
+    const d = this.data(pipeline);
+    const cursor = { epoch: this.epoch, seq: d.changeSeq };
+    if (after?.epoch !== this.epoch) return { cursor, complete: false, series: [] };
+    const series = [];
+    for (const [s, seq] of d.changedAt) if (seq > after.seq) series.push({ series: s, lastBucketMs: d.lastBucket.get(s)!, firstSeenMs: d.firstSeen.get(s)! });
+    return { cursor, complete: true, series };
   }
 
   async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
@@ -266,6 +287,7 @@ export class MemoryWindowStore implements WindowStore {
       if (last < beforeMs) {
         d.lastBucket.delete(series);
         d.firstSeen.delete(series);
+        d.changedAt.delete(series);
         d.counts.delete(series);
         d.details.delete(series);
         n++;

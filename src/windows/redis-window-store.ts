@@ -10,7 +10,9 @@ import {
   dedupSlice,
   samplesOf,
   type ApplyResult,
+  type ChangeCursor,
   type CountBatch,
+  type SeriesChanges,
   type SeriesInfo,
   type StoredSample,
   type WindowDetails,
@@ -72,7 +74,7 @@ export class RedisWindowStore implements WindowStore {
       let i = keyIndex.get(key);
       if (i === undefined) {
         dataKeys.push(key);
-        i = dataKeys.length + 4; // KEYS[1..4] are the fixed keys
+        i = dataKeys.length + 6; // KEYS[1..6] are the fixed keys
         keyIndex.set(key, i);
       }
       return i;
@@ -172,11 +174,13 @@ export class RedisWindowStore implements WindowStore {
 
     const pos = batch.position;
     const result = await this.redis.surgewatchApplyBatch(
-      4 + dataKeys.length,
+      6 + dataKeys.length,
       k.offsets,
       k.series,
       k.firstSeen,
       k.totals,
+      k.changed,
+      k.changeSeq,
       ...dataKeys,
       pos?.partitionKey ?? '',
       pos?.expectedPrevOffset ?? '-1',
@@ -211,6 +215,31 @@ export class RedisWindowStore implements WindowStore {
     if (names.length === 0) return [];
     const first = await this.redis.hmget(k.firstSeen, ...names);
     return names.map((series, i) => ({ series, lastBucketMs: last[i]!, firstSeenMs: first[i] ? Number(first[i]) : last[i]! }));
+  }
+
+  async changedSeries(pipeline: string, after: ChangeCursor | undefined): Promise<SeriesChanges> {
+    const k = this.keys(pipeline);
+    // One step: the seq and the series changed up to it (a batch applied meanwhile is in neither).
+    const tx = this.redis.multi().hmget(k.changeSeq, 'epoch', 'seq');
+    if (after) tx.zrangebyscore(k.changed, `(${after.seq}`, '+inf');
+    const replies = (await tx.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const state = replies[0]![1] as (string | null)[];
+    const cursor = { epoch: state[0] ?? '', seq: Number(state[1] ?? 0) };
+    if (after === undefined || after.epoch !== cursor.epoch) return { cursor, complete: false, series: [] };
+    const names = replies[1]![1] as string[];
+    if (names.length === 0) return { cursor, complete: true, series: [] };
+    const info = (await this.redis.pipeline().zmscore(k.series, ...names).hmget(k.firstSeen, ...names).exec()) ?? [];
+    for (const [err] of info) if (err) throw err;
+    const [last, first] = info.map(([, v]) => v as (string | null)[]) as [(string | null)[], (string | null)[]];
+    const series: SeriesInfo[] = [];
+    names.forEach((name, i) => {
+      // Pruned since it changed: gone from the index, as from liveSeries.
+      if (last[i] === null) return;
+      const lastBucketMs = Number(last[i]);
+      series.push({ series: name, lastBucketMs, firstSeenMs: first[i] ? Number(first[i]) : lastBucketMs });
+    });
+    return { cursor, complete: true, series };
   }
 
   async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
@@ -334,7 +363,7 @@ export class RedisWindowStore implements WindowStore {
     const k = this.keys(pipeline);
     const stale = await this.redis.zrangebyscore(k.series, '-inf', `(${beforeMs}`, 'LIMIT', 0, 10_000);
     if (stale.length === 0) return 0;
-    await this.redis.multi().zrem(k.series, ...stale).hdel(k.firstSeen, ...stale).exec();
+    await this.redis.multi().zrem(k.series, ...stale).hdel(k.firstSeen, ...stale).zrem(k.changed, ...stale).exec();
     return stale.length;
   }
 

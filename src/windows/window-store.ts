@@ -113,6 +113,27 @@ export interface SeriesInfo {
   lastBucketMs: number;
 }
 
+/**
+ * A reader's place in a pipeline's sequence of applied batches (see WindowStore.changedSeries).
+ * The epoch names one run of the sequence: when the store starts it over (a new memory store,
+ * Redis keys expired after a long silence), a cursor of an earlier epoch says nothing.
+ */
+export interface ChangeCursor {
+  epoch: string;
+  seq: number;
+}
+
+export interface SeriesChanges {
+  cursor: ChangeCursor;
+  /**
+   * False when the changes since the given cursor are not known (no cursor, or one of another
+   * epoch): the reader must take every series as changed. `series` is empty then.
+   */
+  complete: boolean;
+  /** The series a batch applied after the given cursor counted into, with their activity now. */
+  series: SeriesInfo[];
+}
+
 export interface WindowDetails {
   /**
    * Distinct authors among the window's signals; null when the window holds signals but none
@@ -129,6 +150,13 @@ export interface WindowStore {
   appliedOffset(pipeline: string, partitionKey: string): Promise<string>;
   /** Series with data at or after sinceMs, most recently active first. */
   liveSeries(pipeline: string, sinceMs: number, limit: number): Promise<SeriesInfo[]>;
+  /**
+   * The series whose counts changed since `after` (a later call with the returned cursor reports
+   * the batches applied meanwhile), so that a reader can keep counts and only re-read these. A
+   * batch's changes and its counts are applied in one step: counts read after this call hold at
+   * least every change up to the returned cursor. Series pruned since are not reported.
+   */
+  changedSeries(pipeline: string, after: ChangeCursor | undefined): Promise<SeriesChanges>;
   /** Counts per bucket from fromBucketMs to toBucketMs inclusive, for each series. */
   readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>>;
   readDetails(

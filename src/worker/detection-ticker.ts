@@ -10,12 +10,13 @@ import type { Fence, Lease } from '../windows/lease.js';
 import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Evaluation, type Guards } from '../detect/detector.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import { groupScopes, type Grouping } from '../detect/grouping.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
+import { SeriesCache } from './series-cache.js';
 
 const tickSeconds = histogram({ name: 'surgewatch_tick_seconds', help: 'Duration of a detection tick of one pipeline (lease, reads, decision, saves).', labelNames: ['pipeline'], buckets: latencyBuckets });
 const lastTick = gauge({ name: 'surgewatch_last_tick_timestamp_seconds', help: 'When this process last ran a detection tick of the pipeline (as the lease holder), in Unix seconds.', labelNames: ['pipeline'] });
@@ -42,10 +43,43 @@ export interface TickReport {
   events: { type: AlertEventType; alert: Alert }[];
 }
 
+/** Series per step of the first pass (seasonal factors and counts are read a chunk at a time). */
 const READ_CHUNK = 500;
 
 const trafficSeries = trafficSeriesOf;
 const TOP_TERMS = 10;
+
+/**
+ * Everything a series' figures and judgement at a tick come from besides the configuration:
+ * while none of it changes (the same newest bucket, no new counts in the series or its scope's
+ * traffic, the same tier), the next tick's are the same.
+ */
+interface SeriesInputs {
+  toBucketMs: number;
+  sinceMs: number;
+  seasonal: number;
+  /** SeriesCache versions of the series' counts and of its scope's traffic. */
+  version: number | undefined;
+  trafficVersion: number | undefined;
+  tier: TopicDefinition['severity'];
+}
+
+/** A series' judgement (its figures and decision before the tick-wide correction), with its inputs. */
+interface KeptJudgement extends SeriesInputs {
+  judged: Decision;
+}
+
+/** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
+interface PipelineState {
+  config: PipelineRuntime['config'];
+  detector: PipelineRuntime['detector'];
+  series: SeriesCache;
+  judgements: Map<string, KeptJudgement>;
+}
+
+/** Whether a kept judgement was made from these inputs (a series not held is never reused). */
+const sameInputs = (a: SeriesInputs, b: SeriesInputs) =>
+  b.version !== undefined && a.version === b.version && a.trafficVersion === b.trafficVersion && a.toBucketMs === b.toBucketMs && a.sinceMs === b.sinceMs && a.seasonal === b.seasonal && a.tier === b.tier;
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
@@ -61,6 +95,7 @@ export class DetectionTicker {
   private readonly streaks: StreakStore;
   private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
+  private readonly states = new Map<string, PipelineState>();
 
   constructor(private readonly opts: TickerOptions) {
     this.streaks = opts.streaks ?? new MemoryStreakStore(() => true);
@@ -142,52 +177,89 @@ export class DetectionTicker {
     // Counts are read from the start of the longest window's baseline.
     const fromBucket = toBucket - (longest - 1 + baselineBuckets + gapBuckets) * bucketMs;
 
+    const state = this.stateOf(rt);
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
-    const live = await this.opts.windows.liveSeries(pipeline, fromBucket, cfg.maxSeries);
+    const live = await state.series.live(fromBucket, cfg.maxSeries);
     // A series without data in its longest window cannot be significant: only open alerts need it.
     const activeFrom = toBucket - (longest - 1) * bucketMs;
     const firstSeen = new Map(live.filter((s) => !s.series.startsWith(TRAFFIC_TOPIC) && s.lastBucketMs >= activeFrom).map((s) => [s.series, s.firstSeenMs]));
-    const traffic = cfg.relativeToTraffic ? await this.trafficOf(rt, live, fromBucket, toBucket) : undefined;
+    const liveTraffic = new Set(cfg.relativeToTraffic ? live.map((s) => s.series).filter((s) => s.startsWith(TRAFFIC_TOPIC)) : []);
     for (const series of open.keys()) if (!firstSeen.has(series)) firstSeen.set(series, fromBucket);
     const all = [...firstSeen.keys()];
     report.series = all.length;
 
-    // Pass 1: every live series' figures. Pass 2: the tick's decision (false-discovery rate
-    // across all of them). Pass 3: the lifecycle of the series that are or were alerting.
+    // Pass 1: every live series' figures and judgement (the last tick's, for a series whose
+    // inputs did not change since). Pass 2: the tick's decision (false-discovery rate across all
+    // of them). Pass 3: the lifecycle of the series that are or were alerting.
     const tested: { series: string; topic: TopicDefinition }[] = [];
-    const evaluations: Evaluation[] = [];
+    const judged: Decision[] = [];
     const guards: Guards[] = [];
+    const stale: { index: number; series: string; inputs: SeriesInputs; traffic: string | undefined }[] = [];
+    const tierGuards = new Map<TopicDefinition['severity'], Guards>(); // one per tier, shared by its series
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
-      const counts = await this.opts.windows.readCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
       for (const series of chunk) {
-        const topic = lists.topics.get(parseSeries(series).topic);
+        const { topic: topicId, dimension } = parseSeries(series);
+        const topic = lists.topics.get(topicId);
         if (!topic) continue; // a topic removed from the lists: its series age out
         tested.push({ series, topic });
-        guards.push(guardsFor(cfg, topic.severity));
+        let tier = tierGuards.get(topic.severity);
+        if (!tier) tierGuards.set(topic.severity, (tier = guardsFor(cfg, topic.severity)));
+        guards.push(tier);
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
-        const { topic: topicId, dimension } = parseSeries(series);
         const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
-        const seasonal = seasonals.get(series) ?? 1;
-        const scopeTraffic = traffic?.get(trafficSeries(dimension));
-        evaluations.push(
-          rt.detector.evaluate({
-            counts: counts.get(series)!,
-            currentBuckets,
-            longWindows,
-            gapBuckets,
-            bucketMs,
-            fromBucketMs: fromBucket,
-            firstSeenMs: since,
-            seasonal,
-            ...(scopeTraffic && { traffic: scopeTraffic }),
-          }),
-        );
+        // A scope without live traffic has none.
+        const traffic = liveTraffic.has(trafficSeries(dimension)) ? trafficSeries(dimension) : undefined;
+        const inputs: SeriesInputs = {
+          tier: topic.severity,
+          toBucketMs: toBucket,
+          sinceMs: since,
+          seasonal: seasonals.get(series) ?? 1,
+          version: state.series.version(series),
+          trafficVersion: traffic === undefined ? undefined : state.series.version(traffic),
+        };
+        const kept = state.judgements.get(series);
+        if (kept && sameInputs(kept, inputs)) judged.push(kept.judged);
+        else {
+          stale.push({ index: judged.length, series, inputs, traffic });
+          judged.push(undefined as unknown as Decision); // computed below
+        }
       }
     }
-    const decisions = rt.detector.decide(evaluations, guards);
+    const scopes = await state.series.counts([...new Set(stale.flatMap((s) => (s.traffic === undefined ? [] : [s.traffic])))], fromBucket, toBucket, bucketMs);
+    for (let i = 0; i < stale.length; i += READ_CHUNK) {
+      const chunk = stale.slice(i, i + READ_CHUNK);
+      const counts = await state.series.counts(
+        chunk.map((s) => s.series),
+        fromBucket,
+        toBucket,
+        bucketMs,
+      );
+      for (const { index, series, inputs, traffic } of chunk) {
+        const scopeTraffic = traffic === undefined ? undefined : scopes.get(traffic);
+        const evaluation = rt.detector.evaluate({
+          counts: counts.get(series)!,
+          currentBuckets,
+          longWindows,
+          gapBuckets,
+          bucketMs,
+          fromBucketMs: fromBucket,
+          firstSeenMs: inputs.sinceMs,
+          seasonal: inputs.seasonal,
+          ...(scopeTraffic && { traffic: scopeTraffic }),
+        });
+        judged[index] = rt.detector.judge(evaluation, guards[index]!);
+        state.judgements.set(series, { ...inputs, judged: judged[index] });
+      }
+    }
+    // Series no longer tested are forgotten (evaluated afresh if they come back).
+    if (state.judgements.size > tested.length) {
+      const testedNow = new Set(tested.map((t) => t.series));
+      for (const series of state.judgements.keys()) if (!testedNow.has(series)) state.judgements.delete(series);
+    }
+    const decisions = rt.detector.correct(judged, guards);
     const before = await this.streaks.read(pipeline);
     const streaks = new Map<string, number>();
     let share: number | undefined;
@@ -195,7 +267,9 @@ export class DetectionTicker {
     // Series with an alert after this tick's step: what an explained series' incident needs.
     const alerting = new Set<string>();
     // The most specific scopes first, so that the series they explain know whether they alert.
-    const order = [...tested.keys()].sort((a, b) => Number(grouping.explainedBy.has(tested[a]!.series)) - Number(grouping.explainedBy.has(tested[b]!.series)) || a - b);
+    // (A stable partition rather than a sort: the explained last, each part in the tick's order.)
+    const explained = [...tested.keys()].filter((i) => grouping.explainedBy.has(tested[i]!.series));
+    const order = explained.length === 0 ? tested.keys() : [...tested.keys()].filter((i) => !grouping.explainedBy.has(tested[i]!.series)).concat(explained);
 
     for (const i of order) {
       const { series, topic } = tested[i]!;
@@ -266,6 +340,19 @@ export class DetectionTicker {
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
   }
 
+  /**
+   * The pipeline's state kept between ticks; started over when the pipeline's configuration or
+   * detector is replaced, since every figure kept was computed with them.
+   */
+  private stateOf(rt: PipelineRuntime): PipelineState {
+    let state = this.states.get(rt.config.id);
+    if (!state || state.config !== rt.config || state.detector !== rt.detector) {
+      state = { config: rt.config, detector: rt.detector, series: new SeriesCache(this.opts.windows, rt.config.id), judgements: new Map() };
+      this.states.set(rt.config.id, state);
+    }
+    return state;
+  }
+
   /** Groups each topic's significant series into incidents (see detect/grouping.ts). */
   private groupSignificant(tested: readonly { series: string }[], decisions: readonly Decision[], open: ReadonlyMap<string, Alert>, explainShare: number, dimensionOrder: readonly string[]): Grouping {
     const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
@@ -307,12 +394,6 @@ export class DetectionTicker {
       for (const s of missing) cache.factors.set(s, seasonalFactor(hourly.get(s) ?? [], from, seasonality, nowMs, baselineMidMs));
     }
     return cache.factors;
-  }
-
-  /** Counts of the traffic series (every signal per scope) live in the tick's range. */
-  private async trafficOf(rt: PipelineRuntime, live: readonly { series: string }[], fromBucket: number, toBucket: number): Promise<Map<string, number[]>> {
-    const names = live.map((s) => s.series).filter((s) => s.startsWith(TRAFFIC_TOPIC));
-    return names.length === 0 ? new Map() : this.opts.windows.readCounts(rt.config.id, names, fromBucket, toBucket, rt.layout.bucketMs);
   }
 
   /**

@@ -240,6 +240,51 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
       });
     });
 
+    describe('changed series', () => {
+      it('without a cursor says it cannot tell; from its cursor on, reports the series later batches counted into, with their activity', async () => {
+        await store.applyBatch(batch([sig('1', 4, ['old'])]));
+        const start = await store.changedSeries(PIPELINE, undefined);
+        expect(start).toMatchObject({ complete: false, series: [] });
+
+        expect(await store.changedSeries(PIPELINE, start.cursor)).toEqual({ cursor: start.cursor, complete: true, series: [] });
+        await store.applyBatch(batch([sig('2', 6, ['a', 'b'])]));
+        await store.applyBatch(batch([sig('3', 2, ['a']), sig('4', 9, ['c'])]));
+        const next = await store.changedSeries(PIPELINE, start.cursor);
+        expect(next.complete).toBe(true);
+        expect(next.series.sort((x, y) => (x.series < y.series ? -1 : 1))).toEqual([
+          { series: 'a', firstSeenMs: b(2), lastBucketMs: b(6) },
+          { series: 'b', firstSeenMs: b(6), lastBucketMs: b(6) },
+          { series: 'c', firstSeenMs: b(9), lastBucketMs: b(9) },
+        ]);
+        // Counts read now hold every change up to the cursor.
+        expect((await store.readCounts(PIPELINE, ['a'], b(2), b(6), BUCKET_MS)).get('a')).toEqual([1, 0, 0, 0, 1]);
+
+        // Only what came after the cursor, and nothing from another pipeline.
+        await store.applyBatch(batch([sig('5', 7, ['b'])]));
+        await store.applyBatch(batch([sig('6', 7, ['x'])], { pipeline: 'other' }));
+        const last = await store.changedSeries(PIPELINE, next.cursor);
+        expect(last.series).toEqual([{ series: 'b', firstSeenMs: b(6), lastBucketMs: b(7) }]);
+        expect((await store.changedSeries(PIPELINE, last.cursor)).series).toEqual([]);
+      });
+
+      it('reports nothing for a refused batch or one that counts no signal', async () => {
+        await store.applyBatch(batch([sig('1', 1, ['t'])], { position: at('signals:0', '-1', '3') }));
+        const { cursor } = await store.changedSeries(PIPELINE, undefined);
+        await store.applyBatch(batch([sig('2', 2, ['u'])], { position: at('signals:0', '-1', '5') })); // conflict
+        await store.applyBatch(batch([], { totals: { signals: 1 } }));
+        expect(await store.changedSeries(PIPELINE, cursor)).toEqual({ cursor, complete: true, series: [] });
+      });
+
+      it('does not report pruned series, and does not understand a cursor it did not give', async () => {
+        await store.applyBatch(batch([sig('0', 0, ['t'])]));
+        const { cursor } = await store.changedSeries(PIPELINE, undefined);
+        await store.applyBatch(batch([sig('1', 1, ['stale']), sig('2', 8, ['fresh'])]));
+        await store.pruneSeries(PIPELINE, b(5));
+        expect((await store.changedSeries(PIPELINE, cursor)).series.map((s) => s.series)).toEqual(['fresh']);
+        expect(await store.changedSeries(PIPELINE, { epoch: 'elsewhere', seq: 0 })).toMatchObject({ complete: false, series: [] });
+      });
+    });
+
     describe('details', () => {
       const limits = { topTerms: 10, samples: 10 };
 

@@ -55,13 +55,13 @@ describe('alert actions racing the detection ticker on Redis', () => {
     await windows.applyBatch({ pipeline: 'act', layout: rt.layout, position: null, signals, totals: {} });
     const gated = new Proxy(windows, {
       get(target, prop, receiver) {
-        if (prop === 'readCounts') {
-          return async (...args: Parameters<WindowStore['readCounts']>) => {
+        if (prop === 'changedSeries') {
+          return async (...args: Parameters<WindowStore['changedSeries']>) => {
             if (gate) {
               gate.entered();
               await gate.release;
             }
-            return target.readCounts(...args);
+            return target.changedSeries(...args);
           };
         }
         const v = Reflect.get(target, prop, receiver) as unknown;

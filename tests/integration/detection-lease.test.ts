@@ -4,7 +4,9 @@ import { RedisAlertStore } from '../../src/alerts/redis-alert-store.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { leaseKey } from '../../src/windows/keys.js';
-import { RedisLease, type Lease } from '../../src/windows/lease.js';
+import { MemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
+import type { Decision } from '../../src/detect/detector.js';
+import { MemoryLease, RedisLease, type Lease } from '../../src/windows/lease.js';
 import { RedisWindowStore } from '../../src/windows/redis-window-store.js';
 import { RedisStreakStore } from '../../src/windows/streak-store.js';
 import type { CountedSignal, WindowStore } from '../../src/windows/window-store.js';
@@ -54,8 +56,9 @@ describe('the detection lease across tickers on Redis', () => {
   });
 
   /** A ticker as one worker process builds it, over the shared Redis. */
-  function ticker(opts: { windows?: WindowStore; lease?: Lease; runtime?: PipelineRuntime } = {}): DetectionTicker {
+  function ticker(opts: { windows?: WindowStore; lease?: Lease; runtime?: PipelineRuntime; onDecisions?: (decisions: readonly { series: string; decision: Decision }[]) => void } = {}): DetectionTicker {
     const t = new DetectionTicker({
+      ...(opts.onDecisions && { onDecisions: (_pipeline: string, _nowMs: number, d: readonly { series: string; decision: Decision }[]) => opts.onDecisions!(d) }),
       runtimes: [opts.runtime ?? rt],
       windows: opts.windows ?? windows,
       alerts,
@@ -68,14 +71,14 @@ describe('the detection lease across tickers on Redis', () => {
     return t;
   }
 
-  /** The window store, with reads of counts held up for stallMs while `stall.on` (a slow Redis, a GC pause). */
+  /** The window store, with the tick's first read (what changed) held up for stallMs while `stall.on` (a slow Redis, a GC pause). */
   function stalling(stallMs: number, stall = { on: true }): WindowStore {
     return new Proxy(windows, {
       get(target, prop, receiver) {
-        if (prop === 'readCounts') {
-          return async (...args: Parameters<WindowStore['readCounts']>) => {
+        if (prop === 'changedSeries') {
+          return async (...args: Parameters<WindowStore['changedSeries']>) => {
             if (stall.on) await new Promise((r) => setTimeout(r, stallMs));
-            return target.readCounts(...args);
+            return target.changedSeries(...args);
           };
         }
         const v = Reflect.get(target, prop, receiver) as unknown;
@@ -176,5 +179,71 @@ describe('the detection lease across tickers on Redis', () => {
     expect((await stored()).map((a) => a.id)).toEqual([first.events[0]!.alert.id]);
     expect((await outbox()).filter((e) => e.startsWith('opened'))).toHaveLength(1);
     expect(events).toHaveLength(2);
+  });
+
+  it('decides as a ticker that reads everything afresh, while counts arrive, buckets close and the lease moves between two tickers', async () => {
+    const scoped = testRuntime({ ...rt.config, windows: { ...rt.config.windows, dimensions: ['region'] }, detect: { ...rt.config.detect, relativeToTraffic: true } });
+    const series = (region: string) => ['self-harm', `self-harm|region=${region}`, '~traffic', `~traffic|region=${region}`];
+    const signals = (n: number, at: number, region: string, id: string): CountedSignal[] =>
+      Array.from({ length: n }, (_, i) => ({ id: `${id}-${i}`, bucketMs: Math.floor(at / 10_000) * 10_000, series: series(region), terms: ['kill myself'] }));
+    /** Signals that hit nothing: only the scope's traffic counts them. */
+    const benign = (n: number, at: number, region: string, id: string) => signals(n, at, region, id).map((x) => ({ ...x, series: ['~traffic', `~traffic|region=${region}`], countOnly: true }));
+    const history = [...signals(3, T0 - 300_000, 'GB', 'gb'), ...signals(2, T0 - 200_000, 'FR', 'fr'), ...benign(40, T0 - 400_000, 'GB', 'gb-benign')];
+    await windows.applyBatch({ pipeline: 'lease', layout: scoped.layout, position: null, signals: history, totals: {} });
+
+    let seen: readonly { series: string; decision: Decision }[] = [];
+    const real = new RedisLease(redis, (name) => leaseKey(prefix, name));
+    const workers = [0, 1].map(() => {
+      // The worker's lease, which it can be made to give up (a rolling restart).
+      let owner = '';
+      const lease: Lease = { acquire: (name, o, ttlMs) => real.acquire(name, (owner = o), ttlMs), renew: (...a) => real.renew(...a), release: (...a) => real.release(...a) };
+      return { ticker: ticker({ runtime: scoped, lease, onDecisions: (d) => (seen = d) }), handOver: () => real.release('tick:lease', owner) };
+    });
+    /** What a ticker that keeps nothing between ticks decides (its own lease, alerts and streaks). */
+    const afresh = async (nowMs: number) => {
+      let fresh: readonly { series: string; decision: Decision }[] = [];
+      const clock = new ManualClock(nowMs);
+      const lease = new MemoryLease(clock);
+      const t = new DetectionTicker({
+        runtimes: [scoped],
+        windows,
+        alerts: new MemoryAlertStore({ fenceCheck: lease.holds }),
+        lease,
+        clock,
+        logger: silentLogger,
+        onDecisions: (_p, _n, d) => (fresh = d),
+      });
+      await t.tickPipeline(scoped, nowMs);
+      await t.close();
+      return fresh;
+    };
+
+    // Ticks every 5 s (two per bucket); each step: new counts (now, late, of the scope's traffic
+    // only, in another scope) or none.
+    const steps: { holder: 0 | 1; batch?: CountedSignal[] }[] = [
+      { holder: 0 },
+      { holder: 0, batch: signals(6, T0 + 5000, 'GB', 'a') },
+      { holder: 0 },
+      { holder: 1, batch: signals(4, T0 - 40_000, 'FR', 'late') },
+      { holder: 0, batch: signals(9, T0 + 20_000, 'GB', 'b') },
+      { holder: 0, batch: benign(30, T0 + 25_000, 'GB', 'benign') },
+      { holder: 0, batch: signals(1, T0 + 30_000, 'DE', 'c') },
+      { holder: 0 },
+    ];
+    const significant = new Set<string>();
+    let holder = 0;
+    for (const [k, step] of steps.entries()) {
+      const nowMs = T0 + k * 5000;
+      if (step.batch) await windows.applyBatch({ pipeline: 'lease', layout: scoped.layout, position: null, signals: step.batch, totals: {} });
+      if (step.holder !== holder) {
+        // The holder lets the lease go and the other worker takes over (each keeps what it had).
+        await workers[holder]!.handOver();
+        holder = step.holder;
+      }
+      expect((await workers[holder]!.ticker.tickPipeline(scoped, nowMs)).ran).toBe(true);
+      expect(seen).toEqual(await afresh(nowMs));
+      for (const d of seen) if (d.decision.significant) significant.add(d.series);
+    }
+    expect(significant).toEqual(new Set(['self-harm', 'self-harm|region=GB']));
   });
 });

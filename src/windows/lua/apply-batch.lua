@@ -5,7 +5,9 @@
   KEYS[2]  series zset       (member: series id -> last bucket start ms)
   KEYS[3]  first-seen hash   (field: series id -> first bucket start ms)
   KEYS[4]  totals hash
-  KEYS[5..] data keys referenced by index from the payload
+  KEYS[5]  changed zset      (member: series id -> seq of the last batch that counted into it)
+  KEYS[6]  change-seq hash   (seq: batches that counted something; epoch: when seq started over)
+  KEYS[7..] data keys referenced by index from the payload
 
   ARGV[1]  partition key, or "" for a batch without a source position
   ARGV[2]  expected previous offset ("-1" when none applied yet)
@@ -100,7 +102,17 @@ if p.x then
     redis.call('SET', KEYS[op[1]], op[2], 'EX', textTtl)
   end
 end
+-- A reader of changes (the detection tick) re-reads only the series counted since its last seq.
+local seq = 0
+if #p.z > 0 then
+  seq = redis.call('HINCRBY', KEYS[6], 'seq', 1)
+  if seq == 1 then
+    local now = redis.call('TIME')
+    redis.call('HSET', KEYS[6], 'epoch', now[1] .. '.' .. now[2])
+  end
+end
 for _, op in ipairs(p.z) do
+  redis.call('ZADD', KEYS[5], seq, op[1])
   redis.call('ZADD', KEYS[2], 'GT', op[2], op[1])
   local first = redis.call('HGET', KEYS[3], op[1])
   if (not first) or tonumber(first) > op[3] then
@@ -115,7 +127,7 @@ if partition ~= '' then
   redis.call('HSET', KEYS[1], partition, ARGV[3])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
 end
-for i = 2, 4 do
+for i = 2, 6 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('EXPIRE', KEYS[i], retention)
   end

@@ -1,0 +1,117 @@
+import type { ChangeCursor, SeriesInfo, WindowStore } from '../windows/window-store.js';
+
+/** Series per readCounts call: a few hundred keep one pipeline of Redis commands small. */
+const READ_CHUNK = 500;
+
+/** One series as last read: its activity and, once read, its non-zero counts over a range. */
+interface CachedSeries {
+  info: SeriesInfo;
+  /** Bumped whenever the series' counts may have changed (see SeriesCache.version). */
+  version: number;
+  counts?: { fromMs: number; toMs: number; buckets: number[]; values: number[] };
+}
+
+/** The order of WindowStore.liveSeries: most recently active first, ties by series id, descending. */
+const byActivity = (a: SeriesInfo, b: SeriesInfo) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? 1 : a.series > b.series ? -1 : 0);
+
+/**
+ * What the detection tick keeps of one pipeline's live series between ticks: their activity and
+ * counts, brought up to date from the series the window store reports changed since the last
+ * tick (WindowStore.changedSeries). A tick then reads the counts of the series that changed, not
+ * of every live series. Nothing here can be made stale by another process: the changes are a log
+ * that each reader follows from its own cursor (no reader consumes them), so a cache built by a
+ * new lease holder, or one that missed ticks, reaches the same counts as one that never stopped.
+ */
+export class SeriesCache {
+  private cursor: ChangeCursor | undefined;
+  private readonly series = new Map<string, CachedSeries>();
+  /** The held series in liveSeries' order, as of the last call. */
+  private ordered: SeriesInfo[] = [];
+  private versions = 0;
+
+  constructor(
+    private readonly windows: WindowStore,
+    private readonly pipeline: string,
+  ) {}
+
+  /**
+   * The series with data at or after sinceMs, up to limit, as WindowStore.liveSeries lists them,
+   * after taking in what changed since the last call (everything, the first time).
+   */
+  async live(sinceMs: number, limit: number): Promise<SeriesInfo[]> {
+    const changes = await this.windows.changedSeries(this.pipeline, this.cursor);
+    let unchanged = this.ordered;
+    if (!changes.complete) {
+      // Unknown changes: start over from the store. Series beyond the limit now cannot come back
+      // within it without changing: the ones ahead of them only leave by ageing out first.
+      this.series.clear();
+      unchanged = await this.windows.liveSeries(this.pipeline, sinceMs, limit);
+      for (const info of unchanged) this.series.set(info.series, { info, version: ++this.versions });
+    }
+    for (const info of changes.series) this.series.set(info.series, { info, version: ++this.versions });
+    this.cursor = changes.cursor;
+
+    // The last order, less what changed and what aged out, merged with what changed (sorted):
+    // a tick sorts the series counted since the last one, not every live series.
+    const changed = changes.series.filter((info) => info.lastBucketMs >= sinceMs).sort(byActivity);
+    const moved = new Set(changed.map((info) => info.series));
+    const kept = unchanged.filter((info) => info.lastBucketMs >= sinceMs && !moved.has(info.series));
+    const live: SeriesInfo[] = [];
+    for (let i = 0, j = 0; live.length < limit && (i < kept.length || j < changed.length); ) {
+      live.push(j >= changed.length || (i < kept.length && byActivity(kept[i]!, changed[j]!) <= 0) ? kept[i++]! : changed[j++]!);
+    }
+    // Aged out, or beyond the limit: forgotten (it comes back through the changes if counted again).
+    if (this.series.size > live.length) {
+      const held = new Set(live.map((info) => info.series));
+      for (const name of this.series.keys()) if (!held.has(name)) this.series.delete(name);
+    }
+    this.ordered = live;
+    return live;
+  }
+
+  /**
+   * A number that changes whenever the series' counts may have (undefined for a series not
+   * held: treat it as changed), so that what was computed from them can be reused until then.
+   */
+  version(series: string): number | undefined {
+    return this.series.get(series)?.version;
+  }
+
+  /**
+   * Counts per bucket from fromBucketMs to toBucketMs inclusive, as WindowStore.readCounts gives
+   * them, reading only the series whose held counts do not cover the range: changed, never read,
+   * or with data beyond the range they were read over (a bucket ahead of the tick's time).
+   */
+  async counts(series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    const missing: string[] = [];
+    for (const name of series) {
+      const c = this.series.get(name)?.counts;
+      if (c && c.fromMs <= fromBucketMs && (toBucketMs <= c.toMs || this.series.get(name)!.info.lastBucketMs <= c.toMs)) {
+        const values = new Array<number>((toBucketMs - fromBucketMs) / bucketMs + 1).fill(0);
+        for (let i = 0; i < c.buckets.length; i++) {
+          const b = c.buckets[i]!;
+          if (b >= fromBucketMs && b <= toBucketMs) values[(b - fromBucketMs) / bucketMs] = c.values[i]!;
+        }
+        out.set(name, values);
+      } else missing.push(name);
+    }
+    for (let i = 0; i < missing.length; i += READ_CHUNK) {
+      const read = await this.windows.readCounts(this.pipeline, missing.slice(i, i + READ_CHUNK), fromBucketMs, toBucketMs, bucketMs);
+      for (const [name, values] of read) {
+        out.set(name, values);
+        const held = this.series.get(name);
+        if (!held) continue; // not live (an open alert's series gone quiet): read each time
+        const buckets: number[] = [];
+        const nonZero: number[] = [];
+        values.forEach((n, k) => {
+          if (n === 0) return;
+          buckets.push(fromBucketMs + k * bucketMs);
+          nonZero.push(n);
+        });
+        held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, buckets, values: nonZero };
+      }
+    }
+    return out;
+  }
+}
