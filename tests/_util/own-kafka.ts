@@ -43,8 +43,12 @@ export class OwnKafka {
     return ['-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.net.preferIPv4Stack=true', `-Dlog4j.configuration=file:${join(this.dir, 'log4j.properties')}`, '-cp', `${LIBS}/*`, mainClass, ...args];
   }
 
-  /** Formats a fresh data folder and starts the broker; resolves once it answers. */
+  /**
+   * Formats a fresh data folder (the first time) and starts the broker; resolves once it answers.
+   * Running already: nothing.
+   */
   async start(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     if (!this.port) {
       this.port = await freePort();
       const controller = await freePort();

@@ -16,14 +16,18 @@ import { createTestRedis, deleteKeys, uniqueId, waitFor, workerEnv } from '../_u
  * A surgewatch process on a broker of the test's own, which is restarted in the middle of the
  * stream (stopped cleanly with SIGTERM, or killed, then started again on the same port and data):
  * the consumer and the producer (dead letters, alerts) reconnect and carry on, with every signal
- * counted once.
+ * counted once. Both restarts happen to one broker (each on its own topics, group and prefix): a
+ * broker is started once for the file.
  */
+const broker = new OwnKafka();
+beforeAll(() => broker.start(), 180_000);
+afterAll(() => broker.destroy());
+
 describe.each(['SIGTERM', 'SIGKILL'] as const)('a Kafka broker restart (%s) under a running worker', (stopSignal) => {
   const id = uniqueId('brk');
   const topic = `${id}-signals`;
   const alertsTopic = `${id}-alerts`;
   const dlqTopic = `${id}-dlq`;
-  const broker = new OwnKafka();
   const redis = createTestRedis();
   const windows = new RedisWindowStore(redis, id);
   const alerts = new RedisAlertStore(redis, id, ['brk'], new Map([['brk', 86_400]]));
@@ -37,7 +41,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('a Kafka broker restart (%s) unde
   const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
 
   beforeAll(async () => {
-    await broker.start();
+    await broker.start(); // up again if the restart before this one failed half-way
     kafka = new Kafka({ clientId: uniqueId('test'), brokers: broker.brokers, logLevel: logLevel.NOTHING });
     writeFileSync(join(dir, 'brk.yaml'), SurgeStream.pipeline('brk', topic, alertsTopic));
     await createTopic(kafka, topic, 2);
@@ -48,7 +52,6 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('a Kafka broker restart (%s) unde
 
   afterAll(async () => {
     for (const c of children) await killAndWait(c);
-    await broker.destroy();
     await deleteKeys(redis, id);
     await redis.quit();
     rmSync(dir, { recursive: true, force: true });

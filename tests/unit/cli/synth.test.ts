@@ -64,7 +64,9 @@ describe('surgewatch synth', () => {
     expect(truth).toEqual(r.truth);
   });
 
-  it('writes a stream of test-split posts whose truth file replay --truth scores, decoys included', async () => {
+  // Half a day of real posts, synthesized and then replayed: the slowest test of the file, over the
+  // default minute on a busy 2-core machine.
+  it('writes a stream of test-split posts whose truth file replay --truth scores, decoys included', { timeout: 180_000 }, async () => {
     const corpus = requireLabelledDev();
     const out = join(dir, 'signals.jsonl');
     const truthFile = join(dir, 'truth.json');
