@@ -25,7 +25,7 @@
  * tick is the first of a new bucket, where every series' windows slide; the two kinds are
  * reported apart. BENCH_DETECT_SIZES (comma-separated, default 1000,10000,100000),
  * BENCH_DETECT_TICKS (steady ticks per size at most, default 10, 6 and 4 by size) and
- * BENCH_DETECT_REPLAY_MINUTES (default 60) tune it.
+ * BENCH_DETECT_REPLAY_MINUTES (default 60; 0 leaves section 3 out) tune it.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -764,35 +764,37 @@ async function runReplay(minutes: number) {
   }
 }
 
-const replay = await runReplay(REPLAY_MINUTES);
-const { result: rr } = replay;
-const ticks = Math.round((replay.minutes * 60) / shipped.detect.tickSec);
-console.log('');
-console.log(
-  `3. replay (replayCommand: in-memory windows and alerts, semantic off) of the synthetic stream of tests/_util/synthetic-spec.ts, ${replay.minutes} minutes ` +
-    `(${spec.perSec}/s at the daily mean; generated and written in ${(replay.genMs / 1000).toFixed(1)} s, not counted)`,
-);
-table(
-  [
-    ['signals', 'file', 'wall s', 'signals/s', 'cores used', 'signals/s per core', 'ticks (event time)', 'alerts', 'alert events', 'surges found', 'false alerts'],
+const replay = REPLAY_MINUTES > 0 ? await runReplay(REPLAY_MINUTES) : undefined;
+if (replay) {
+  const { result: rr } = replay;
+  const ticks = Math.round((replay.minutes * 60) / shipped.detect.tickSec);
+  console.log('');
+  console.log(
+    `3. replay (replayCommand: in-memory windows and alerts, semantic off) of the synthetic stream of tests/_util/synthetic-spec.ts, ${replay.minutes} minutes ` +
+      `(${spec.perSec}/s at the daily mean; generated and written in ${(replay.genMs / 1000).toFixed(1)} s, not counted)`,
+  );
+  table(
     [
-      fmtInt(rr.signals),
-      fmtMB(replay.bytes),
-      (replay.ms / 1000).toFixed(1),
-      fmtInt((rr.signals / replay.ms) * 1000),
-      (replay.cpuMs / replay.ms).toFixed(2),
-      fmtInt((rr.signals / replay.cpuMs) * 1000),
-      `about ${fmtInt(ticks)}`,
-      fmtInt(rr.alerts),
-      fmtInt(rr.events),
-      rr.truth ? `${rr.truth.surges.filter((s) => s.detected).length} of ${replay.surges}` : '-',
-      rr.truth ? fmtInt(rr.truth.false_alerts) : '-',
+      ['signals', 'file', 'wall s', 'signals/s', 'cores used', 'signals/s per core', 'ticks (event time)', 'alerts', 'alert events', 'surges found', 'false alerts'],
+      [
+        fmtInt(rr.signals),
+        fmtMB(replay.bytes),
+        (replay.ms / 1000).toFixed(1),
+        fmtInt((rr.signals / replay.ms) * 1000),
+        (replay.cpuMs / replay.ms).toFixed(2),
+        fmtInt((rr.signals / replay.cpuMs) * 1000),
+        `about ${fmtInt(ticks)}`,
+        fmtInt(rr.alerts),
+        fmtInt(rr.events),
+        rr.truth ? `${rr.truth.surges.filter((s) => s.detected).length} of ${replay.surges}` : '-',
+        rr.truth ? fmtInt(rr.truth.false_alerts) : '-',
+      ],
     ],
-  ],
-  ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-);
-console.log(`   alerted series: ${replay.alertSeries.join(', ') || 'none'}`);
-console.log('   cores used: this process\'s CPU time (all threads: GC, file reads) over wall time; per core = signals per CPU-second. Includes the runtime\'s start (no model: semantic off).');
+    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+  console.log(`   alerted series: ${replay.alertSeries.join(', ') || 'none'}`);
+  console.log('   cores used: this process\'s CPU time (all threads: GC, file reads) over wall time; per core = signals per CPU-second. Includes the runtime\'s start (no model: semantic off).');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Summary.
@@ -810,8 +812,8 @@ const summary: [string, string][] = results.map((r) => {
       `${fmtInt((r.memAfter - r.memBefore) / r.size)} B of Redis per series`,
   ];
 });
+if (replay) summary.push(['replay', `${fmtInt((replay.result.signals / replay.ms) * 1000)} signals/s (${fmtInt((replay.result.signals / replay.cpuMs) * 1000)} per core), ${fmtInt(replay.result.alerts)} alerts`]);
 summary.push(
-  ['replay', `${fmtInt((rr.signals / replay.ms) * 1000)} signals/s (${fmtInt((rr.signals / replay.cpuMs) * 1000)} per core), ${fmtInt(rr.alerts)} alerts`],
   ['machine', `${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(2)} at the end`],
   ['wall time', `${((performance.now() - benchStart) / 1000).toFixed(0)} s`],
 );
