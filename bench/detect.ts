@@ -282,6 +282,8 @@ function timedDetector(detector: Detector, timings: Timings): Detector {
     decide: time('decide', detector.decide.bind(detector)),
     judge: time('judge', detector.judge.bind(detector)),
     correct: time('correct', detector.correct.bind(detector)),
+    correction: time('correct', detector.correction.bind(detector)),
+    decisionOf: detector.decisionOf.bind(detector),
   };
 }
 

@@ -1,11 +1,14 @@
 import type { DetectConfig } from '../config/pipeline-schema.js';
 import type { SeverityTier } from '../config/topic-schema.js';
-import { benjaminiHochberg, ewma, negBinomialUpperTail } from './stats.js';
+import { adjustPValues, ewma, negBinomialUpperTail } from './stats.js';
+
+/** Counts per bucket: an array, or a typed one (the detection tick fills one buffer for every series). */
+export type BucketCounts = readonly number[] | Float64Array;
 
 /** A series' counts around one tick, in event time. */
 export interface SeriesWindowInput {
   /** Baseline buckets (oldest first) followed by current-window buckets. */
-  counts: readonly number[];
+  counts: BucketCounts;
   currentBuckets: number;
   bucketMs: number;
   /** Start of the first bucket in counts. */
@@ -26,7 +29,7 @@ export interface SeriesWindowInput {
    * follows the scope's other traffic (these signals less the series' own): the baseline's level
    * times the window's other traffic against the baseline's.
    */
-  traffic?: readonly number[];
+  traffic?: BucketCounts;
 }
 
 /** One window's figures. */
@@ -137,6 +140,22 @@ export interface Detector {
    * rate. Returns new decisions; the judgements are left as they were (they can be kept).
    */
   correct(judged: readonly Decision[], guards: readonly Guards[]): Decision[];
+  /**
+   * correct's figures without the decisions: each judgement's q value, and which judgements the
+   * correction makes discoveries. A tick of many series builds decisions only for the few it
+   * acts on (decisionOf); correct is decisionOf of every judgement.
+   */
+  correction(judged: readonly Decision[], guards: readonly Guards[]): Correction;
+  /** The i-th judgement's decision after a correction (the judgement itself when the correction changes nothing of it). */
+  decisionOf(judged: Decision, correction: Correction, i: number): Decision;
+}
+
+/** The tick-wide correction's outcome, per judgement in the order given. */
+export interface Correction {
+  /** Benjamini-Hochberg adjusted p-value in the judgement's family (its judged q, 1, for a cold start). */
+  q: Float64Array;
+  /** 1 where a judgement that passed its guards ('not_significant') is a discovery: significant. */
+  discovered: Uint8Array;
 }
 
 /** A window's figures as the evaluation's, its p-value corrected for the number of windows tried. */
@@ -165,11 +184,20 @@ interface Expectation {
  * series must not raise its own expectation (in a small region, a wave of one topic can be most
  * of the traffic). Undefined without traffic.
  */
-function othersOf(input: SeriesWindowInput): number[] | undefined {
-  return input.traffic?.map((t, i) => Math.max(0, t - (input.counts[i] ?? 0)));
+function othersOf(input: SeriesWindowInput): Float64Array | undefined {
+  const traffic = input.traffic;
+  if (!traffic) return undefined;
+  const n = traffic.length;
+  if (othersBuffer.length < n) othersBuffer = new Float64Array(Math.max(n, othersBuffer.length * 2));
+  const others = othersBuffer.subarray(0, n);
+  const counts = input.counts;
+  for (let i = 0; i < n; i++) others[i] = Math.max(0, traffic[i]! - (counts[i] ?? 0));
+  return others;
 }
+/** Where othersOf writes (used before the next call: evaluation is synchronous). */
+let othersBuffer = new Float64Array(0);
 
-function expectation(input: SeriesWindowInput, others: readonly number[] | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
+function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
   const n = input.counts.length;
   const end = n - size - (input.gapBuckets ?? 0);
   const start = end - baselineBuckets;
@@ -234,7 +262,7 @@ export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineB
  */
 function windowFigures(
   input: SeriesWindowInput,
-  others: readonly number[] | undefined,
+  others: ArrayLike<number> | undefined,
   size: number,
   baselineBuckets: number,
   firstIdx: number,
@@ -244,7 +272,7 @@ function windowFigures(
   if (!e) return undefined;
   const n = input.counts.length;
   const { expected, floored, variance, traffic, coverage } = e;
-  const sum = (xs: readonly number[], k: number) => {
+  const sum = (xs: ArrayLike<number>, k: number) => {
     let t = 0;
     for (let i = n - k; i < n; i++) t += xs[i]!;
     return t;
@@ -296,34 +324,43 @@ export function createDetector(cfg: DetectConfig): Detector {
     return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
   };
 
-  const correct = (judged: readonly Decision[], guards: readonly Guards[]): Decision[] => {
-    const decisions = judged.map((d) => ({ ...d }));
+  const correction = (judged: readonly Decision[], guards: readonly Guards[]): Correction => {
+    const n = judged.length;
+    const q = new Float64Array(n);
+    const discovered = new Uint8Array(n);
     // Every series with enough history is a hypothesis of the tick, guarded or not: the
     // guards must not shrink the family the rate is controlled over.
     const families = new Map<number, number[]>();
-    decisions.forEach((d, i) => {
-      if (d.reason === 'cold_start') return;
+    for (let i = 0; i < n; i++) {
+      const d = judged[i]!;
+      q[i] = d.q;
+      if (d.reason === 'cold_start') continue;
       const fdr = guards[i]!.fdr;
       const family = families.get(fdr);
       if (family) family.push(i);
       else families.set(fdr, [i]);
-    });
-    for (const [fdr, members] of families) {
-      const { discovery, adjusted } = benjaminiHochberg(
-        members.map((i) => decisions[i]!.p),
-        fdr,
-      );
-      members.forEach((i, k) => {
-        const d = decisions[i]!;
-        d.q = adjusted[k]!;
-        if (d.reason === 'not_significant' && discovery[k]) {
-          d.significant = true;
-          d.reason = 'significant';
-          d.strong = d.p <= cfg.strongP;
-        }
-      });
     }
-    return decisions;
+    for (const [fdr, members] of families) {
+      const p = new Float64Array(members.length);
+      for (let k = 0; k < members.length; k++) p[k] = judged[members[k]!]!.p;
+      adjustPValues(p, fdr, q, discovered, members);
+    }
+    for (let i = 0; i < n; i++) if (discovered[i] === 1 && judged[i]!.reason !== 'not_significant') discovered[i] = 0;
+    return { q, discovered };
+  };
+
+  const decisionOf = (d: Decision, c: Correction, i: number): Decision => {
+    const q = c.q[i]!;
+    if (c.discovered[i] === 1) return { ...d, q, significant: true, reason: 'significant', strong: d.p <= cfg.strongP };
+    return q === d.q ? d : { ...d, q };
+  };
+
+  const correct = (judged: readonly Decision[], guards: readonly Guards[]): Decision[] => {
+    const c = correction(judged, guards);
+    return judged.map((d, i) => {
+      const decision = decisionOf(d, c, i);
+      return decision === d ? { ...d } : decision;
+    });
   };
 
   return {
@@ -355,5 +392,7 @@ export function createDetector(cfg: DetectConfig): Detector {
       ),
     judge,
     correct,
+    correction,
+    decisionOf,
   };
 }

@@ -10,7 +10,7 @@ import type { Fence, Lease } from '../windows/lease.js';
 import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import { authoredShare, guardsFor, passesAuthorGuard, type Decision, type Guards } from '../detect/detector.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type BucketCounts, type Decision, type Guards } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
 import { groupScopes, type Grouping } from '../detect/grouping.js';
@@ -64,9 +64,18 @@ interface SeriesInputs {
   tier: TopicDefinition['severity'];
 }
 
-/** A series' judgement (its figures and decision before the tick-wide correction), with its inputs. */
-interface KeptJudgement extends SeriesInputs {
-  judged: Decision;
+/**
+ * What a tick keeps of one tested series: its id parsed, and its last judgement (its figures and
+ * decision before the tick-wide correction) with the inputs it was made from. Updated in place:
+ * a tick within a bucket touches the series that changed, not every series.
+ */
+interface SeriesRecord extends SeriesInputs {
+  topicId: string;
+  dimension: string;
+  /** The traffic series of its scope. */
+  scope: string;
+  /** Undefined until judged (and when its inputs changed: judged again in this tick). */
+  judged: Decision | undefined;
 }
 
 /** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
@@ -74,12 +83,8 @@ interface PipelineState {
   config: PipelineRuntime['config'];
   detector: PipelineRuntime['detector'];
   series: SeriesCache;
-  judgements: Map<string, KeptJudgement>;
+  records: Map<string, SeriesRecord>;
 }
-
-/** Whether a kept judgement was made from these inputs (a series not held is never reused). */
-const sameInputs = (a: SeriesInputs, b: SeriesInputs) =>
-  b.version !== undefined && a.version === b.version && a.trafficVersion === b.trafficVersion && a.toBucketMs === b.toBucketMs && a.sinceMs === b.sinceMs && a.seasonal === b.seasonal && a.tier === b.tier;
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
@@ -96,6 +101,8 @@ export class DetectionTicker {
   private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
   private readonly states = new Map<string, PipelineState>();
+  /** The buffer a series' counts are written into to be evaluated (one series at a time). */
+  private counts = new Float64Array(0);
 
   constructor(private readonly opts: TickerOptions) {
     this.streaks = opts.streaks ?? new MemoryStreakStore(() => true);
@@ -191,89 +198,144 @@ export class DetectionTicker {
     // Pass 1: every live series' figures and judgement (the last tick's, for a series whose
     // inputs did not change since). Pass 2: the tick's decision (false-discovery rate across all
     // of them). Pass 3: the lifecycle of the series that are or were alerting.
-    const tested: { series: string; topic: TopicDefinition }[] = [];
+    const testedSeries: string[] = [];
+    const testedTopics: TopicDefinition[] = [];
+    const records: SeriesRecord[] = [];
     const judged: Decision[] = [];
     const guards: Guards[] = [];
-    const stale: { index: number; series: string; inputs: SeriesInputs; traffic: string | undefined }[] = [];
+    /** Indexes (into the tested) of the series judged again in this tick. */
+    const stale: number[] = [];
     const tierGuards = new Map<TopicDefinition['severity'], Guards>(); // one per tier, shared by its series
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
       for (const series of chunk) {
-        const { topic: topicId, dimension } = parseSeries(series);
-        const topic = lists.topics.get(topicId);
+        let record = state.records.get(series);
+        if (!record) {
+          const { topic: topicId, dimension } = parseSeries(series);
+          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low' };
+          state.records.set(series, record);
+        }
+        const topic = lists.topics.get(record.topicId);
         if (!topic) continue; // a topic removed from the lists: its series age out
-        tested.push({ series, topic });
         let tier = tierGuards.get(topic.severity);
         if (!tier) tierGuards.set(topic.severity, (tier = guardsFor(cfg, topic.severity)));
-        guards.push(tier);
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
-        const since = dimension.startsWith('term=') ? Math.min(firstSeen.get(topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
+        const since = record.dimension.startsWith('term=') ? Math.min(firstSeen.get(record.topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
         // A scope without live traffic has none.
-        const traffic = liveTraffic.has(trafficSeries(dimension)) ? trafficSeries(dimension) : undefined;
-        const inputs: SeriesInputs = {
-          tier: topic.severity,
-          toBucketMs: toBucket,
-          sinceMs: since,
-          seasonal: seasonals.get(series) ?? 1,
-          version: state.series.version(series),
-          trafficVersion: traffic === undefined ? undefined : state.series.version(traffic),
-        };
-        const kept = state.judgements.get(series);
-        if (kept && sameInputs(kept, inputs)) judged.push(kept.judged);
-        else {
-          stale.push({ index: judged.length, series, inputs, traffic });
-          judged.push(undefined as unknown as Decision); // computed below
+        const trafficVersion = liveTraffic.has(record.scope) ? state.series.version(record.scope) : undefined;
+        const version = state.series.version(series);
+        const seasonal = seasonals.get(series) ?? 1;
+        const index = judged.length;
+        testedSeries.push(series);
+        testedTopics.push(topic);
+        records.push(record);
+        guards.push(tier);
+        // A kept judgement stands while it was made from the same inputs (a series not held is never reused).
+        if (
+          record.judged === undefined ||
+          version === undefined ||
+          record.version !== version ||
+          record.trafficVersion !== trafficVersion ||
+          record.toBucketMs !== toBucket ||
+          record.sinceMs !== since ||
+          record.seasonal !== seasonal ||
+          record.tier !== topic.severity
+        ) {
+          record.judged = undefined;
+          record.toBucketMs = toBucket;
+          record.sinceMs = since;
+          record.seasonal = seasonal;
+          record.version = version;
+          record.trafficVersion = trafficVersion;
+          record.tier = topic.severity;
+          stale.push(index);
         }
+        judged.push(record.judged!); // a stale one's is computed below
       }
     }
-    const scopes = await state.series.counts([...new Set(stale.flatMap((s) => (s.traffic === undefined ? [] : [s.traffic])))], fromBucket, toBucket, bucketMs);
-    for (let i = 0; i < stale.length; i += READ_CHUNK) {
-      const chunk = stale.slice(i, i + READ_CHUNK);
-      const counts = await state.series.counts(
-        chunk.map((s) => s.series),
+    // The stale series' counts, and their scopes' traffic, one dense buffer each (reused).
+    const buckets = (toBucket - fromBucket) / bucketMs + 1;
+    const scopeNames = [...new Set(stale.flatMap((i) => (liveTraffic.has(records[i]!.scope) ? [records[i]!.scope] : [])))];
+    const scopes = await state.series.ensure(scopeNames, fromBucket, toBucket, bucketMs);
+    const scopeCounts = new Map<string, BucketCounts>();
+    for (const scope of scopeNames) {
+      const read = scopes.get(scope);
+      if (read) scopeCounts.set(scope, read);
+      else {
+        const into = new Float64Array(buckets);
+        if (state.series.fill(scope, fromBucket, toBucket, bucketMs, into)) scopeCounts.set(scope, into);
+      }
+    }
+    if (this.counts.length < buckets) this.counts = new Float64Array(buckets);
+    const counts = this.counts.subarray(0, buckets);
+    for (let c = 0; c < stale.length; c += READ_CHUNK) {
+      const chunk = stale.slice(c, c + READ_CHUNK);
+      const notHeld = await state.series.ensure(
+        chunk.map((i) => testedSeries[i]!),
         fromBucket,
         toBucket,
         bucketMs,
       );
-      for (const { index, series, inputs, traffic } of chunk) {
-        const scopeTraffic = traffic === undefined ? undefined : scopes.get(traffic);
+      for (const i of chunk) {
+        const series = testedSeries[i]!;
+        const record = records[i]!;
+        const scopeTraffic = liveTraffic.has(record.scope) ? scopeCounts.get(record.scope) : undefined;
+        const own = notHeld.get(series) ?? (state.series.fill(series, fromBucket, toBucket, bucketMs, counts) ? counts : undefined);
+        if (!own) throw new Error(`counts of ${series} were not read`);
         const evaluation = rt.detector.evaluate({
-          counts: counts.get(series)!,
+          counts: own,
           currentBuckets,
           longWindows,
           gapBuckets,
           bucketMs,
           fromBucketMs: fromBucket,
-          firstSeenMs: inputs.sinceMs,
-          seasonal: inputs.seasonal,
+          firstSeenMs: record.sinceMs,
+          seasonal: record.seasonal,
           ...(scopeTraffic && { traffic: scopeTraffic }),
         });
-        judged[index] = rt.detector.judge(evaluation, guards[index]!);
-        state.judgements.set(series, { ...inputs, judged: judged[index] });
+        judged[i] = record.judged = rt.detector.judge(evaluation, guards[i]!);
       }
     }
     // Series no longer tested are forgotten (evaluated afresh if they come back).
-    if (state.judgements.size > tested.length) {
-      const testedNow = new Set(tested.map((t) => t.series));
-      for (const series of state.judgements.keys()) if (!testedNow.has(series)) state.judgements.delete(series);
+    if (state.records.size > testedSeries.length) {
+      const testedNow = new Set(testedSeries);
+      for (const series of state.records.keys()) if (!testedNow.has(series)) state.records.delete(series);
     }
-    const decisions = rt.detector.correct(judged, guards);
+    // Pass 2: q values and discoveries; decisions are built for the series acted on only.
+    const correction = rt.detector.correction(judged, guards);
+    /** Decisions built (or changed) in this tick, by index. */
+    const built = new Map<number, Decision>();
+    const decisionAt = (i: number): Decision => {
+      let d = built.get(i);
+      if (!d) built.set(i, (d = rt.detector.decisionOf(judged[i]!, correction, i)));
+      return d;
+    };
+    /** The significant series and those with an open alert, in the tick's order. */
+    const acted: number[] = [];
+    for (let i = 0; i < testedSeries.length; i++) if (correction.discovered[i] === 1 || open.has(testedSeries[i]!)) acted.push(i);
     const before = await this.streaks.read(pipeline);
     const streaks = new Map<string, number>();
     let share: number | undefined;
-    const grouping = this.groupSignificant(tested, decisions, open, cfg.groupExplainShare, w.dimensions);
+    const grouping = this.groupSignificant(
+      acted.filter((i) => correction.discovered[i] === 1).map((i) => ({ series: testedSeries[i]!, decision: decisionAt(i) })),
+      open,
+      cfg.groupExplainShare,
+      w.dimensions,
+    );
     // Series with an alert after this tick's step: what an explained series' incident needs.
     const alerting = new Set<string>();
     // The most specific scopes first, so that the series they explain know whether they alert.
     // (A stable partition rather than a sort: the explained last, each part in the tick's order.)
-    const explained = [...tested.keys()].filter((i) => grouping.explainedBy.has(tested[i]!.series));
-    const order = explained.length === 0 ? tested.keys() : [...tested.keys()].filter((i) => !grouping.explainedBy.has(tested[i]!.series)).concat(explained);
+    // (Only the acted on: a series neither significant nor alerting has no step.)
+    const explained = acted.filter((i) => grouping.explainedBy.has(testedSeries[i]!));
+    const order = explained.length === 0 ? acted : acted.filter((i) => !grouping.explainedBy.has(testedSeries[i]!)).concat(explained);
 
     for (const i of order) {
-      const { series, topic } = tested[i]!;
-      let decision = decisions[i]!;
+      const series = testedSeries[i]!;
+      const topic = testedTopics[i]!;
+      let decision = decisionAt(i);
       const existing = open.get(series);
       const streak = decision.significant ? (before.get(series) ?? 0) + 1 : 0;
       if (streak > 0) streaks.set(series, streak);
@@ -292,7 +354,8 @@ export class DetectionTicker {
             })
           : undefined;
       if (details && !passesAuthorGuard(details.distinctAuthors, guards[i]!.minAuthors, (share ??= await this.authoredShare(rt)))) {
-        decision = decisions[i] = { ...decision, significant: false, reason: 'below_min_authors' };
+        decision = { ...decision, significant: false, reason: 'below_min_authors' };
+        built.set(i, decision);
       }
       // Hysteresis: an open alert stays open while the series is at half the opening bars.
       const g = guards[i]!;
@@ -331,7 +394,11 @@ export class DetectionTicker {
       if (step.event) report.events.push({ type: step.event, alert: step.alert });
       if (step.event === 'resolved') recordResolved(step.alert);
     }
-    this.opts.onDecisions?.(pipeline, nowMs, tested.map(({ series }, i) => ({ series, decision: decisions[i]! })));
+    this.opts.onDecisions?.(
+      pipeline,
+      nowMs,
+      testedSeries.map((series, i) => ({ series, decision: decisionAt(i) })),
+    );
     // Only what changed is written; a series no longer significant (or no longer live) loses its streak.
     const changes = new Map<string, number>();
     for (const [series, n] of streaks) if (before.get(series) !== n) changes.set(series, n);
@@ -347,20 +414,18 @@ export class DetectionTicker {
   private stateOf(rt: PipelineRuntime): PipelineState {
     let state = this.states.get(rt.config.id);
     if (!state || state.config !== rt.config || state.detector !== rt.detector) {
-      state = { config: rt.config, detector: rt.detector, series: new SeriesCache(this.opts.windows, rt.config.id), judgements: new Map() };
+      state = { config: rt.config, detector: rt.detector, series: new SeriesCache(this.opts.windows, rt.config.id), records: new Map() };
       this.states.set(rt.config.id, state);
     }
     return state;
   }
 
   /** Groups each topic's significant series into incidents (see detect/grouping.ts). */
-  private groupSignificant(tested: readonly { series: string }[], decisions: readonly Decision[], open: ReadonlyMap<string, Alert>, explainShare: number, dimensionOrder: readonly string[]): Grouping {
+  private groupSignificant(significant: readonly { series: string; decision: Decision }[], open: ReadonlyMap<string, Alert>, explainShare: number, dimensionOrder: readonly string[]): Grouping {
     const grouping: Grouping = { explainedBy: new Map(), related: new Map() };
     if (explainShare <= 0) return grouping;
     const byTopic = new Map<string, { series: string; dimension: string; observed: number; expected: number; ratio: number }[]>();
-    for (const [i, { series }] of tested.entries()) {
-      const d = decisions[i]!;
-      if (!d.significant) continue;
+    for (const { series, decision: d } of significant) {
       const { topic, dimension } = parseSeries(series);
       const list = byTopic.get(topic) ?? [];
       list.push({ series, dimension, observed: d.observed, expected: d.expected, ratio: d.ratio });

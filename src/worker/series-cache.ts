@@ -8,7 +8,8 @@ interface CachedSeries {
   info: SeriesInfo;
   /** Bumped whenever the series' counts may have changed (see SeriesCache.version). */
   version: number;
-  counts?: { fromMs: number; toMs: number; buckets: number[]; values: number[] };
+  /** Its non-zero counts over fromMs..toMs: pairs of (bucket index from fromMs, count). */
+  counts?: { fromMs: number; toMs: number; bucketMs: number; nonZero: number[] };
 }
 
 /** The order of WindowStore.liveSeries: most recently active first, ties by series id, descending. */
@@ -78,40 +79,57 @@ export class SeriesCache {
   }
 
   /**
-   * Counts per bucket from fromBucketMs to toBucketMs inclusive, as WindowStore.readCounts gives
-   * them, reading only the series whose held counts do not cover the range: changed, never read,
-   * or with data beyond the range they were read over (a bucket ahead of the tick's time).
+   * Makes sure the held counts of these series cover fromBucketMs..toBucketMs, reading from the
+   * store only the series whose held counts do not: changed, never read, or with data beyond the
+   * range they were read over (a bucket ahead of the tick's time). Returns the counts of the
+   * series read that are not held (an open alert's series gone quiet: read each time), as
+   * WindowStore.readCounts gives them; the others' are had with fill.
    */
-  async counts(series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>> {
+  async ensure(series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>> {
     const out = new Map<string, number[]>();
     const missing: string[] = [];
     for (const name of series) {
-      const c = this.series.get(name)?.counts;
-      if (c && c.fromMs <= fromBucketMs && (toBucketMs <= c.toMs || this.series.get(name)!.info.lastBucketMs <= c.toMs)) {
-        const values = new Array<number>((toBucketMs - fromBucketMs) / bucketMs + 1).fill(0);
-        for (let i = 0; i < c.buckets.length; i++) {
-          const b = c.buckets[i]!;
-          if (b >= fromBucketMs && b <= toBucketMs) values[(b - fromBucketMs) / bucketMs] = c.values[i]!;
-        }
-        out.set(name, values);
-      } else missing.push(name);
+      const held = this.series.get(name);
+      if (!held || !covers(held, fromBucketMs, toBucketMs)) missing.push(name);
     }
     for (let i = 0; i < missing.length; i += READ_CHUNK) {
       const read = await this.windows.readCounts(this.pipeline, missing.slice(i, i + READ_CHUNK), fromBucketMs, toBucketMs, bucketMs);
       for (const [name, values] of read) {
-        out.set(name, values);
         const held = this.series.get(name);
-        if (!held) continue; // not live (an open alert's series gone quiet): read each time
-        const buckets: number[] = [];
+        if (!held) {
+          out.set(name, values);
+          continue;
+        }
         const nonZero: number[] = [];
-        values.forEach((n, k) => {
-          if (n === 0) return;
-          buckets.push(fromBucketMs + k * bucketMs);
-          nonZero.push(n);
-        });
-        held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, buckets, values: nonZero };
+        for (let k = 0; k < values.length; k++) if (values[k] !== 0) nonZero.push(k, values[k]!);
+        held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, bucketMs, nonZero };
       }
     }
     return out;
   }
+
+  /**
+   * Writes a held series' counts per bucket from fromBucketMs to toBucketMs inclusive into
+   * `into` (from its start; zero where none), as WindowStore.readCounts gives them. False when
+   * the held counts do not cover the range (see ensure).
+   */
+  fill(name: string, fromBucketMs: number, toBucketMs: number, bucketMs: number, into: Float64Array): boolean {
+    const held = this.series.get(name);
+    if (!held || !covers(held, fromBucketMs, toBucketMs) || held.counts!.bucketMs !== bucketMs) return false;
+    const c = held.counts!;
+    const n = (toBucketMs - fromBucketMs) / bucketMs + 1;
+    into.fill(0, 0, n);
+    const shift = (c.fromMs - fromBucketMs) / bucketMs;
+    for (let k = 0; k < c.nonZero.length; k += 2) {
+      const at = c.nonZero[k]! + shift;
+      if (at >= 0 && at < n) into[at] = c.nonZero[k + 1]!;
+    }
+    return true;
+  }
+}
+
+/** Whether a series' held counts cover a range: read over it, or over its start up to the series' last data. */
+function covers(held: CachedSeries, fromBucketMs: number, toBucketMs: number): boolean {
+  const c = held.counts;
+  return c !== undefined && c.fromMs <= fromBucketMs && (toBucketMs <= c.toMs || held.info.lastBucketMs <= c.toMs);
 }
