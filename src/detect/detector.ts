@@ -158,6 +158,32 @@ export interface Correction {
   discovered: Uint8Array;
 }
 
+/**
+ * A judgement of a whole evaluation (see judge): its figures those of window `w` (the evaluation
+ * itself for a cold start), the p-value corrected for the `tried` windows. The fields and their
+ * order are those of { ...e, ...figuresOf(w, tried), significant, reason, q, strong }.
+ */
+function decisionFrom(e: Evaluation, w: WindowFigures | Evaluation, tried: number, reason: DecisionReason): Decision {
+  const own = w === e;
+  const fw = w as WindowFigures;
+  return {
+    observed: w.observed,
+    expected: w.expected,
+    ratio: w.ratio,
+    z: w.z,
+    p: own ? e.p : Math.min(1, w.p * tried),
+    windowBuckets: own ? e.windowBuckets! : fw.buckets,
+    traffic: own ? e.traffic! : fw.traffic,
+    coverage: e.coverage,
+    seasonal: e.seasonal,
+    windows: e.windows!,
+    significant: false,
+    reason,
+    q: 1,
+    strong: false,
+  };
+}
+
 /** A window's figures as the evaluation's, its p-value corrected for the number of windows tried. */
 const figuresOf = (w: WindowFigures, tried: number) => ({ observed: w.observed, expected: w.expected, ratio: w.ratio, z: w.z, p: Math.min(1, w.p * tried), windowBuckets: w.buckets, traffic: w.traffic });
 
@@ -311,17 +337,26 @@ export function createDetector(cfg: DetectConfig): Detector {
           : w.z < g.zThreshold
             ? 'below_z'
             : undefined;
-    if (e.coverage < cfg.minBaselineCoverage) return { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
+    // An evaluation as evaluate makes them (every figure present): its decision is built as one
+    // object (the same fields, in the same order, as spreading it), many times faster in a tick.
+    const whole = e.windows !== undefined && e.windowBuckets !== undefined && e.traffic !== undefined;
+    if (e.coverage < cfg.minBaselineCoverage) return whole ? decisionFrom(e, e, 1, 'cold_start') : { ...e, significant: false, reason: 'cold_start', q: 1, strong: false };
     // The figures are those of the most improbable window that clears the guards; when none
     // does, the short window's, with the reason it fails.
     const windows = e.windows?.length ? e.windows : [{ buckets: e.windowBuckets ?? 0, observed: e.observed, expected: e.expected, ratio: e.ratio, z: e.z, p: e.p, traffic: e.traffic ?? 1, recentRatio: e.ratio }];
-    const eligible = windows.filter((w, k) => failure(w, k === 0) === undefined);
-    if (eligible.length === 0) {
-      const w = windows[0]!;
-      return { ...e, ...figuresOf(w, windows.length), significant: false, reason: failure(w, true) ?? failure(windows.reduce((a, b) => (b.p < a.p ? b : a)), false) ?? 'not_significant', q: 1, strong: false };
+    let best: WindowFigures | undefined;
+    for (let k = 0; k < windows.length; k++) {
+      const w = windows[k]!;
+      if (failure(w, k === 0) === undefined && (best === undefined || w.p < best.p)) best = w;
     }
-    const best = eligible.reduce((a, b) => (b.p < a.p ? b : a));
-    return { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
+    if (best === undefined) {
+      const w = windows[0]!;
+      let lowest = windows[0]!;
+      for (let k = 1; k < windows.length; k++) if (windows[k]!.p < lowest.p) lowest = windows[k]!;
+      const reason = failure(w, true) ?? failure(lowest, false) ?? 'not_significant';
+      return whole ? decisionFrom(e, w, windows.length, reason) : { ...e, ...figuresOf(w, windows.length), significant: false, reason, q: 1, strong: false };
+    }
+    return whole ? decisionFrom(e, best, windows.length, 'not_significant') : { ...e, ...figuresOf(best, windows.length), significant: false, reason: 'not_significant', q: 1, strong: false };
   };
 
   const correction = (judged: readonly Decision[], guards: readonly Guards[]): Correction => {
@@ -367,18 +402,32 @@ export function createDetector(cfg: DetectConfig): Detector {
     evaluate(input) {
       const n = input.counts.length;
       const gap = input.gapBuckets ?? 0;
-      const sizes = [input.currentBuckets, ...(input.longWindows ?? []).filter((w) => w !== input.currentBuckets)];
+      const longWindows = input.longWindows ?? [];
       // Every window gets a baseline as long as the longest window leaves room for.
-      const baselineBuckets = Math.max(0, n - Math.max(...sizes.filter((w) => w + gap < n)) - gap);
+      let longest = input.currentBuckets + gap < n ? input.currentBuckets : -Infinity;
+      for (const size of longWindows) if (size + gap < n && size > longest) longest = size;
+      const baselineBuckets = Math.max(0, n - longest - gap);
       const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
       const others = othersOf(input);
-      const all = sizes.map((size) => windowFigures(input, others, size, baselineBuckets, firstIdx, cfg));
-      const short = all[0] ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
+      const short = windowFigures(input, others, input.currentBuckets, baselineBuckets, firstIdx, cfg) ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
       // A long window whose baseline is not covered yet is left out; the short one decides cold start.
-      const windows = [short, ...all.slice(1).filter((w): w is NonNullable<typeof w> => w !== undefined && w.coverage >= cfg.minBaselineCoverage)];
-      const best = windows.reduce((a, b) => (b.p < a.p ? b : a));
+      const windows = [short];
+      let best = short;
+      for (const size of longWindows) {
+        if (size === input.currentBuckets) continue;
+        const w = windowFigures(input, others, size, baselineBuckets, firstIdx, cfg);
+        if (w === undefined || w.coverage < cfg.minBaselineCoverage) continue;
+        windows.push(w);
+        if (w.p < best.p) best = w;
+      }
       return {
-        ...figuresOf(best, windows.length),
+        observed: best.observed,
+        expected: best.expected,
+        ratio: best.ratio,
+        z: best.z,
+        p: Math.min(1, best.p * windows.length),
+        windowBuckets: best.buckets,
+        traffic: best.traffic,
         coverage: round(short.coverage),
         seasonal: round(input.seasonal ?? 1),
         windows,
