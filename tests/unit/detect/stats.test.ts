@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { benjaminiHochberg, ewma, logGamma, negBinomialUpperTail, poissonUpperTail } from '../../../src/detect/stats.js';
+import { adjustPValues, benjaminiHochberg, ewma, logGamma, negBinomialUpperTail, poissonUpperTail } from '../../../src/detect/stats.js';
 
 describe('count tails', () => {
   it('logGamma matches factorials', () => {
@@ -40,6 +41,35 @@ describe('benjaminiHochberg', () => {
     adjusted.forEach((a, i) => expect(a).toBeGreaterThanOrEqual(p[i]!));
     for (let i = 1; i < adjusted.length; i++) expect(adjusted[i]).toBeGreaterThanOrEqual(adjusted[i - 1]!);
     expect(adjusted[0]).toBeCloseTo(0.008, 10);
+  });
+});
+
+describe('adjustPValues', () => {
+  /** adjustPValues over all the p-values (results in their order), as arrays. */
+  const adjust = (p: readonly number[], q: number) => {
+    const adjusted = new Float64Array(p.length);
+    const discovery = new Uint8Array(p.length);
+    adjustPValues(Float64Array.from(p), q, adjusted, discovery, [...p.keys()]);
+    return { adjusted: [...adjusted], discovery: [...discovery].map((d) => d === 1) };
+  };
+
+  it('gives benjaminiHochberg\'s q values and discoveries to the last digit, with ties, NaN and the p-values in any order', () => {
+    // Few distinct values, so that ties are common; NaN as a p-value that could not be computed.
+    const pValue = fc.oneof(fc.constantFrom(0, 1, Number.NaN, 0.01, 0.05, 1e-9), fc.double({ min: 0, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(pValue, { maxLength: 60 }), fc.constantFrom(0.01, 0.05, 0.1), (p, q) => {
+        expect(adjust(p, q)).toEqual(benjaminiHochberg(p, q));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes each result where it is told (one family among the hypotheses of a tick)', () => {
+    const adjusted = new Float64Array([9, 9, 9, 9]);
+    const discovery = new Uint8Array(4);
+    adjustPValues(new Float64Array([0.001, 0.5]), 0.05, adjusted, discovery, [3, 1]);
+    expect([...adjusted]).toEqual([9, 0.5, 9, 0.002]);
+    expect([...discovery]).toEqual([0, 0, 0, 1]);
   });
 });
 
