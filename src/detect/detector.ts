@@ -1,6 +1,6 @@
 import type { DetectConfig } from '../config/pipeline-schema.js';
 import type { SeverityTier } from '../config/topic-schema.js';
-import { adjustPValues, ewma, negBinomialUpperTail } from './stats.js';
+import { adjustPValues, ewma, ewmaMean, ewmaSparse, negBinomialUpperTail } from './stats.js';
 
 /** Counts per bucket: an array, or a typed one (the detection tick fills one buffer for every series). */
 export type BucketCounts = readonly number[] | Float64Array;
@@ -223,7 +223,35 @@ function othersOf(input: SeriesWindowInput): Float64Array | undefined {
 /** Where othersOf writes (used before the next call: evaluation is synchronous). */
 let othersBuffer = new Float64Array(0);
 
-function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
+/** The indexes of a series' non-zero counts, ascending (most buckets of most series are empty). */
+interface NonZero {
+  at: Int32Array;
+  count: number;
+}
+
+/** The non-zero counts of an input, in a buffer reused by the next call (evaluation is synchronous). */
+function nonZeroOf(counts: BucketCounts): NonZero {
+  if (nonZeroBuffer.at.length < counts.length) nonZeroBuffer.at = new Int32Array(Math.max(counts.length, 2 * nonZeroBuffer.at.length));
+  const at = nonZeroBuffer.at;
+  let count = 0;
+  for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) at[count++] = i;
+  nonZeroBuffer.count = count;
+  return nonZeroBuffer;
+}
+const nonZeroBuffer: NonZero = { at: new Int32Array(0), count: 0 };
+
+/** The sum of counts[from..n) (the same number as adding them all in order: zeros add nothing). */
+function sumFrom(counts: BucketCounts, nonZero: NonZero | undefined, from: number): number {
+  let t = 0;
+  if (nonZero) {
+    let j = nonZero.count - 1;
+    while (j >= 0 && nonZero.at[j]! >= from) j--;
+    for (j++; j < nonZero.count; j++) t += counts[nonZero.at[j]!]!;
+  } else for (let i = from; i < counts.length; i++) t += counts[i]!;
+  return t;
+}
+
+function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig, nonZero?: NonZero): Expectation | undefined {
   const n = input.counts.length;
   const end = n - size - (input.gapBuckets ?? 0);
   const start = end - baselineBuckets;
@@ -231,13 +259,13 @@ function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undef
   const from = Math.min(end, Math.max(start, firstIdx));
   const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
   const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
-  const base = ewma(input.counts, halfLife, from, end);
+  const base = nonZero ? ewmaSparse(input.counts, nonZero.at, nonZero.count, halfLife, from, end) : ewma(input.counts, halfLife, from, end);
   let traffic = 1;
   if (others) {
-    const t = ewma(others, halfLife, from, end);
+    const mean = ewmaMean(others, halfLife, from, end);
     let window = 0;
     for (let i = n - size; i < n; i++) window += others[i]!;
-    if (t.mean > 0 && t.mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (t.mean * size)));
+    if (mean > 0 && mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (mean * size)));
   }
   const scale = others ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;
@@ -293,16 +321,13 @@ function windowFigures(
   baselineBuckets: number,
   firstIdx: number,
   cfg: DetectConfig,
+  nonZero?: NonZero,
 ): (WindowFigures & { coverage: number }) | undefined {
-  const e = expectation(input, others, size, baselineBuckets, firstIdx, cfg);
+  const e = expectation(input, others, size, baselineBuckets, firstIdx, cfg, nonZero);
   if (!e) return undefined;
   const n = input.counts.length;
   const { expected, floored, variance, traffic, coverage } = e;
-  const sum = (xs: ArrayLike<number>, k: number) => {
-    let t = 0;
-    for (let i = n - k; i < n; i++) t += xs[i]!;
-    return t;
-  };
+  const sum = (xs: BucketCounts, k: number) => sumFrom(xs, nonZero, n - k);
   const observed = sum(input.counts, size);
   const p = negBinomialUpperTail(observed, floored, variance);
   const third = Math.max(1, Math.round(size / 3));
@@ -409,13 +434,14 @@ export function createDetector(cfg: DetectConfig): Detector {
       const baselineBuckets = Math.max(0, n - longest - gap);
       const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
       const others = othersOf(input);
-      const short = windowFigures(input, others, input.currentBuckets, baselineBuckets, firstIdx, cfg) ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
+      const nonZero = nonZeroOf(input.counts);
+      const short = windowFigures(input, others, input.currentBuckets, baselineBuckets, firstIdx, cfg, nonZero) ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
       // A long window whose baseline is not covered yet is left out; the short one decides cold start.
       const windows = [short];
       let best = short;
       for (const size of longWindows) {
         if (size === input.currentBuckets) continue;
-        const w = windowFigures(input, others, size, baselineBuckets, firstIdx, cfg);
+        const w = windowFigures(input, others, size, baselineBuckets, firstIdx, cfg, nonZero);
         if (w === undefined || w.coverage < cfg.minBaselineCoverage) continue;
         windows.push(w);
         if (w.p < best.p) best = w;

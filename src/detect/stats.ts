@@ -162,6 +162,65 @@ export function ewma(values: ArrayLike<number>, halfLife: number, from = 0, end 
   return { mean, variance: sv / sw, weight: sw };
 }
 
+/** Per decay: the weights ewma gives the values from the newest back (1, decay, decay^2, ...) and their running sums. */
+const weightTables = new Map<number, { w: Float64Array; sum: Float64Array }>();
+
+/**
+ * The weights ewma gives `length` values, newest first, and sum[k], the sum of the first k, as
+ * its loop computes them (each weight the last times decay, summed one by one): the same
+ * numbers to the last digit, computed once per decay and length.
+ */
+function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float64Array } {
+  let t = weightTables.get(decay);
+  if (!t || t.w.length < length) {
+    const n = Math.max(length, 2 * (t?.w.length ?? 0), 64);
+    const w = new Float64Array(n);
+    const sum = new Float64Array(n + 1);
+    let weight = 1;
+    let total = 0;
+    for (let k = 0; k < n; k++, weight *= decay) {
+      w[k] = weight;
+      total += weight;
+      sum[k + 1] = total;
+    }
+    weightTables.set(decay, (t = { w, sum }));
+  }
+  return t;
+}
+
+/**
+ * ewma's figures, to the last digit, for values mostly zero: `nonZero` lists (ascending) the
+ * indexes of the first `nonZeroCount` values that are not (zeros add nothing to the weighted sum,
+ * so only those are summed for the mean; the variance still takes every value, in ewma's order).
+ */
+export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>, nonZeroCount: number, halfLife: number, from: number, end: number): { mean: number; variance: number; weight: number } {
+  if (end <= from) return { mean: 0, variance: 0, weight: 0 };
+  const { w, sum } = weightsOf(decayOf(halfLife), end - from);
+  const sw = sum[end - from]!;
+  let sx = 0;
+  let j = nonZeroCount - 1;
+  while (j >= 0 && nonZero[j]! >= end) j--;
+  const last = j;
+  for (; j >= 0 && nonZero[j]! >= from; j--) {
+    const i = nonZero[j]!;
+    sx += w[end - 1 - i]! * values[i]!;
+  }
+  const mean = sx / sw;
+  let sv = 0;
+  // Only zeros in range: every term of the variance is 0.
+  if (j < last) for (let i = end - 1, k = 0; i >= from; i--, k++) sv += w[k]! * (values[i]! - mean) ** 2;
+  return { mean, variance: sv / sw, weight: sw };
+}
+
+/** ewma's mean alone (the same number to the last digit), without its variance. */
+export function ewmaMean(values: ArrayLike<number>, halfLife: number, from = 0, end = values.length): number {
+  if (end <= from) return 0;
+  const { w, sum } = weightsOf(decayOf(halfLife), end - from);
+  let sx = 0;
+  for (let i = end - 1, k = 0; i >= from; i--, k++) sx += w[k]! * values[i]!;
+  return sx / sum[end - from]!;
+}
+
 /**
  * P(Z >= z) for a standard normal Z: erfc by its Chebyshev-fitted continued exponent
  * (Numerical Recipes' erfcc, relative error below 1.2e-7 everywhere).

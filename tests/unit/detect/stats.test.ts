@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adjustPValues, benjaminiHochberg, ewma, logGamma, negBinomialUpperTail, poissonUpperTail } from '../../../src/detect/stats.js';
+import { adjustPValues, benjaminiHochberg, ewma, ewmaMean, ewmaSparse, logGamma, negBinomialUpperTail, poissonUpperTail } from '../../../src/detect/stats.js';
 
 describe('count tails', () => {
   it('logGamma matches factorials', () => {
@@ -78,5 +78,20 @@ describe('ewma', () => {
     expect(ewma([1, 2, 3, 4], 1e12).mean).toBeCloseTo(2.5, 6);
     expect(ewma([1, 1, 1, 10], 0.01).mean).toBeCloseTo(10, 3);
     expect(ewma([5, 5, 5], 3)).toMatchObject({ mean: 5, variance: 0 });
+  });
+
+  it('gives the same figures, to the last digit, from the non-zero values only (ewmaSparse) and as a mean alone (ewmaMean)', () => {
+    // Mostly-zero counts, as most series have; any range, any half-life (0: the newest value only).
+    const counts = fc.array(fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 500 }) }), { minLength: 1, maxLength: 120 });
+    fc.assert(
+      fc.property(counts, fc.nat(), fc.nat(), fc.constantFrom(0, 0.5, 3, 17, 90, 1e12), (values, a, b, halfLife) => {
+        const from = a % (values.length + 1);
+        const end = from + (b % (values.length - from + 1));
+        const nonZero = values.flatMap((v, i) => (v === 0 ? [] : [i]));
+        expect(ewmaSparse(values, Int32Array.from(nonZero), nonZero.length, halfLife, from, end)).toEqual(ewma(values, halfLife, from, end));
+        expect(ewmaMean(values, halfLife, from, end)).toBe(ewma(values, halfLife, from, end).mean);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
