@@ -20,6 +20,7 @@ import {
 } from './window-store.js';
 
 const applyBatchLua = readFileSync(new URL('./lua/apply-batch.lua', import.meta.url), 'utf8');
+const readCountsLua = readFileSync(new URL('./lua/read-counts.lua', import.meta.url), 'utf8');
 
 /** The offset fence outlives the counts: a week. */
 const OFFSETS_TTL_SEC = 7 * 86_400;
@@ -46,6 +47,7 @@ function seenMember(id: string): string {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     surgewatchApplyBatch(numKeys: number, ...args: (string | number)[]): Result<[number, (string | string[])?], Context>;
+    surgewatchReadCounts(numKeys: number, ...args: (string | number)[]): Result<string[], Context>;
   }
 }
 
@@ -57,6 +59,7 @@ export class RedisWindowStore implements WindowStore {
     private readonly prefix: string,
   ) {
     redis.defineCommand('surgewatchApplyBatch', { lua: applyBatchLua });
+    redis.defineCommand('surgewatchReadCounts', { lua: readCountsLua });
   }
 
   private keys(pipeline: string): Keys {
@@ -252,25 +255,25 @@ export class RedisWindowStore implements WindowStore {
       if (!list) chunks.set(c, (list = []));
       list.push(b);
     }
-    // HGETALL returns only the buckets that hold a count; most of a window is empty, and
-    // asking for every field (HMGET) costs the client far more than the server.
-    const pipe = this.redis.pipeline();
-    for (const s of series) for (const c of chunks.keys()) pipe.hgetall(k.counts(s, c));
-    const replies = (await pipe.exec()) ?? [];
+    // Each chunk's HGETALL (only the buckets that hold a count: most of a window is empty),
+    // run by one script per call: the client parses one string per series, not a reply per chunk.
     const out = new Map<string, number[]>();
-    let r = 0;
-    for (const s of series) {
+    if (series.length === 0) return out;
+    const keys: string[] = [];
+    for (const s of series) for (const c of chunks.keys()) keys.push(k.counts(s, c));
+    const replies = await this.redis.surgewatchReadCounts(keys.length, ...keys, chunks.size);
+    series.forEach((s, i) => {
       const values = new Array<number>(buckets.length).fill(0);
-      for (const _ of chunks) {
-        const [err, fields] = replies[r++]!;
-        if (err) throw err;
-        for (const [b, v] of Object.entries(fields as Record<string, string>)) {
-          const at = (Number(b) - fromBucketMs) / bucketMs;
-          if (at >= 0 && at < buckets.length) values[at] = Number(v);
+      const reply = replies[i]!;
+      if (reply !== '') {
+        const parts = reply.split(' ');
+        for (let j = 0; j + 1 < parts.length; j += 2) {
+          const at = (Number(parts[j]) - fromBucketMs) / bucketMs;
+          if (Number.isInteger(at) && at >= 0 && at < buckets.length) values[at] = Number(parts[j + 1]);
         }
       }
       out.set(s, values);
-    }
+    });
     return out;
   }
 

@@ -189,8 +189,13 @@ export class DetectionTicker {
     const live = await state.series.live(fromBucket, cfg.maxSeries);
     // A series without data in its longest window cannot be significant: only open alerts need it.
     const activeFrom = toBucket - (longest - 1) * bucketMs;
-    const firstSeen = new Map(live.filter((s) => !s.series.startsWith(TRAFFIC_TOPIC) && s.lastBucketMs >= activeFrom).map((s) => [s.series, s.firstSeenMs]));
-    const liveTraffic = new Set(cfg.relativeToTraffic ? live.map((s) => s.series).filter((s) => s.startsWith(TRAFFIC_TOPIC)) : []);
+    const firstSeen = new Map<string, number>();
+    const liveTraffic = new Set<string>();
+    for (const s of live) {
+      if (s.series.startsWith(TRAFFIC_TOPIC)) {
+        if (cfg.relativeToTraffic) liveTraffic.add(s.series);
+      } else if (s.lastBucketMs >= activeFrom) firstSeen.set(s.series, s.firstSeenMs);
+    }
     for (const series of open.keys()) if (!firstSeen.has(series)) firstSeen.set(series, fromBucket);
     const all = [...firstSeen.keys()];
     report.series = all.length;

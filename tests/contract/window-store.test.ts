@@ -74,6 +74,13 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
         expect(counts.get('t')).toEqual([0, 1, 2, 3, 0, 4, 0]);
       });
 
+      it('reads several series over two chunks, each its own counts (and none for a series never counted)', async () => {
+        const last = BUCKETS_PER_CHUNK - 1;
+        await store.applyBatch(batch([...many(1, last, ['a']), ...many(2, last + 1, ['a', 'b']), ...many(5, last - 1, ['b']), ...many(3, last + 2, ['c'])]));
+        const counts = await store.readCounts(PIPELINE, ['a', 'never-seen', 'b', 'c'], b(last - 1), b(last + 2), BUCKET_MS);
+        expect(Object.fromEntries(counts)).toEqual({ a: [0, 1, 2, 0], 'never-seen': [0, 0, 0, 0], b: [5, 0, 2, 0], c: [0, 0, 0, 3] });
+      });
+
       it('adds the counts of later batches to the same buckets', async () => {
         await store.applyBatch(batch(many(2, 5, ['t'], 'a')));
         await store.applyBatch(batch([...many(3, 5, ['t'], 'b'), ...many(1, 6, ['t'], 'b')]));
