@@ -189,15 +189,33 @@ export class DetectionTicker {
     const live = await state.series.live(fromBucket, cfg.maxSeries);
     // A series without data in its longest window cannot be significant: only open alerts need it.
     const activeFrom = toBucket - (longest - 1) * bucketMs;
-    const firstSeen = new Map<string, number>();
-    const liveTraffic = new Set<string>();
-    for (const s of live) {
-      if (s.series.startsWith(TRAFFIC_TOPIC)) {
-        if (cfg.relativeToTraffic) liveTraffic.add(s.series);
-      } else if (s.lastBucketMs >= activeFrom) firstSeen.set(s.series, s.firstSeenMs);
+    // The series tested (in the live series' order, then the open alerts' series not among
+    // them), with when each was first seen (an open alert's series gone quiet: the range's
+    // start) and its version; the topics' own series' first sightings; the live traffic's versions.
+    const all: string[] = [];
+    const allSince: number[] = [];
+    const allVersion: (number | undefined)[] = [];
+    const topicSince = new Map<string, number>();
+    const liveTraffic = new Map<string, number>();
+    for (const { info, version } of live) {
+      if (info.series.startsWith(TRAFFIC_TOPIC)) {
+        if (cfg.relativeToTraffic) liveTraffic.set(info.series, version);
+        continue;
+      }
+      if (info.lastBucketMs < activeFrom) continue;
+      all.push(info.series);
+      allSince.push(info.firstSeenMs);
+      allVersion.push(version);
+      if (!info.series.includes('|')) topicSince.set(info.series, info.firstSeenMs);
     }
-    for (const series of open.keys()) if (!firstSeen.has(series)) firstSeen.set(series, fromBucket);
-    const all = [...firstSeen.keys()];
+    for (const series of open.keys()) {
+      const held = state.series.held(series);
+      if (held && !series.startsWith(TRAFFIC_TOPIC) && held.info.lastBucketMs >= activeFrom) continue; // tested already
+      all.push(series);
+      allSince.push(fromBucket);
+      allVersion.push(held?.version);
+      if (!series.includes('|')) topicSince.set(series, fromBucket);
+    }
     report.series = all.length;
 
     // Pass 1: every live series' figures and judgement (the last tick's, for a series whose
@@ -214,7 +232,8 @@ export class DetectionTicker {
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
-      for (const series of chunk) {
+      for (let k = 0; k < chunk.length; k++) {
+        const series = chunk[k]!;
         let record = state.records.get(series);
         if (!record) {
           const { topic: topicId, dimension } = parseSeries(series);
@@ -227,10 +246,10 @@ export class DetectionTicker {
         if (!tier) tierGuards.set(topic.severity, (tier = guardsFor(cfg, topic.severity)));
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
-        const since = record.dimension.startsWith('term=') ? Math.min(firstSeen.get(record.topicId) ?? Infinity, firstSeen.get(series)!) : firstSeen.get(series)!;
+        const since = record.dimension.startsWith('term=') ? Math.min(topicSince.get(record.topicId) ?? Infinity, allSince[i + k]!) : allSince[i + k]!;
         // A scope without live traffic has none.
-        const trafficVersion = liveTraffic.has(record.scope) ? state.series.version(record.scope) : undefined;
-        const version = state.series.version(series);
+        const trafficVersion = liveTraffic.get(record.scope);
+        const version = allVersion[i + k];
         const seasonal = seasonals.get(series) ?? 1;
         const index = judged.length;
         testedSeries.push(series);

@@ -4,16 +4,16 @@ import type { ChangeCursor, SeriesInfo, WindowStore } from '../windows/window-st
 const READ_CHUNK = 500;
 
 /** One series as last read: its activity and, once read, its non-zero counts over a range. */
-interface CachedSeries {
-  info: SeriesInfo;
-  /** Bumped whenever the series' counts may have changed (see SeriesCache.version). */
-  version: number;
+export interface CachedSeries {
+  readonly info: SeriesInfo;
+  /** A new number whenever the series' counts may have changed (see SeriesCache.version). */
+  readonly version: number;
   /** Its non-zero counts over fromMs..toMs: pairs of (bucket index from fromMs, count). */
   counts?: { fromMs: number; toMs: number; bucketMs: number; nonZero: number[] };
 }
 
 /** The order of WindowStore.liveSeries: most recently active first, ties by series id, descending. */
-const byActivity = (a: SeriesInfo, b: SeriesInfo) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? 1 : a.series > b.series ? -1 : 0);
+const byActivity = ({ info: a }: CachedSeries, { info: b }: CachedSeries) => b.lastBucketMs - a.lastBucketMs || (a.series < b.series ? 1 : a.series > b.series ? -1 : 0);
 
 /**
  * What the detection tick keeps of one pipeline's live series between ticks: their activity and
@@ -27,7 +27,7 @@ export class SeriesCache {
   private cursor: ChangeCursor | undefined;
   private readonly series = new Map<string, CachedSeries>();
   /** The held series in liveSeries' order, as of the last call. */
-  private ordered: SeriesInfo[] = [];
+  private ordered: CachedSeries[] = [];
   private versions = 0;
 
   constructor(
@@ -36,34 +36,39 @@ export class SeriesCache {
   ) {}
 
   /**
-   * The series with data at or after sinceMs, up to limit, as WindowStore.liveSeries lists them,
-   * after taking in what changed since the last call (everything, the first time).
+   * The series with data at or after sinceMs, up to limit, as WindowStore.liveSeries lists them
+   * (each with its version), after taking in what changed since the last call (everything, the
+   * first time).
    */
-  async live(sinceMs: number, limit: number): Promise<SeriesInfo[]> {
+  async live(sinceMs: number, limit: number): Promise<readonly CachedSeries[]> {
     const changes = await this.windows.changedSeries(this.pipeline, this.cursor);
     let unchanged = this.ordered;
+    const hold = (info: SeriesInfo) => {
+      const entry: CachedSeries = { info, version: ++this.versions };
+      this.series.set(info.series, entry);
+      return entry;
+    };
     if (!changes.complete) {
       // Unknown changes: start over from the store. Series beyond the limit now cannot come back
       // within it without changing: the ones ahead of them only leave by ageing out first.
       this.series.clear();
-      unchanged = await this.windows.liveSeries(this.pipeline, sinceMs, limit);
-      for (const info of unchanged) this.series.set(info.series, { info, version: ++this.versions });
+      unchanged = (await this.windows.liveSeries(this.pipeline, sinceMs, limit)).map(hold);
     }
-    for (const info of changes.series) this.series.set(info.series, { info, version: ++this.versions });
+    const changedAll = changes.series.map(hold);
     this.cursor = changes.cursor;
 
     // The last order, less what changed and what aged out, merged with what changed (sorted):
     // a tick sorts the series counted since the last one, not every live series.
-    const changed = changes.series.filter((info) => info.lastBucketMs >= sinceMs).sort(byActivity);
-    const moved = new Set(changed.map((info) => info.series));
-    const kept = unchanged.filter((info) => info.lastBucketMs >= sinceMs && !moved.has(info.series));
-    const live: SeriesInfo[] = [];
+    const changed = changedAll.filter((e) => e.info.lastBucketMs >= sinceMs).sort(byActivity);
+    const moved = new Set(changed.map((e) => e.info.series));
+    const kept = unchanged.filter((e) => e.info.lastBucketMs >= sinceMs && !moved.has(e.info.series));
+    const live: CachedSeries[] = [];
     for (let i = 0, j = 0; live.length < limit && (i < kept.length || j < changed.length); ) {
       live.push(j >= changed.length || (i < kept.length && byActivity(kept[i]!, changed[j]!) <= 0) ? kept[i++]! : changed[j++]!);
     }
     // Aged out, or beyond the limit: forgotten (it comes back through the changes if counted again).
     if (this.series.size > live.length) {
-      const held = new Set(live.map((info) => info.series));
+      const held = new Set(live.map((e) => e.info.series));
       for (const name of this.series.keys()) if (!held.has(name)) this.series.delete(name);
     }
     this.ordered = live;
@@ -76,6 +81,11 @@ export class SeriesCache {
    */
   version(series: string): number | undefined {
     return this.series.get(series)?.version;
+  }
+
+  /** A held series (one of the last call's live series) with its version; undefined for any other. */
+  held(series: string): CachedSeries | undefined {
+    return this.series.get(series);
   }
 
   /**
