@@ -100,7 +100,7 @@ export class SeriesCache {
     const missing: string[] = [];
     for (const name of series) {
       const held = this.series.get(name);
-      if (!held || !covers(held, fromBucketMs, toBucketMs)) missing.push(name);
+      if (!held || !covers(held, fromBucketMs, toBucketMs, bucketMs)) missing.push(name);
     }
     for (let i = 0; i < missing.length; i += READ_CHUNK) {
       const read = await this.windows.readCounts(this.pipeline, missing.slice(i, i + READ_CHUNK), fromBucketMs, toBucketMs, bucketMs);
@@ -125,7 +125,7 @@ export class SeriesCache {
    */
   fill(name: string, fromBucketMs: number, toBucketMs: number, bucketMs: number, into: Float64Array): boolean {
     const held = this.series.get(name);
-    if (!held || !covers(held, fromBucketMs, toBucketMs) || held.counts!.bucketMs !== bucketMs) return false;
+    if (!held || !covers(held, fromBucketMs, toBucketMs, bucketMs)) return false;
     const c = held.counts!;
     const n = (toBucketMs - fromBucketMs) / bucketMs + 1;
     into.fill(0, 0, n);
@@ -138,8 +138,8 @@ export class SeriesCache {
   }
 }
 
-/** Whether a series' held counts cover a range: read over it, or over its start up to the series' last data. */
-function covers(held: CachedSeries, fromBucketMs: number, toBucketMs: number): boolean {
+/** Whether a series' held counts cover a range: read over it (in the same buckets), or over its start up to the series' last data. */
+function covers(held: CachedSeries, fromBucketMs: number, toBucketMs: number, bucketMs: number): boolean {
   const c = held.counts;
-  return c !== undefined && c.fromMs <= fromBucketMs && (toBucketMs <= c.toMs || held.info.lastBucketMs <= c.toMs);
+  return c !== undefined && c.bucketMs === bucketMs && c.fromMs <= fromBucketMs && (toBucketMs <= c.toMs || held.info.lastBucketMs <= c.toMs);
 }
