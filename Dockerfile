@@ -20,6 +20,7 @@ COPY src ./src
 RUN npm run build \
  && test -f dist/bin/surgewatch.js \
  && test -f dist/windows/lua/apply-batch.lua \
+ && test -f dist/windows/lua/read-counts.lua \
  && test -f dist/scoring/embed-worker.js \
  && test -f dist/dashboard/index.html
 

@@ -34,6 +34,7 @@ describe('scripts/copy-assets.mjs', () => {
   it('puts every module-relative asset of src/ next to the compiled JS', () => {
     const assets = moduleRelativeAssets();
     expect(assets).toContain(path.join('windows', 'lua', 'apply-batch.lua'));
+    expect(assets).toContain(path.join('windows', 'lua', 'read-counts.lua'));
     for (const a of assets) expect(existsSync(path.join(SRC, a)), `src/${a}`).toBe(true);
 
     const outDir = path.join(tmp, 'dist');
