@@ -18,7 +18,7 @@
  *
  * BACKTEST_DAYS (default 3), BACKTEST_RATE (signals/s, default 2), BACKTEST_SEED (default 1),
  * BACKTEST_PIPELINE (default the first), BACKTEST_SEMANTIC (off|all|candidates: default the
- * pipeline's own). Prints figures; asserts nothing.
+ * pipeline's own), BACKTEST_KEEP=1 (keep the stream, truth and alerts written, and say where). Prints figures; asserts nothing.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -215,4 +215,5 @@ console.log(
     `(scoring ${(scoringMs / 1000).toFixed(1)} s for ${scoredTexts.toLocaleString('en')} distinct texts${memoHits > 0 ? `, ${memoHits.toLocaleString('en')} signals answered from the per-text cache` : ''}; ` +
     `counting and ${ticks.toLocaleString('en')} detection ticks ${otherSec.toFixed(1)} s)`,
 );
-rmSync(dir, { recursive: true, force: true });
+if (process.env.BACKTEST_KEEP === '1') console.log(`kept: ${dir} (signals, truth, alerts)`);
+else rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import type { DetectConfig } from '../config/pipeline-schema.js';
 import type { SeverityTier } from '../config/topic-schema.js';
-import { adjustPValues, ewma, ewmaMean, ewmaSparse, negBinomialUpperTail } from './stats.js';
+import { adjustPValues, ewma, ewmaMean, ewmaSkipping, ewmaSparse, negBinomialUpperTail, type BucketRange } from './stats.js';
 
 /** Counts per bucket: an array, or a typed one (the detection tick fills one buffer for every series). */
 export type BucketCounts = readonly number[] | Float64Array;
@@ -30,6 +30,13 @@ export interface SeriesWindowInput {
    * times the window's other traffic against the baseline's.
    */
   traffic?: BucketCounts;
+  /**
+   * Buckets (indexes into counts) that the baselines leave out: when the series' topic had an
+   * incident in an overlapping scope, so that a surge already alerted is not learned as the
+   * usual level. Ignored for a baseline they would cover more than half of (a level that lasts
+   * that long is the new usual).
+   */
+  excluded?: readonly BucketRange[];
 }
 
 /** One window's figures. */
@@ -251,6 +258,21 @@ function sumFrom(counts: BucketCounts, nonZero: NonZero | undefined, from: numbe
   return t;
 }
 
+/** The excluded ranges within [from, end), or undefined when none is or they would cover more than half of it. */
+function skippedIn(excluded: readonly BucketRange[] | undefined, from: number, end: number): BucketRange[] | undefined {
+  if (!excluded || excluded.length === 0) return undefined;
+  const within: BucketRange[] = [];
+  let covered = 0;
+  for (const r of excluded) {
+    const a = Math.max(r.from, from);
+    const b = Math.min(r.to, end);
+    if (b <= a) continue;
+    within.push({ from: a, to: b });
+    covered += b - a;
+  }
+  return within.length === 0 || covered * 2 > end - from ? undefined : within;
+}
+
 function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig, nonZero?: NonZero): Expectation | undefined {
   const n = input.counts.length;
   const end = n - size - (input.gapBuckets ?? 0);
@@ -259,10 +281,11 @@ function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undef
   const from = Math.min(end, Math.max(start, firstIdx));
   const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
   const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
-  const base = nonZero ? ewmaSparse(input.counts, nonZero.at, nonZero.count, halfLife, from, end) : ewma(input.counts, halfLife, from, end);
+  const skip = skippedIn(input.excluded, from, end);
+  const base = skip ? ewmaSkipping(input.counts, halfLife, from, end, skip) : nonZero ? ewmaSparse(input.counts, nonZero.at, nonZero.count, halfLife, from, end) : ewma(input.counts, halfLife, from, end);
   let traffic = 1;
   if (others) {
-    const mean = ewmaMean(others, halfLife, from, end);
+    const mean = skip ? ewmaSkipping(others, halfLife, from, end, skip).mean : ewmaMean(others, halfLife, from, end);
     let window = 0;
     for (let i = n - size; i < n; i++) window += others[i]!;
     if (mean > 0 && mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (mean * size)));
@@ -270,8 +293,13 @@ function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undef
   const scale = others ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;
   const floored = Math.max(expected, cfg.minExpected);
-  // Buckets are treated as independent: the window's variance is the bucket variance x buckets.
-  const variance = Math.max(base.variance * size * scale, floored);
+  // Buckets are treated as independent: the window's variance is the bucket variance x buckets,
+  // floored at Poisson's. The expected count is itself estimated from the baseline's buckets, so
+  // its own variance (a bucket's, over the baseline's effective number of buckets, times the
+  // window's size squared) is added: without it a window as long as its baseline reads a
+  // chance rise of 1.7x as a one-in-100,000 event.
+  const estimate = base.effective > 0 ? ((size * scale) ** 2 * Math.max(base.variance, base.mean)) / base.effective : 0;
+  const variance = Math.max(base.variance * size * scale, floored) + estimate;
   return { expected, floored, variance, traffic, coverage };
 }
 

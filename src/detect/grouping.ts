@@ -140,6 +140,86 @@ export function groupScopes(
   return grouping;
 }
 
+/** An alert of the topic, as the tail rule needs it. */
+export interface PastIncident {
+  series: string;
+  dimension: string;
+  openedMs: number;
+  /** Undefined while it is open. */
+  resolvedMs?: number | undefined;
+}
+
+/**
+ * The resolved incident whose tail a new alert would be: one of the same topic on a scope that
+ * overlaps the series' (one may hold the other's signals) and that was open for at least half
+ * of the window the series is significant over. A long window keeps an incident's surge for up
+ * to its length after the incident resolved; a related scope found significant on it then holds
+ * nothing new. A window mostly after the incident (a second surge) is not a tail. Emerging-term
+ * series never are: each is a term to consider.
+ */
+export function tailOf(dimension: string, windowStartMs: number, nowMs: number, incidents: readonly PastIncident[]): PastIncident | undefined {
+  if (dimension.startsWith('term=')) return undefined;
+  const span = nowMs - windowStartMs;
+  return incidents.find(
+    (i) =>
+      i.resolvedMs !== undefined &&
+      !i.dimension.startsWith('term=') &&
+      (mayContain(i.dimension, dimension) || mayContain(dimension, i.dimension)) &&
+      Math.min(nowMs, i.resolvedMs) - Math.max(windowStartMs, i.openedMs) >= span / 2,
+  );
+}
+
+/** A window's figures, as a decision lists each window it tested. */
+export interface WindowExcess {
+  buckets: number;
+  observed: number;
+  expected: number;
+}
+
+/**
+ * The open incident a significant series belongs to although the incident's own series is not
+ * significant in this tick (a long window's newest part back to normal, say): one of the same
+ * topic on a scope that overlaps the series', whose excess over a window of the same length is at
+ * least `explainShare` of the series' own. Emerging terms never belong to one.
+ */
+export function openIncidentOf<T extends { dimension: string; windows: readonly WindowExcess[] }>(
+  dimension: string,
+  own: WindowExcess,
+  opens: readonly T[],
+  explainShare: number,
+): T | undefined {
+  if (dimension.startsWith('term=')) return undefined;
+  const mine = own.observed - own.expected;
+  if (mine <= 0) return undefined;
+  return opens.find((o) => {
+    if (o.dimension.startsWith('term=') || !(mayContain(o.dimension, dimension) || mayContain(dimension, o.dimension))) return false;
+    const w = o.windows.find((x) => x.buckets === own.buckets);
+    return w !== undefined && w.observed - w.expected >= explainShare * mine;
+  });
+}
+
+/**
+ * The periods (ms, [from, to), merged, oldest first) a series' baselines leave out: those of its
+ * topic's incidents (open, or resolved) in a scope that overlaps its own, each from `leadMs`
+ * before it opened (its surge began before it was significant) until it resolved (no end while
+ * open). A surge already alerted is not learned as the usual level of the scopes it lifted.
+ * Emerging-term series have none: a term's own history is what makes it new.
+ */
+export function incidentPeriods(dimension: string, incidents: readonly PastIncident[], leadMs: number): { from: number; to: number }[] {
+  if (dimension.startsWith('term=')) return [];
+  const periods = incidents
+    .filter((i) => !i.dimension.startsWith('term=') && (mayContain(i.dimension, dimension) || mayContain(dimension, i.dimension)))
+    .map((i) => ({ from: i.openedMs - leadMs, to: i.resolvedMs ?? Infinity }))
+    .sort((a, b) => a.from - b.from);
+  const merged: { from: number; to: number }[] = [];
+  for (const p of periods) {
+    const last = merged.at(-1);
+    if (last && p.from <= last.to) last.to = Math.max(last.to, p.to);
+    else merged.push({ ...p });
+  }
+  return merged;
+}
+
 /**
  * Whether scope `outer` can contain scope `inner`'s signals. Two values of one dimension are
  * disjoint (GB and US-TX) unless one is a part of the other (US contains US-TX); scopes of

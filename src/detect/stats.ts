@@ -140,50 +140,66 @@ export function adjustPValues(pValues: Float64Array, q: number, adjusted: Float6
   }
 }
 
+/** An exponentially weighted mean and variance, with the weights' total and effective number. */
+export interface EwmaFigures {
+  mean: number;
+  variance: number;
+  weight: number;
+  effective: number;
+}
+
 /**
  * Exponentially weighted mean and variance of a series, newest last; weight halves every
  * halfLife steps. Over values[from..end) when given (the same figures as of that slice, without
  * copying it: the detection tick computes several windows of many series).
+ * `effective` is how many equally weighted values would estimate the mean as precisely
+ * ((sum of w)^2 / sum of w^2): the mean's variance is one value's variance over it.
  */
-export function ewma(values: ArrayLike<number>, halfLife: number, from = 0, end = values.length): { mean: number; variance: number; weight: number } {
-  if (end <= from) return { mean: 0, variance: 0, weight: 0 };
+export function ewma(values: ArrayLike<number>, halfLife: number, from = 0, end = values.length): EwmaFigures {
+  if (end <= from) return { mean: 0, variance: 0, weight: 0, effective: 0 };
   const decay = decayOf(halfLife);
   let w = 1;
   let sw = 0;
+  let sw2 = 0;
   let sx = 0;
   for (let i = end - 1; i >= from; i--, w *= decay) {
     sw += w;
+    sw2 += w * w;
     sx += w * values[i]!;
   }
   const mean = sx / sw;
   let sv = 0;
   w = 1;
   for (let i = end - 1; i >= from; i--, w *= decay) sv += w * (values[i]! - mean) ** 2;
-  return { mean, variance: sv / sw, weight: sw };
+  return { mean, variance: sv / sw, weight: sw, effective: (sw * sw) / sw2 };
 }
 
 /** Per decay: the weights ewma gives the values from the newest back (1, decay, decay^2, ...) and their running sums. */
-const weightTables = new Map<number, { w: Float64Array; sum: Float64Array }>();
+const weightTables = new Map<number, { w: Float64Array; sum: Float64Array; sum2: Float64Array }>();
 
 /**
  * The weights ewma gives `length` values, newest first, and sum[k], the sum of the first k, as
  * its loop computes them (each weight the last times decay, summed one by one): the same
  * numbers to the last digit, computed once per decay and length.
  */
-function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float64Array } {
+function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float64Array; sum2: Float64Array } {
   let t = weightTables.get(decay);
   if (!t || t.w.length < length) {
     const n = Math.max(length, 2 * (t?.w.length ?? 0), 64);
     const w = new Float64Array(n);
     const sum = new Float64Array(n + 1);
+    const sum2 = new Float64Array(n + 1);
     let weight = 1;
     let total = 0;
+    let total2 = 0;
     for (let k = 0; k < n; k++, weight *= decay) {
       w[k] = weight;
       total += weight;
+      total2 += weight * weight;
       sum[k + 1] = total;
+      sum2[k + 1] = total2;
     }
-    weightTables.set(decay, (t = { w, sum }));
+    weightTables.set(decay, (t = { w, sum, sum2 }));
   }
   return t;
 }
@@ -193,9 +209,9 @@ function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float
  * indexes of the first `nonZeroCount` values that are not (zeros add nothing to the weighted sum,
  * so only those are summed for the mean; the variance still takes every value, in ewma's order).
  */
-export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>, nonZeroCount: number, halfLife: number, from: number, end: number): { mean: number; variance: number; weight: number } {
-  if (end <= from) return { mean: 0, variance: 0, weight: 0 };
-  const { w, sum } = weightsOf(decayOf(halfLife), end - from);
+export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>, nonZeroCount: number, halfLife: number, from: number, end: number): EwmaFigures {
+  if (end <= from) return { mean: 0, variance: 0, weight: 0, effective: 0 };
+  const { w, sum, sum2 } = weightsOf(decayOf(halfLife), end - from);
   const sw = sum[end - from]!;
   let sx = 0;
   let j = nonZeroCount - 1;
@@ -209,7 +225,39 @@ export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>
   let sv = 0;
   // Only zeros in range: every term of the variance is 0.
   if (j < last) for (let i = end - 1, k = 0; i >= from; i--, k++) sv += w[k]! * (values[i]! - mean) ** 2;
-  return { mean, variance: sv / sw, weight: sw };
+  return { mean, variance: sv / sw, weight: sw, effective: (sw * sw) / sum2[end - from]! };
+}
+
+/**
+ * ewma over values[from..end) leaving out the values at indexes in `skip` (ascending, disjoint
+ * [from, to) ranges): each value kept has the weight its place gives it, as in ewma, and the
+ * figures are those of the kept values alone.
+ */
+export function ewmaSkipping(values: ArrayLike<number>, halfLife: number, from: number, end: number, skip: readonly BucketRange[]): EwmaFigures {
+  const decay = decayOf(halfLife);
+  const kept = (i: number) => !skip.some((r) => i >= r.from && i < r.to);
+  let w = 1;
+  let sw = 0;
+  let sw2 = 0;
+  let sx = 0;
+  for (let i = end - 1; i >= from; i--, w *= decay) {
+    if (!kept(i)) continue;
+    sw += w;
+    sw2 += w * w;
+    sx += w * values[i]!;
+  }
+  if (sw === 0) return { mean: 0, variance: 0, weight: 0, effective: 0 };
+  const mean = sx / sw;
+  let sv = 0;
+  w = 1;
+  for (let i = end - 1; i >= from; i--, w *= decay) if (kept(i)) sv += w * (values[i]! - mean) ** 2;
+  return { mean, variance: sv / sw, weight: sw, effective: (sw * sw) / sw2 };
+}
+
+/** Indexes from (inclusive) to `to` (exclusive). */
+export interface BucketRange {
+  from: number;
+  to: number;
 }
 
 /** ewma's mean alone (the same number to the last digit), without its variance. */

@@ -10,10 +10,11 @@ import type { Fence, Lease } from '../windows/lease.js';
 import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import { authoredShare, guardsFor, passesAuthorGuard, type BucketCounts, type Decision, type Guards } from '../detect/detector.js';
+import type { BucketRange } from '../detect/stats.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type BucketCounts, type Decision, type Guards, type WindowFigures } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
-import { groupScopes, type Grouping } from '../detect/grouping.js';
+import { groupScopes, incidentPeriods, openIncidentOf, tailOf, type Grouping, type PastIncident } from '../detect/grouping.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
 import { SeriesCache } from './series-cache.js';
@@ -62,6 +63,8 @@ interface SeriesInputs {
   version: number | undefined;
   trafficVersion: number | undefined;
   tier: TopicDefinition['severity'];
+  /** The incident periods its baselines leave out (ms), as a key: "" for none. */
+  excludedKey: string;
 }
 
 /**
@@ -76,6 +79,8 @@ interface SeriesRecord extends SeriesInputs {
   scope: string;
   /** Undefined until judged (and when its inputs changed: judged again in this tick). */
   judged: Decision | undefined;
+  /** The periods behind excludedKey. */
+  excluded: { from: number; to: number }[];
 }
 
 /** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
@@ -84,6 +89,17 @@ interface PipelineState {
   detector: PipelineRuntime['detector'];
   series: SeriesCache;
   records: Map<string, SeriesRecord>;
+}
+
+/** Periods (ms) as the ranges of bucket indexes they touch, from the bucket starting at fromBucketMs. */
+function bucketRanges(periods: readonly { from: number; to: number }[], fromBucketMs: number, bucketMs: number, buckets: number): BucketRange[] {
+  const ranges: BucketRange[] = [];
+  for (const p of periods) {
+    const from = Math.max(0, Math.floor((p.from - fromBucketMs) / bucketMs));
+    const to = Math.min(buckets, p.to === Infinity ? buckets : Math.ceil((p.to - fromBucketMs) / bucketMs));
+    if (to > from) ranges.push({ from, to });
+  }
+  return ranges;
 }
 
 /**
@@ -186,6 +202,9 @@ export class DetectionTicker {
 
     const state = this.stateOf(rt);
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
+    // Incidents whose periods the baselines leave out (and whose tails do not alert again).
+    const incidents = await this.incidentsSince(pipeline, fromBucket, open.values());
+    const leadMs = longest * bucketMs;
     const live = await state.series.live(fromBucket, cfg.maxSeries);
     // A series without data in its longest window cannot be significant: only open alerts need it.
     const activeFrom = toBucket - (longest - 1) * bucketMs;
@@ -237,7 +256,7 @@ export class DetectionTicker {
         let record = state.records.get(series);
         if (!record) {
           const { topic: topicId, dimension } = parseSeries(series);
-          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low' };
+          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low', excludedKey: '', excluded: [] };
           state.records.set(series, record);
         }
         const topic = lists.topics.get(record.topicId);
@@ -251,6 +270,9 @@ export class DetectionTicker {
         const trafficVersion = liveTraffic.get(record.scope);
         const version = allVersion[i + k];
         const seasonal = seasonals.get(series) ?? 1;
+        const topicIncidents = incidents.get(record.topicId);
+        const excluded = topicIncidents ? incidentPeriods(record.dimension, topicIncidents, leadMs) : [];
+        const excludedKey = excluded.length === 0 ? '' : excluded.map((p) => `${p.from}-${p.to}`).join(',');
         const index = judged.length;
         testedSeries.push(series);
         testedTopics.push(topic);
@@ -265,8 +287,11 @@ export class DetectionTicker {
           record.toBucketMs !== toBucket ||
           record.sinceMs !== since ||
           record.seasonal !== seasonal ||
-          record.tier !== topic.severity
+          record.tier !== topic.severity ||
+          record.excludedKey !== excludedKey
         ) {
+          record.excludedKey = excludedKey;
+          record.excluded = excluded;
           record.judged = undefined;
           record.toBucketMs = toBucket;
           record.sinceMs = since;
@@ -318,6 +343,7 @@ export class DetectionTicker {
           firstSeenMs: record.sinceMs,
           seasonal: record.seasonal,
           ...(scopeTraffic && { traffic: scopeTraffic }),
+          ...(record.excluded.length > 0 && { excluded: bucketRanges(record.excluded, fromBucket, bucketMs, buckets) }),
         });
         judged[i] = record.judged = rt.detector.judge(evaluation, guards[i]!);
       }
@@ -348,6 +374,15 @@ export class DetectionTicker {
       cfg.groupExplainShare,
       w.dimensions,
     );
+    // The open spike alerts of a topic with their series' windows in this tick.
+    const openIncidents = (topicId: string) => {
+      const list: { dimension: string; windows: readonly WindowFigures[] }[] = [];
+      for (const i of acted) {
+        const a = open.get(testedSeries[i]!);
+        if (a && a.kind === 'spike' && a.topic === topicId) list.push({ dimension: a.dimension, windows: decisionAt(i).windows ?? [] });
+      }
+      return list;
+    };
     // Series with an alert after this tick's step: what an explained series' incident needs.
     const alerting = new Set<string>();
     // The most specific scopes first, so that the series they explain know whether they alert.
@@ -369,6 +404,13 @@ export class DetectionTicker {
       if (!existing && primary !== undefined && alerting.has(primary)) continue;
       // A new alert needs k significant ticks in a row, or one very strong one.
       if (!existing && streak < cfg.openAfterTicks && !decision.strong) continue;
+      // Part of an incident still open whose own series is not significant in this tick.
+      if (!existing && decision.windows !== undefined) {
+        const own = decision.windows.find((x) => x.buckets === (decision.windowBuckets ?? currentBuckets));
+        if (own && openIncidentOf(records[i]!.dimension, own, openIncidents(topic.id), cfg.groupExplainShare)) continue;
+      }
+      // The tail of an incident that resolved: its window holds that incident's surge.
+      if (!existing && tailOf(records[i]!.dimension, toBucket - ((decision.windowBuckets ?? currentBuckets) - 1) * bucketMs, toBucket + bucketMs, incidents.get(topic.id) ?? [])) continue;
       const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
       const details =
         decision.significant && !inCooldown
@@ -463,6 +505,29 @@ export class DetectionTicker {
       for (const [k, v] of g.related) grouping.related.set(k, v);
     }
     return grouping;
+  }
+
+  /** The pipeline's spike alerts open, or resolved at or after sinceMs (event time), by topic. */
+  private async incidentsSince(pipeline: string, sinceMs: number, open: Iterable<Alert>): Promise<Map<string, PastIncident[]>> {
+    const byTopic = new Map<string, PastIncident[]>();
+    for (const a of open) {
+      if (a.kind !== 'spike') continue;
+      const list = byTopic.get(a.topic) ?? [];
+      list.push({ series: a.series, dimension: a.dimension, openedMs: Date.parse(a.opened_at) });
+      byTopic.set(a.topic, list);
+    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.opts.alerts.list({ pipeline, status: 'resolved', kind: 'spike', sinceMs, limit: 200, ...(cursor && { cursor }) });
+      for (const a of page.alerts) {
+        if (a.resolved_at === null || Date.parse(a.resolved_at) < sinceMs) continue;
+        const list = byTopic.get(a.topic) ?? [];
+        list.push({ series: a.series, dimension: a.dimension, openedMs: Date.parse(a.opened_at), resolvedMs: Date.parse(a.resolved_at) });
+        byTopic.set(a.topic, list);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return byTopic;
   }
 
   /**

@@ -67,6 +67,33 @@ describe('detector: figures', () => {
     expect(wild.p).toBeGreaterThan(calm.p * 100);
     expect(wild.z).toBeLessThan(calm.z);
   });
+
+  it('counts the baseline as an estimate: a window as long as a short baseline is less surprising than the same rise over a long one', () => {
+    // A 1.6x rise over a 30-minute window (180 buckets at a mean of 4 per bucket: 720 expected).
+    const rise = repeat(BASELINE_BUCKETS, 6.4);
+    const over = (baseline: number[]) => detector().evaluate({ ...series(baseline, rise), currentBuckets: BASELINE_BUCKETS });
+    const short = over(steady.slice(0, 60)); // 10 minutes of history
+    const long = over([...steady, ...steady, ...steady, ...steady]); // 2 hours
+    expect(short.expected).toBeCloseTo(long.expected, 0);
+    // The same excess, but the short baseline's mean is itself uncertain: a much smaller z.
+    expect(short.z).toBeLessThan(long.z * 0.7);
+    expect(short.p).toBeGreaterThan(long.p * 1000);
+  });
+
+  it('leaves excluded buckets (an incident already alerted) out of the baseline', () => {
+    // A 5x surge in the middle of the baseline, then a 3x rise now.
+    const withSurge = [...steady.slice(0, 60), ...repeat(60, 20), ...steady.slice(120)];
+    const now = repeat(CURRENT_BUCKETS, 12);
+    const learned = detector().evaluate(series(withSurge, now));
+    const excluded = detector().evaluate({ ...series(withSurge, now), excluded: [{ from: 60, to: 120 }] });
+    const clean = detector().evaluate(series(steady, now));
+    expect(learned.expected).toBeGreaterThan(clean.expected * 1.5);
+    expect(excluded.expected).toBeCloseTo(clean.expected, 0);
+    expect(excluded.p).toBeLessThan(learned.p / 1000);
+    // An exclusion over most of the baseline is a level that lasted: learned.
+    const most = detector().evaluate({ ...series(withSurge, now), excluded: [{ from: 0, to: 150 }] });
+    expect(most.expected).toBe(learned.expected);
+  });
 });
 
 describe('detector: what must not alert', () => {

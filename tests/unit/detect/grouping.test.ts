@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/alerts/alert.js';
 import { replayCommand } from '../../../src/cli/commands.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { groupScopes, type GroupCandidate } from '../../../src/detect/grouping.js';
+import { groupScopes, tailOf, type GroupCandidate, type PastIncident } from '../../../src/detect/grouping.js';
 import { generateStream } from '../../../src/synthetic/stream.js';
 import { spec, writeJsonl } from '../../_util/synthetic-spec.js';
 
@@ -76,6 +76,25 @@ describe('grouping the scopes of one surge', () => {
     expect(g.explainedBy.has(term.series)).toBe(false);
     // The topic-wide alert was open first: the region joins its incident rather than opening a second.
     expect(g.explainedBy.get('self-harm|region=US-TX')).toBe('self-harm');
+  });
+});
+
+describe('the tail of a resolved incident', () => {
+  const MIN = 60_000;
+  // The topic-wide incident ran from minute 0 to minute 35 and resolved.
+  const incident: PastIncident = { series: 'scams-fraud', dimension: 'all', openedMs: 0, resolvedMs: 35 * MIN };
+
+  it('does not alert a region whose 30-minute window six minutes later is mostly that incident', () => {
+    expect(tailOf('region=US', 11 * MIN, 41 * MIN, [incident])).toBe(incident);
+    // The region's own scope named the incident just as well the other way round.
+    expect(tailOf('all', 11 * MIN, 41 * MIN, [{ ...incident, dimension: 'lang=en', series: 'scams-fraud|lang=en' }])).toBeDefined();
+  });
+
+  it('alerts a window that is mostly after the incident (a second surge), an open incident (grouped as usual), a term, and a disjoint region', () => {
+    expect(tailOf('region=US', 30 * MIN, 60 * MIN, [incident])).toBeUndefined();
+    expect(tailOf('region=US', 11 * MIN, 41 * MIN, [{ ...incident, resolvedMs: undefined }])).toBeUndefined();
+    expect(tailOf('term=#scam', 11 * MIN, 41 * MIN, [incident])).toBeUndefined();
+    expect(tailOf('region=GB', 11 * MIN, 41 * MIN, [{ ...incident, dimension: 'region=US-TX', series: 'scams-fraud|region=US-TX' }])).toBeUndefined();
   });
 });
 
