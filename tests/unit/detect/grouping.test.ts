@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/alerts/alert.js';
 import { replayCommand } from '../../../src/cli/commands.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { groupScopes, tailOf, type GroupCandidate, type PastIncident } from '../../../src/detect/grouping.js';
+import { groupScopes, openIncidentOf, tailOf, type GroupCandidate, type PastIncident } from '../../../src/detect/grouping.js';
 import { generateStream } from '../../../src/synthetic/stream.js';
 import { spec, writeJsonl } from '../../_util/synthetic-spec.js';
 
@@ -95,6 +95,21 @@ describe('the tail of a resolved incident', () => {
     expect(tailOf('region=US', 11 * MIN, 41 * MIN, [{ ...incident, resolvedMs: undefined }])).toBeUndefined();
     expect(tailOf('term=#scam', 11 * MIN, 41 * MIN, [incident])).toBeUndefined();
     expect(tailOf('region=GB', 11 * MIN, 41 * MIN, [{ ...incident, dimension: 'region=US-TX', series: 'scams-fraud|region=US-TX' }])).toBeUndefined();
+  });
+});
+
+describe('a scope of an incident still open', () => {
+  // The topic-wide alert is open; its 1-minute window is back to normal, its 30-minute one is not.
+  const incident = { dimension: 'all', windows: [{ buckets: 6, observed: 7, expected: 10.7 }, { buckets: 180, observed: 284, expected: 154.6 }] };
+
+  it('joins it when the incident accounts for its excess over a window of the same length', () => {
+    expect(openIncidentOf('surface=comment', { buckets: 180, observed: 110, expected: 52.2 }, [incident], 0.5)).toBe(incident);
+  });
+
+  it('opens its own alert when the incident has no such excess over its window, or for a term', () => {
+    expect(openIncidentOf('surface=comment', { buckets: 6, observed: 30, expected: 4 }, [incident], 0.5)).toBeUndefined();
+    expect(openIncidentOf('surface=comment', { buckets: 90, observed: 60, expected: 20 }, [incident], 0.5)).toBeUndefined();
+    expect(openIncidentOf('term=#x', { buckets: 180, observed: 110, expected: 52.2 }, [incident], 0.5)).toBeUndefined();
   });
 });
 
