@@ -162,16 +162,25 @@ export function ewma(values: ArrayLike<number>, halfLife: number, from = 0, end 
   let sw = 0;
   let sw2 = 0;
   let sx = 0;
+  let sxx = 0;
   for (let i = end - 1; i >= from; i--, w *= decay) {
+    const x = values[i]!;
     sw += w;
     sw2 += w * w;
-    sx += w * values[i]!;
+    sx += w * x;
+    sxx += w * x * x;
   }
   const mean = sx / sw;
-  let sv = 0;
-  w = 1;
-  for (let i = end - 1; i >= from; i--, w *= decay) sv += w * (values[i]! - mean) ** 2;
-  return { mean, variance: sv / sw, weight: sw, effective: (sw * sw) / sw2 };
+  return { mean, variance: varianceOf(sxx / sw, mean), weight: sw, effective: (sw * sw) / sw2 };
+}
+
+/**
+ * A weighted variance from the weighted mean of squares and the mean (one pass, so that only
+ * the non-zero values need reading); a difference within rounding of 0 is 0.
+ */
+function varianceOf(meanOfSquares: number, mean: number): number {
+  const v = meanOfSquares - mean * mean;
+  return v > 1e-12 * meanOfSquares ? v : 0;
 }
 
 /** Per decay: the weights ewma gives the values from the newest back (1, decay, decay^2, ...) and their running sums. */
@@ -206,26 +215,26 @@ function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float
 
 /**
  * ewma's figures, to the last digit, for values mostly zero: `nonZero` lists (ascending) the
- * indexes of the first `nonZeroCount` values that are not (zeros add nothing to the weighted sum,
- * so only those are summed for the mean; the variance still takes every value, in ewma's order).
+ * indexes of the first `nonZeroCount` values that are not (zeros add nothing to the weighted
+ * sums of values and of squares, so only those are read, in ewma's order).
  */
 export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>, nonZeroCount: number, halfLife: number, from: number, end: number): EwmaFigures {
   if (end <= from) return { mean: 0, variance: 0, weight: 0, effective: 0 };
   const { w, sum, sum2 } = weightsOf(decayOf(halfLife), end - from);
   const sw = sum[end - from]!;
   let sx = 0;
+  let sxx = 0;
   let j = nonZeroCount - 1;
   while (j >= 0 && nonZero[j]! >= end) j--;
-  const last = j;
   for (; j >= 0 && nonZero[j]! >= from; j--) {
     const i = nonZero[j]!;
-    sx += w[end - 1 - i]! * values[i]!;
+    const x = values[i]!;
+    const wi = w[end - 1 - i]!;
+    sx += wi * x;
+    sxx += wi * x * x;
   }
   const mean = sx / sw;
-  let sv = 0;
-  // Only zeros in range: every term of the variance is 0.
-  if (j < last) for (let i = end - 1, k = 0; i >= from; i--, k++) sv += w[k]! * (values[i]! - mean) ** 2;
-  return { mean, variance: sv / sw, weight: sw, effective: (sw * sw) / sum2[end - from]! };
+  return { mean, variance: varianceOf(sxx / sw, mean), weight: sw, effective: (sw * sw) / sum2[end - from]! };
 }
 
 /**
@@ -240,18 +249,18 @@ export function ewmaSkipping(values: ArrayLike<number>, halfLife: number, from: 
   let sw = 0;
   let sw2 = 0;
   let sx = 0;
+  let sxx = 0;
   for (let i = end - 1; i >= from; i--, w *= decay) {
     if (!kept(i)) continue;
+    const x = values[i]!;
     sw += w;
     sw2 += w * w;
-    sx += w * values[i]!;
+    sx += w * x;
+    sxx += w * x * x;
   }
   if (sw === 0) return { mean: 0, variance: 0, weight: 0, effective: 0 };
   const mean = sx / sw;
-  let sv = 0;
-  w = 1;
-  for (let i = end - 1; i >= from; i--, w *= decay) if (kept(i)) sv += w * (values[i]! - mean) ** 2;
-  return { mean, variance: sv / sw, weight: sw, effective: (sw * sw) / sw2 };
+  return { mean, variance: varianceOf(sxx / sw, mean), weight: sw, effective: (sw * sw) / sw2 };
 }
 
 /** Indexes from (inclusive) to `to` (exclusive). */
