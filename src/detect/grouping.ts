@@ -164,7 +164,7 @@ export function tailOf(dimension: string, windowStartMs: number, nowMs: number, 
     (i) =>
       i.resolvedMs !== undefined &&
       !i.dimension.startsWith('term=') &&
-      (mayContain(i.dimension, dimension) || mayContain(dimension, i.dimension)) &&
+      overlapping(i.dimension, dimension) &&
       Math.min(nowMs, i.resolvedMs) - Math.max(windowStartMs, i.openedMs) >= span / 2,
   );
 }
@@ -192,7 +192,7 @@ export function openIncidentOf<T extends { dimension: string; windows: readonly 
   const mine = own.observed - own.expected;
   if (mine <= 0) return undefined;
   return opens.find((o) => {
-    if (o.dimension.startsWith('term=') || !(mayContain(o.dimension, dimension) || mayContain(dimension, o.dimension))) return false;
+    if (o.dimension.startsWith('term=') || !overlapping(o.dimension, dimension)) return false;
     const w = o.windows.find((x) => x.buckets === own.buckets);
     return w !== undefined && w.observed - w.expected >= explainShare * mine;
   });
@@ -208,7 +208,7 @@ export function openIncidentOf<T extends { dimension: string; windows: readonly 
 export function incidentPeriods(dimension: string, incidents: readonly PastIncident[], leadMs: number): { from: number; to: number }[] {
   if (dimension.startsWith('term=')) return [];
   const periods = incidents
-    .filter((i) => !i.dimension.startsWith('term=') && (mayContain(i.dimension, dimension) || mayContain(dimension, i.dimension)))
+    .filter((i) => !i.dimension.startsWith('term=') && overlapping(i.dimension, dimension))
     .map((i) => ({ from: i.openedMs - leadMs, to: i.resolvedMs ?? Infinity }))
     .sort((a, b) => a.from - b.from);
   const merged: { from: number; to: number }[] = [];
@@ -219,6 +219,9 @@ export function incidentPeriods(dimension: string, incidents: readonly PastIncid
   }
   return merged;
 }
+
+/** Whether two scopes may share signals: the same scope, or one may contain the other's. */
+const overlapping = (a: string, b: string) => a === b || mayContain(a, b) || mayContain(b, a);
 
 /**
  * Whether scope `outer` can contain scope `inner`'s signals. Two values of one dimension are

@@ -88,6 +88,8 @@ describe('the tail of a resolved incident', () => {
     expect(tailOf('region=US', 11 * MIN, 41 * MIN, [incident])).toBe(incident);
     // The region's own scope named the incident just as well the other way round.
     expect(tailOf('all', 11 * MIN, 41 * MIN, [{ ...incident, dimension: 'lang=en', series: 'scams-fraud|lang=en' }])).toBeDefined();
+    // Nor the incident's own scope.
+    expect(tailOf('region=BR', 11 * MIN, 41 * MIN, [{ ...incident, dimension: 'region=BR', series: 'scams-fraud|region=BR' }])).toBeDefined();
   });
 
   it('alerts a window that is mostly after the incident (a second surge), an open incident (grouped as usual), a term, and a disjoint region', () => {
