@@ -156,22 +156,7 @@ export interface EwmaFigures {
  * ((sum of w)^2 / sum of w^2): the mean's variance is one value's variance over it.
  */
 export function ewma(values: ArrayLike<number>, halfLife: number, from = 0, end = values.length): EwmaFigures {
-  if (end <= from) return { mean: 0, variance: 0, weight: 0, effective: 0 };
-  const decay = decayOf(halfLife);
-  let w = 1;
-  let sw = 0;
-  let sw2 = 0;
-  let sx = 0;
-  let sxx = 0;
-  for (let i = end - 1; i >= from; i--, w *= decay) {
-    const x = values[i]!;
-    sw += w;
-    sw2 += w * w;
-    sx += w * x;
-    sxx += w * x * x;
-  }
-  const mean = sx / sw;
-  return { mean, variance: varianceOf(sxx / sw, mean), weight: sw, effective: (sw * sw) / sw2 };
+  return ewmaSkipping(values, halfLife, from, end, []);
 }
 
 /**
