@@ -5,14 +5,13 @@
  * with labelled rows matches at least one train row (the lists were mined from the train split
  * only), except the few named below.
  */
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lintLists, type LabelledReport } from '../../../src/cli/lint.js';
+import { requireLabelledDev } from '../../_util/shared-data.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataFile = resolve(repoRoot, '../shared/data/text/labelled-dev.jsonl');
 
 /**
  * Per topic, on the test split: the lexicon's recall must stay at least `minRecall`, and its
@@ -51,7 +50,7 @@ const NOT_IN_DATA: Record<string, string[]> = {
 
 async function measure(split: 'train' | 'test'): Promise<LabelledReport> {
   const bad: unknown[] = [];
-  const report = await lintLists({ topicsDir: join(repoRoot, 'config/topics'), corpusFiles: [], labelled: { file: dataFile, split, onBadLine: (b) => bad.push(b) } });
+  const report = await lintLists({ topicsDir: join(repoRoot, 'config/topics'), corpusFiles: [], labelled: { file: requireLabelledDev(), split, onBadLine: (b) => bad.push(b) } });
   expect(bad).toEqual([]);
   return report.labelled!;
 }
@@ -60,8 +59,6 @@ describe('the shipped lists on real labelled data', () => {
   let test: LabelledReport;
   let train: LabelledReport;
   beforeAll(async () => {
-    if (!existsSync(dataFile))
-      throw new Error(`labelled data not found at ${dataFile}: these tests read ../shared/data/text/labelled-dev.jsonl next to the repository (see its README)`);
     [test, train] = await Promise.all([measure('test'), measure('train')]);
   });
 
