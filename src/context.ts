@@ -379,7 +379,11 @@ export class AppContext {
       source.onPartitionsMoved(() => applier.forget());
       return source;
     }
-    return new SampleStreamSource({ clock: this.clock, logger: this.logger.child({ component: 'sample-stream', pipeline: rt.config.id }) });
+    // The sample's history covers what the pipeline needs before it alerts (its baseline's
+    // cold-start share, the gap and the window), with 5 minutes to spare.
+    const { windows: w, detect } = rt.config;
+    const backfillMs = Math.max(35 * 60_000, (detect.minBaselineCoverage * w.baselineSec + w.baselineGapSec + w.currentSec + 300) * 1000);
+    return new SampleStreamSource({ clock: this.clock, backfillMs, logger: this.logger.child({ component: 'sample-stream', pipeline: rt.config.id }) });
   }
 
   /** Connects, creates missing topics, starts the API, the consumers and the ticker. */
