@@ -158,12 +158,10 @@ export interface PastIncident {
  * series never are: each is a term to consider.
  */
 export function tailOf(dimension: string, windowStartMs: number, nowMs: number, incidents: readonly PastIncident[]): PastIncident | undefined {
-  if (dimension.startsWith('term=')) return undefined;
   const span = nowMs - windowStartMs;
   return incidents.find(
     (i) =>
       i.resolvedMs !== undefined &&
-      !i.dimension.startsWith('term=') &&
       overlapping(i.dimension, dimension) &&
       Math.min(nowMs, i.resolvedMs) - Math.max(windowStartMs, i.openedMs) >= span / 2,
   );
@@ -188,11 +186,10 @@ export function openIncidentOf<T extends { dimension: string; windows: readonly 
   opens: readonly T[],
   explainShare: number,
 ): T | undefined {
-  if (dimension.startsWith('term=')) return undefined;
   const mine = own.observed - own.expected;
   if (mine <= 0) return undefined;
   return opens.find((o) => {
-    if (o.dimension.startsWith('term=') || !overlapping(o.dimension, dimension)) return false;
+    if (!overlapping(o.dimension, dimension)) return false;
     const w = o.windows.find((x) => x.buckets === own.buckets);
     return w !== undefined && w.observed - w.expected >= explainShare * mine;
   });
@@ -206,9 +203,8 @@ export function openIncidentOf<T extends { dimension: string; windows: readonly 
  * Emerging-term series have none: a term's own history is what makes it new.
  */
 export function incidentPeriods(dimension: string, incidents: readonly PastIncident[], leadMs: number): { from: number; to: number }[] {
-  if (dimension.startsWith('term=')) return [];
   const periods = incidents
-    .filter((i) => !i.dimension.startsWith('term=') && overlapping(i.dimension, dimension))
+    .filter((i) => overlapping(i.dimension, dimension))
     .map((i) => ({ from: i.openedMs - leadMs, to: i.resolvedMs ?? Infinity }))
     .sort((a, b) => a.from - b.from);
   const merged: { from: number; to: number }[] = [];
@@ -220,8 +216,11 @@ export function incidentPeriods(dimension: string, incidents: readonly PastIncid
   return merged;
 }
 
-/** Whether two scopes may share signals: the same scope, or one may contain the other's. */
-const overlapping = (a: string, b: string) => a === b || mayContain(a, b) || mayContain(b, a);
+/**
+ * Whether two scopes may share an incident's signals: the same scope, or one may contain the
+ * other's. Emerging terms share none: each is a term to consider, not a scope.
+ */
+const overlapping = (a: string, b: string) => !a.startsWith('term=') && !b.startsWith('term=') && (a === b || mayContain(a, b) || mayContain(b, a));
 
 /**
  * Whether scope `outer` can contain scope `inner`'s signals. Two values of one dimension are

@@ -399,6 +399,9 @@ export class DetectionTicker {
       const streak = decision.significant ? (before.get(series) ?? 0) + 1 : 0;
       if (streak > 0) streaks.set(series, streak);
       if (!existing && !decision.significant) continue;
+      // The window whose figures stand (its length does not change below).
+      const windowBuckets = decision.windowBuckets ?? currentBuckets;
+      const windowStartMs = toBucket - (windowBuckets - 1) * bucketMs;
       // Part of a more specific scope's incident: listed on that alert instead of its own.
       const primary = grouping.explainedBy.get(series);
       if (!existing && primary !== undefined && alerting.has(primary)) continue;
@@ -406,15 +409,15 @@ export class DetectionTicker {
       if (!existing && streak < cfg.openAfterTicks && !decision.strong) continue;
       // Part of an incident still open whose own series is not significant in this tick.
       if (!existing && decision.windows !== undefined) {
-        const own = decision.windows.find((x) => x.buckets === (decision.windowBuckets ?? currentBuckets));
+        const own = decision.windows.find((x) => x.buckets === windowBuckets);
         if (own && openIncidentOf(records[i]!.dimension, own, openIncidents(topic.id), cfg.groupExplainShare)) continue;
       }
       // The tail of an incident that resolved: its window holds that incident's surge.
-      if (!existing && tailOf(records[i]!.dimension, toBucket - ((decision.windowBuckets ?? currentBuckets) - 1) * bucketMs, toBucket + bucketMs, incidents.get(topic.id) ?? [])) continue;
+      if (!existing && tailOf(records[i]!.dimension, windowStartMs, toBucket + bucketMs, incidents.get(topic.id) ?? [])) continue;
       const inCooldown = !existing && (await this.opts.alerts.inCooldown(pipeline, series, nowMs));
       const details =
         decision.significant && !inCooldown
-          ? await this.opts.windows.readDetails(pipeline, series, toBucket - ((decision.windowBuckets ?? currentBuckets) - 1) * bucketMs, toBucket, bucketMs, {
+          ? await this.opts.windows.readDetails(pipeline, series, windowStartMs, toBucket, bucketMs, {
               topTerms: TOP_TERMS,
               samples: rt.config.alerts.sampleSize,
             })
@@ -439,9 +442,9 @@ export class DetectionTicker {
           topic,
           listVersion: lists.set.version,
           nowMs,
-          windowStartMs: toBucket - ((decision.windowBuckets ?? currentBuckets) - 1) * bucketMs,
+          windowStartMs,
           windowEndMs: toBucket + bucketMs,
-          currentSec: (decision.windowBuckets ?? currentBuckets) * w.bucketSec,
+          currentSec: windowBuckets * w.bucketSec,
           baselineSec: w.baselineSec,
           bucketSec: w.bucketSec,
           cfg,
