@@ -279,6 +279,8 @@ function timedDetector(detector: Detector, timings: Timings): Detector {
   };
   return {
     evaluate: time('evaluate', detector.evaluate.bind(detector)),
+    evaluateSparse: time('evaluate', detector.evaluateSparse.bind(detector)),
+    scopeTraffic: detector.scopeTraffic.bind(detector),
     decide: time('decide', detector.decide.bind(detector)),
     judge: time('judge', detector.judge.bind(detector)),
     correct: time('correct', detector.correct.bind(detector)),

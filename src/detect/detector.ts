@@ -1,6 +1,6 @@
 import type { DetectConfig } from '../config/pipeline-schema.js';
 import type { SeverityTier } from '../config/topic-schema.js';
-import { adjustPValues, ewma, ewmaMean, ewmaSkipping, ewmaSparse, negBinomialUpperTail, type BucketRange } from './stats.js';
+import { adjustPValues, ewmaSparse, ewmaWeights, negBinomialUpperTail, sparseOf, WeightedSums, type BucketRange, type SparseCounts } from './stats.js';
 
 /** Counts per bucket: an array, or a typed one (the detection tick fills one buffer for every series). */
 export type BucketCounts = readonly number[] | Float64Array;
@@ -37,6 +37,19 @@ export interface SeriesWindowInput {
    * that long is the new usual).
    */
   excluded?: readonly BucketRange[];
+}
+
+/** What evaluation needs of a series besides its counts and its scope's traffic. */
+export type SeriesInputBase = Omit<SeriesWindowInput, 'counts' | 'traffic'>;
+
+/**
+ * A series as the detection tick holds it: its non-zero counts over `length` buckets, and its
+ * scope's traffic prepared once for all of the scope's series (Detector.scopeTraffic).
+ */
+export interface SparseWindowInput extends SeriesInputBase {
+  length: number;
+  nonZero: SparseCounts;
+  traffic?: ScopeTraffic;
 }
 
 /** One window's figures. */
@@ -134,6 +147,10 @@ export function authoredShare(totals: Readonly<Record<string, number>>): number 
  */
 export interface Detector {
   evaluate(input: SeriesWindowInput): Evaluation;
+  /** evaluate's figures for a series given by its non-zero counts (and its scope's traffic prepared). */
+  evaluateSparse(input: SparseWindowInput): Evaluation;
+  /** A scope's traffic (aligned with its series' counts) prepared for evaluateSparse: one per scope and tick. */
+  scopeTraffic(traffic: BucketCounts, bucketMs: number): ScopeTraffic;
   /** Decides a whole tick: guards per series, Benjamini-Hochberg per false-discovery rate. */
   decide(evaluations: readonly Evaluation[], guards: readonly Guards[]): Decision[];
   /**
@@ -213,48 +230,54 @@ interface Expectation {
 }
 
 /**
- * The scope's other signals per bucket (its traffic less the series' own): a surge of this
- * series must not raise its own expectation (in a small region, a wave of one topic can be most
- * of the traffic). Undefined without traffic.
+ * A series' input as evaluation reads it: its non-zero counts, and its scope's traffic as
+ * sums over ranges. The detection tick builds one per series from what it holds, with one
+ * traffic per scope for all of the scope's series; evaluate builds one from dense counts.
  */
-function othersOf(input: SeriesWindowInput): Float64Array | undefined {
-  const traffic = input.traffic;
-  if (!traffic) return undefined;
-  const n = traffic.length;
-  if (othersBuffer.length < n) othersBuffer = new Float64Array(Math.max(n, othersBuffer.length * 2));
-  const others = othersBuffer.subarray(0, n);
-  const counts = input.counts;
-  for (let i = 0; i < n; i++) others[i] = Math.max(0, traffic[i]! - (counts[i] ?? 0));
-  return others;
-}
-/** Where othersOf writes (used before the next call: evaluation is synchronous). */
-let othersBuffer = new Float64Array(0);
-
-/** The indexes of a series' non-zero counts, ascending (most buckets of most series are empty). */
-interface NonZero {
-  at: Int32Array;
-  count: number;
+interface Prepared {
+  /** Buckets in the input (counts.length). */
+  length: number;
+  own: SparseCounts;
+  traffic: ScopeTraffic | undefined;
 }
 
-/** The non-zero counts of an input, in a buffer reused by the next call (evaluation is synchronous). */
-function nonZeroOf(counts: BucketCounts): NonZero {
-  if (nonZeroBuffer.at.length < counts.length) nonZeroBuffer.at = new Int32Array(Math.max(counts.length, 2 * nonZeroBuffer.at.length));
-  const at = nonZeroBuffer.at;
-  let count = 0;
-  for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) at[count++] = i;
-  nonZeroBuffer.count = count;
-  return nonZeroBuffer;
-}
-const nonZeroBuffer: NonZero = { at: new Int32Array(0), count: 0 };
+/**
+ * A scope's traffic (all of its signals per bucket) prepared for the evaluation of its series:
+ * sums over the ranges a tick's windows and baselines need, computed once per scope and tick.
+ */
+export type ScopeTraffic = WeightedSums;
 
-/** The sum of counts[from..n) (the same number as adding them all in order: zeros add nothing). */
-function sumFrom(counts: BucketCounts, nonZero: NonZero | undefined, from: number): number {
+/** Where evaluate writes a dense input's non-zero counts (used before the next call: evaluation is synchronous). */
+const ownBuffer = { at: new Int32Array(0), values: new Float64Array(0), count: 0 };
+
+/**
+ * The sum of min(count, traffic) over the series' non-zero buckets in [from, end), outside
+ * `skip`, each weighted as ewma weighs it in a range ending at `weightEnd` (weights: ewma's
+ * table, or 1 for all when undefined). The scope's other signals in a bucket are its traffic
+ * less the series' own, never below 0: max(0, t - c) = t - min(c, t), so their sum over a
+ * range is the traffic's less this.
+ */
+function ownWithinTraffic(own: SparseCounts, traffic: ArrayLike<number>, from: number, end: number, skip: readonly BucketRange[] | undefined, weights: Float64Array | undefined, weightEnd: number): number {
+  let total = 0;
+  let r = (skip?.length ?? 0) - 1;
+  let j = own.count - 1;
+  while (j >= 0 && own.at[j]! >= end) j--;
+  for (; j >= 0 && own.at[j]! >= from; j--) {
+    const i = own.at[j]!;
+    if (skip) {
+      while (r >= 0 && skip[r]!.from > i) r--;
+      if (r >= 0 && i < skip[r]!.to) continue;
+    }
+    const x = Math.min(own.values[j]!, traffic[i]!);
+    total += weights ? weights[weightEnd - 1 - i]! * x : x;
+  }
+  return total;
+}
+
+/** The sum of a series' counts over [from, length) (the newest buckets). */
+function sumFrom(own: SparseCounts, from: number): number {
   let t = 0;
-  if (nonZero) {
-    let j = nonZero.count - 1;
-    while (j >= 0 && nonZero.at[j]! >= from) j--;
-    for (j++; j < nonZero.count; j++) t += counts[nonZero.at[j]!]!;
-  } else for (let i = from; i < counts.length; i++) t += counts[i]!;
+  for (let j = own.count - 1; j >= 0 && own.at[j]! >= from; j--) t += own.values[j]!;
   return t;
 }
 
@@ -273,8 +296,8 @@ function skippedIn(excluded: readonly BucketRange[] | undefined, from: number, e
   return within.length === 0 || covered * 2 > end - from ? undefined : within;
 }
 
-function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undefined, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig, nonZero?: NonZero): Expectation | undefined {
-  const n = input.counts.length;
+function expectation(input: SeriesInputBase, series: Prepared, size: number, baselineBuckets: number, firstIdx: number, cfg: DetectConfig): Expectation | undefined {
+  const n = series.length;
   const end = n - size - (input.gapBuckets ?? 0);
   const start = end - baselineBuckets;
   if (end <= 0 || start < 0) return undefined;
@@ -282,15 +305,27 @@ function expectation(input: SeriesWindowInput, others: ArrayLike<number> | undef
   const coverage = baselineBuckets === 0 ? 0 : (end - from) / baselineBuckets;
   const halfLife = (cfg.halfLifeSec * 1000) / input.bucketMs;
   const skip = skippedIn(input.excluded, from, end);
-  const base = skip ? ewmaSkipping(input.counts, halfLife, from, end, skip) : nonZero ? ewmaSparse(input.counts, nonZero.at, nonZero.count, halfLife, from, end) : ewma(input.counts, halfLife, from, end);
+  const base = ewmaSparse(series.own, halfLife, from, end, skip);
   let traffic = 1;
-  if (others) {
-    const mean = skip ? ewmaSkipping(others, halfLife, from, end, skip).mean : ewmaMean(others, halfLife, from, end);
-    let window = 0;
-    for (let i = n - size; i < n; i++) window += others[i]!;
+  const t = series.traffic;
+  if (t) {
+    // The scope's other signals (its traffic less the series' own): their weighted mean over
+    // the baseline's kept buckets, and their sum over the window.
+    let weighted = 0;
+    if (skip) {
+      let lower = from;
+      for (const r of skip) {
+        weighted += t.weighted(end, lower, r.from);
+        lower = r.to;
+      }
+      weighted += t.weighted(end, lower, end);
+    } else weighted = t.weighted(end, from, end);
+    weighted -= ownWithinTraffic(series.own, t.values, from, end, skip, ewmaWeights(halfLife, end), end);
+    const mean = base.weight > 0 ? weighted / base.weight : 0;
+    const window = t.plain(n - size, n) - ownWithinTraffic(series.own, t.values, n - size, n, undefined, undefined, n);
     if (mean > 0 && mean * (end - from) >= MIN_TRAFFIC) traffic = Math.min(TRAFFIC_FACTOR[1], Math.max(TRAFFIC_FACTOR[0], window / (mean * size)));
   }
-  const scale = others ? traffic : (input.seasonal ?? 1);
+  const scale = t ? traffic : (input.seasonal ?? 1);
   const expected = base.mean * size * scale;
   const floored = Math.max(expected, cfg.minExpected);
   // Buckets are treated as independent: the window's variance is the bucket variance x buckets,
@@ -321,10 +356,12 @@ export interface BucketBand {
  */
 export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineBuckets: number, cfg: DetectConfig): BucketBand[] {
   const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
+  const own = sparseOf(input.counts, { at: new Int32Array(0), values: new Float64Array(0), count: 0 });
+  const traffic = input.traffic && new WeightedSums(input.traffic, (cfg.halfLifeSec * 1000) / input.bucketMs);
   const out: BucketBand[] = [];
   for (let i = Math.max(0, fromIdx); i < input.counts.length; i++) {
-    const upTo = { ...input, counts: input.counts.slice(0, i + 1), ...(input.traffic && { traffic: input.traffic.slice(0, i + 1) }) };
-    const e = expectation(upTo, othersOf(upTo), 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
+    // The input up to bucket i: a window of one bucket ending there.
+    const e = expectation(input, { length: i + 1, own, traffic }, 1, Math.min(baselineBuckets, Math.max(0, i - (input.gapBuckets ?? 0))), firstIdx, cfg);
     if (!e) {
       out.push({ expected: 0, lower: 0, upper: round(cfg.zThreshold * Math.sqrt(cfg.minExpected)) });
       continue;
@@ -343,20 +380,18 @@ export function bucketBands(input: SeriesWindowInput, fromIdx: number, baselineB
  * Undefined when too little of the baseline lies after the series' first data.
  */
 function windowFigures(
-  input: SeriesWindowInput,
-  others: ArrayLike<number> | undefined,
+  input: SeriesInputBase,
+  series: Prepared,
   size: number,
   baselineBuckets: number,
   firstIdx: number,
   cfg: DetectConfig,
-  nonZero?: NonZero,
 ): (WindowFigures & { coverage: number }) | undefined {
-  const e = expectation(input, others, size, baselineBuckets, firstIdx, cfg, nonZero);
+  const e = expectation(input, series, size, baselineBuckets, firstIdx, cfg);
   if (!e) return undefined;
-  const n = input.counts.length;
+  const n = series.length;
   const { expected, floored, variance, traffic, coverage } = e;
-  const sum = (xs: BucketCounts, k: number) => sumFrom(xs, nonZero, n - k);
-  const observed = sum(input.counts, size);
+  const observed = sumFrom(series.own, n - size);
   const p = negBinomialUpperTail(observed, floored, variance);
   const third = Math.max(1, Math.round(size / 3));
   return {
@@ -367,7 +402,7 @@ function windowFigures(
     z: round((observed - expected) / Math.sqrt(variance)),
     p,
     traffic: round(traffic),
-    recentRatio: round(sum(input.counts, third) / Math.max((floored * third) / size, cfg.minExpected / 3)),
+    recentRatio: round(sumFrom(series.own, n - third) / Math.max((floored * third) / size, cfg.minExpected / 3)),
     coverage,
   };
 }
@@ -451,42 +486,49 @@ export function createDetector(cfg: DetectConfig): Detector {
     });
   };
 
+  const evaluatePrepared = (input: SeriesInputBase, series: Prepared): Evaluation => {
+    const n = series.length;
+    const gap = input.gapBuckets ?? 0;
+    const longWindows = input.longWindows ?? [];
+    // Every window gets a baseline as long as the longest window leaves room for.
+    let longest = input.currentBuckets + gap < n ? input.currentBuckets : -Infinity;
+    for (const size of longWindows) if (size + gap < n && size > longest) longest = size;
+    const baselineBuckets = Math.max(0, n - longest - gap);
+    const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
+    const short = windowFigures(input, series, input.currentBuckets, baselineBuckets, firstIdx, cfg) ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
+    // A long window whose baseline is not covered yet is left out; the short one decides cold start.
+    const windows = [short];
+    let best = short;
+    for (const size of longWindows) {
+      if (size === input.currentBuckets) continue;
+      const w = windowFigures(input, series, size, baselineBuckets, firstIdx, cfg);
+      if (w === undefined || w.coverage < cfg.minBaselineCoverage) continue;
+      windows.push(w);
+      if (w.p < best.p) best = w;
+    }
+    return {
+      observed: best.observed,
+      expected: best.expected,
+      ratio: best.ratio,
+      z: best.z,
+      p: Math.min(1, best.p * windows.length),
+      windowBuckets: best.buckets,
+      traffic: best.traffic,
+      coverage: round(short.coverage),
+      seasonal: round(input.seasonal ?? 1),
+      windows,
+    };
+  };
+
   return {
-    evaluate(input) {
-      const n = input.counts.length;
-      const gap = input.gapBuckets ?? 0;
-      const longWindows = input.longWindows ?? [];
-      // Every window gets a baseline as long as the longest window leaves room for.
-      let longest = input.currentBuckets + gap < n ? input.currentBuckets : -Infinity;
-      for (const size of longWindows) if (size + gap < n && size > longest) longest = size;
-      const baselineBuckets = Math.max(0, n - longest - gap);
-      const firstIdx = Math.max(0, Math.ceil((input.firstSeenMs - input.fromBucketMs) / input.bucketMs));
-      const others = othersOf(input);
-      const nonZero = nonZeroOf(input.counts);
-      const short = windowFigures(input, others, input.currentBuckets, baselineBuckets, firstIdx, cfg, nonZero) ?? { buckets: input.currentBuckets, observed: 0, expected: 0, ratio: 0, z: 0, p: 1, traffic: 1, recentRatio: 0, coverage: 0 };
-      // A long window whose baseline is not covered yet is left out; the short one decides cold start.
-      const windows = [short];
-      let best = short;
-      for (const size of longWindows) {
-        if (size === input.currentBuckets) continue;
-        const w = windowFigures(input, others, size, baselineBuckets, firstIdx, cfg, nonZero);
-        if (w === undefined || w.coverage < cfg.minBaselineCoverage) continue;
-        windows.push(w);
-        if (w.p < best.p) best = w;
-      }
-      return {
-        observed: best.observed,
-        expected: best.expected,
-        ratio: best.ratio,
-        z: best.z,
-        p: Math.min(1, best.p * windows.length),
-        windowBuckets: best.buckets,
-        traffic: best.traffic,
-        coverage: round(short.coverage),
-        seasonal: round(input.seasonal ?? 1),
-        windows,
-      };
-    },
+    evaluate: (input) =>
+      evaluatePrepared(input, {
+        length: input.counts.length,
+        own: sparseOf(input.counts, ownBuffer),
+        traffic: input.traffic && new WeightedSums(input.traffic, (cfg.halfLifeSec * 1000) / input.bucketMs),
+      }),
+    evaluateSparse: (input) => evaluatePrepared(input, { length: input.length, own: input.nonZero, traffic: input.traffic }),
+    scopeTraffic: (traffic, bucketMs) => new WeightedSums(traffic, (cfg.halfLifeSec * 1000) / bucketMs),
 
     decide: (evaluations, guards) =>
       correct(

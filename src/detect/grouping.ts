@@ -217,6 +217,16 @@ export function incidentPeriods(dimension: string, incidents: readonly PastIncid
 }
 
 /**
+ * Which of a topic's incidents overlap a scope, as a key (their places in `incidents`): scopes
+ * with the same key get the same incidentPeriods, so a tick computes them once per key.
+ */
+export function overlapKey(dimension: string, incidents: readonly PastIncident[]): string {
+  let key = '';
+  for (let k = 0; k < incidents.length; k++) if (overlapping(incidents[k]!.dimension, dimension)) key += `${k},`;
+  return key;
+}
+
+/**
  * Whether two scopes may share an incident's signals: the same scope, or one may contain the
  * other's. Emerging terms share none: each is a term to consider, not a scope.
  */

@@ -172,9 +172,9 @@ function varianceOf(meanOfSquares: number, mean: number): number {
 const weightTables = new Map<number, { w: Float64Array; sum: Float64Array; sum2: Float64Array }>();
 
 /**
- * The weights ewma gives `length` values, newest first, and sum[k], the sum of the first k, as
- * its loop computes them (each weight the last times decay, summed one by one): the same
- * numbers to the last digit, computed once per decay and length.
+ * The weights ewma gives `length` values, newest first, and sum[k], the sum of the first k (and
+ * sum2[k], of their squares), each weight the last times decay, summed one by one: computed once
+ * per decay and length.
  */
 function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float64Array; sum2: Float64Array } {
   let t = weightTables.get(decay);
@@ -198,29 +198,42 @@ function weightsOf(decay: number, length: number): { w: Float64Array; sum: Float
   return t;
 }
 
-/**
- * ewma's figures, to the last digit, for values mostly zero: `nonZero` lists (ascending) the
- * indexes of the first `nonZeroCount` values that are not (zeros add nothing to the weighted
- * sums of values and of squares, so only those are read, in ewma's order).
- */
-export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>, nonZeroCount: number, halfLife: number, from: number, end: number): EwmaFigures {
-  if (end <= from) return { mean: 0, variance: 0, weight: 0, effective: 0 };
-  const { w, sum, sum2 } = weightsOf(decayOf(halfLife), end - from);
-  const sw = sum[end - from]!;
-  let sx = 0;
-  let sxx = 0;
-  let j = nonZeroCount - 1;
-  while (j >= 0 && nonZero[j]! >= end) j--;
-  for (; j >= 0 && nonZero[j]! >= from; j--) {
-    const i = nonZero[j]!;
-    const x = values[i]!;
-    const wi = w[end - 1 - i]!;
-    sx += wi * x;
-    sxx += wi * x * x;
-  }
-  const mean = sx / sw;
-  return { mean, variance: varianceOf(sxx / sw, mean), weight: sw, effective: (sw * sw) / sum2[end - from]! };
+/** The weights ewma gives values newest first (1, decay, decay^2, ...), at least `length` of them. */
+export function ewmaWeights(halfLife: number, length: number): Float64Array {
+  return weightsOf(decayOf(halfLife), length).w;
 }
+
+/**
+ * A series given by its non-zero values (most buckets of most series are empty): the indexes of
+ * the first `count` entries of `at` (ascending) hold values[k] (same place in `values`); every
+ * other index holds 0.
+ */
+export interface SparseCounts {
+  at: ArrayLike<number>;
+  values: ArrayLike<number>;
+  count: number;
+}
+
+/** A series' non-zero values as SparseCounts, written into `into` (grown when too short). */
+export function sparseOf(values: ArrayLike<number>, into: { at: Int32Array; values: Float64Array; count: number }): typeof into {
+  if (into.at.length < values.length) {
+    into.at = new Int32Array(Math.max(values.length, 2 * into.at.length));
+    into.values = new Float64Array(into.at.length);
+  }
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === 0) continue;
+    into.at[count] = i;
+    into.values[count++] = v;
+  }
+  into.count = count;
+  return into;
+}
+const denseScratch = { at: new Int32Array(0), values: new Float64Array(0), count: 0 };
+
+/** No range left out. */
+const NONE: readonly BucketRange[] = [];
 
 /**
  * ewma over values[from..end) leaving out the values at indexes in `skip` (ascending, disjoint
@@ -228,22 +241,46 @@ export function ewmaSparse(values: ArrayLike<number>, nonZero: ArrayLike<number>
  * figures are those of the kept values alone.
  */
 export function ewmaSkipping(values: ArrayLike<number>, halfLife: number, from: number, end: number, skip: readonly BucketRange[]): EwmaFigures {
-  const decay = decayOf(halfLife);
-  const kept = (i: number) => !skip.some((r) => i >= r.from && i < r.to);
-  let w = 1;
+  return ewmaSparse(sparseOf(values, denseScratch), halfLife, from, end, skip);
+}
+
+/**
+ * ewmaSkipping's figures, to the last digit, from a series' non-zero values (zeros add nothing
+ * to the weighted sums of values and of squares, so only those are read, newest first): the
+ * weights' sums come from the table of running sums, a kept range at a time.
+ */
+export function ewmaSparse(series: SparseCounts, halfLife: number, from: number, end: number, skip: readonly BucketRange[] = NONE): EwmaFigures {
+  if (end <= from) return { mean: 0, variance: 0, weight: 0, effective: 0 };
+  const { w, sum, sum2 } = weightsOf(decayOf(halfLife), end - from);
   let sw = 0;
   let sw2 = 0;
-  let sx = 0;
-  let sxx = 0;
-  for (let i = end - 1; i >= from; i--, w *= decay) {
-    if (!kept(i)) continue;
-    const x = values[i]!;
-    sw += w;
-    sw2 += w * w;
-    sx += w * x;
-    sxx += w * x * x;
+  // The kept ranges, newest first: (the last skipped range's end or `end`) back to the next one's end.
+  let upper = end;
+  for (let r = skip.length - 1; r >= -1; r--) {
+    const range = r >= 0 ? skip[r]! : undefined;
+    const lower = range ? Math.min(upper, Math.max(from, range.to)) : from;
+    if (upper > lower) {
+      sw += sum[end - lower]! - sum[end - upper]!;
+      sw2 += sum2[end - lower]! - sum2[end - upper]!;
+    }
+    if (range) upper = Math.min(upper, Math.max(from, range.from));
   }
   if (sw === 0) return { mean: 0, variance: 0, weight: 0, effective: 0 };
+  let sx = 0;
+  let sxx = 0;
+  const { at, values } = series;
+  let j = series.count - 1;
+  let r = skip.length - 1;
+  while (j >= 0 && at[j]! >= end) j--;
+  for (; j >= 0 && at[j]! >= from; j--) {
+    const i = at[j]!;
+    while (r >= 0 && skip[r]!.from > i) r--;
+    if (r >= 0 && i < skip[r]!.to) continue;
+    const x = values[j]!;
+    const wi = w[end - 1 - i]!;
+    sx += wi * x;
+    sxx += wi * x * x;
+  }
   const mean = sx / sw;
   return { mean, variance: varianceOf(sxx / sw, mean), weight: sw, effective: (sw * sw) / sw2 };
 }
@@ -254,13 +291,46 @@ export interface BucketRange {
   to: number;
 }
 
-/** ewma's mean alone (the same number to the last digit), without its variance. */
-export function ewmaMean(values: ArrayLike<number>, halfLife: number, from = 0, end = values.length): number {
-  if (end <= from) return 0;
-  const { w, sum } = weightsOf(decayOf(halfLife), end - from);
-  let sx = 0;
-  for (let i = end - 1, k = 0; i >= from; i--, k++) sx += w[k]! * values[i]!;
-  return sx / sum[end - from]!;
+/**
+ * A dense series' sums over ranges, each value weighted as ewma weighs it in a range ending at
+ * `end` (1 for the value before `end`, decay for the one before it, ...), and plain: for a
+ * scope's traffic, which every series of the scope needs over the same few ranges in a tick.
+ * Each end's running sums are computed once, on first use.
+ */
+export class WeightedSums {
+  private readonly decay: number;
+  private readonly byEnd = new Map<number, Float64Array>();
+  private plainSums: Float64Array | undefined;
+
+  constructor(
+    readonly values: ArrayLike<number>,
+    halfLife: number,
+  ) {
+    this.decay = decayOf(halfLife);
+  }
+
+  /** The sum of values[i] x decay^(end - 1 - i) over i in [from, to) (from <= to <= end). */
+  weighted(end: number, from: number, to: number): number {
+    let c = this.byEnd.get(end);
+    if (!c) {
+      // c[k]: the weighted sum of the k values before end, newest first (ewma's order).
+      const { w } = weightsOf(this.decay, end);
+      c = new Float64Array(end + 1);
+      let total = 0;
+      for (let k = 0; k < end; k++) c[k + 1] = total += w[k]! * this.values[end - 1 - k]!;
+      this.byEnd.set(end, c);
+    }
+    return c[end - from]! - c[end - to]!;
+  }
+
+  /** The plain sum of values[from..to). */
+  plain(from: number, to: number): number {
+    if (!this.plainSums) {
+      const p = (this.plainSums = new Float64Array(this.values.length + 1));
+      for (let i = 0; i < this.values.length; i++) p[i + 1] = p[i]! + this.values[i]!;
+    }
+    return this.plainSums[to]! - this.plainSums[from]!;
+  }
 }
 
 /**

@@ -10,11 +10,11 @@ import type { Fence, Lease } from '../windows/lease.js';
 import { MemoryStreakStore, type StreakStore } from '../windows/streak-store.js';
 import { LeaseLostError } from '../shared/errors.js';
 import type { TopicDefinition } from '../config/topic-schema.js';
-import type { BucketRange } from '../detect/stats.js';
-import { authoredShare, guardsFor, passesAuthorGuard, type BucketCounts, type Decision, type Guards, type WindowFigures } from '../detect/detector.js';
+import { sparseOf, type BucketRange } from '../detect/stats.js';
+import { authoredShare, guardsFor, passesAuthorGuard, type BucketCounts, type Decision, type ScopeTraffic, type SparseWindowInput, type Guards, type WindowFigures } from '../detect/detector.js';
 import { bucketStart, HOUR_MS, TRAFFIC_TOPIC, trafficSeriesOf, type WindowStore } from '../windows/window-store.js';
 import { seasonalFactor } from '../detect/seasonality.js';
-import { groupScopes, incidentPeriods, openIncidentOf, tailOf, type Grouping, type PastIncident } from '../detect/grouping.js';
+import { groupScopes, incidentPeriods, openIncidentOf, overlapKey, tailOf, type Grouping, type PastIncident } from '../detect/grouping.js';
 import type { PipelineRuntime } from './pipeline-runtime.js';
 import { gauge, histogram, latencyBuckets } from '../shared/metrics.js';
 import { SeriesCache } from './series-cache.js';
@@ -79,8 +79,8 @@ interface SeriesRecord extends SeriesInputs {
   scope: string;
   /** Undefined until judged (and when its inputs changed: judged again in this tick). */
   judged: Decision | undefined;
-  /** The periods behind excludedKey. */
-  excluded: { from: number; to: number }[];
+  /** The periods behind excludedKey, as the buckets of the tick it was last judged in. */
+  excluded: BucketRange[] | undefined;
 }
 
 /** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
@@ -102,6 +102,14 @@ function bucketRanges(periods: readonly { from: number; to: number }[], fromBuck
   return ranges;
 }
 
+/** The incident periods a series' baselines leave out in a tick: their key (see SeriesInputs.excludedKey) and buckets. */
+interface Exclusion {
+  key: string;
+  /** Undefined when none lies within the tick's buckets. */
+  ranges: BucketRange[] | undefined;
+}
+const NO_EXCLUSION: Exclusion = { key: '', ranges: undefined };
+
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
  * (current window vs. baseline) and moves alerts through their lifecycle. The lease is renewed
@@ -117,8 +125,8 @@ export class DetectionTicker {
   private readonly authorShareLogged = new Set<string>();
   private readonly seasonal = new Map<string, { key: string; factors: Map<string, number> }>();
   private readonly states = new Map<string, PipelineState>();
-  /** The buffer a series' counts are written into to be evaluated (one series at a time). */
-  private counts = new Float64Array(0);
+  /** Where a series' non-zero counts are written to be evaluated (one series at a time). */
+  private readonly own = { at: new Int32Array(0), values: new Float64Array(0), count: 0 };
 
   constructor(private readonly opts: TickerOptions) {
     this.streaks = opts.streaks ?? new MemoryStreakStore(() => true);
@@ -248,6 +256,21 @@ export class DetectionTicker {
     /** Indexes (into the tested) of the series judged again in this tick. */
     const stale: number[] = [];
     const tierGuards = new Map<TopicDefinition['severity'], Guards>(); // one per tier, shared by its series
+    // The periods a series' baselines leave out depend on which of its topic's incidents
+    // overlap its scope: computed once per topic and overlap in a tick.
+    const buckets = (toBucket - fromBucket) / bucketMs + 1;
+    const exclusions = new Map<string, Exclusion>();
+    const exclusionOf = (topicId: string, dimension: string, topicIncidents: readonly PastIncident[]): Exclusion => {
+      const key = `${topicId}\0${overlapKey(dimension, topicIncidents)}`;
+      let exclusion = exclusions.get(key);
+      if (!exclusion) {
+        const periods = incidentPeriods(dimension, topicIncidents, leadMs);
+        const ranges = bucketRanges(periods, fromBucket, bucketMs, buckets);
+        exclusion = periods.length === 0 ? NO_EXCLUSION : { key: periods.map((p) => `${p.from}-${p.to}`).join(','), ranges: ranges.length > 0 ? ranges : undefined };
+        exclusions.set(key, exclusion);
+      }
+      return exclusion;
+    };
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
       const seasonals = await this.seasonalFactors(rt, chunk, nowMs, fromBucket + (baselineBuckets * bucketMs) / 2);
@@ -256,7 +279,7 @@ export class DetectionTicker {
         let record = state.records.get(series);
         if (!record) {
           const { topic: topicId, dimension } = parseSeries(series);
-          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low', excludedKey: '', excluded: [] };
+          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low', excludedKey: '', excluded: undefined };
           state.records.set(series, record);
         }
         const topic = lists.topics.get(record.topicId);
@@ -271,8 +294,8 @@ export class DetectionTicker {
         const version = allVersion[i + k];
         const seasonal = seasonals.get(series) ?? 1;
         const topicIncidents = incidents.get(record.topicId);
-        const excluded = topicIncidents ? incidentPeriods(record.dimension, topicIncidents, leadMs) : [];
-        const excludedKey = excluded.length === 0 ? '' : excluded.map((p) => `${p.from}-${p.to}`).join(',');
+        const exclusion = topicIncidents ? exclusionOf(record.topicId, record.dimension, topicIncidents) : NO_EXCLUSION;
+        const excludedKey = exclusion.key;
         const index = judged.length;
         testedSeries.push(series);
         testedTopics.push(topic);
@@ -291,7 +314,7 @@ export class DetectionTicker {
           record.excludedKey !== excludedKey
         ) {
           record.excludedKey = excludedKey;
-          record.excluded = excluded;
+          record.excluded = exclusion.ranges;
           record.judged = undefined;
           record.toBucketMs = toBucket;
           record.sinceMs = since;
@@ -304,21 +327,22 @@ export class DetectionTicker {
         judged.push(record.judged!); // a stale one's is computed below
       }
     }
-    // The stale series' counts, and their scopes' traffic, one dense buffer each (reused).
-    const buckets = (toBucket - fromBucket) / bucketMs + 1;
+    // The stale series' counts (non-zero only, in one reused buffer), and their scopes' traffic,
+    // prepared once per scope for all of its series.
     const scopeNames = [...new Set(stale.flatMap((i) => (liveTraffic.has(records[i]!.scope) ? [records[i]!.scope] : [])))];
     const scopes = await state.series.ensure(scopeNames, fromBucket, toBucket, bucketMs);
-    const scopeCounts = new Map<string, BucketCounts>();
+    const scopeTraffic = new Map<string, ScopeTraffic>();
     for (const scope of scopeNames) {
-      const read = scopes.get(scope);
-      if (read) scopeCounts.set(scope, read);
-      else {
+      let read: BucketCounts | undefined = scopes.get(scope);
+      if (!read) {
         const into = new Float64Array(buckets);
-        if (state.series.fill(scope, fromBucket, toBucket, bucketMs, into)) scopeCounts.set(scope, into);
+        if (state.series.fill(scope, fromBucket, toBucket, bucketMs, into)) read = into;
       }
+      if (read) scopeTraffic.set(scope, rt.detector.scopeTraffic(read, bucketMs));
     }
-    if (this.counts.length < buckets) this.counts = new Float64Array(buckets);
-    const counts = this.counts.subarray(0, buckets);
+    const own = this.own;
+    // One input, its series' fields set in turn (evaluation keeps none of it).
+    const input: SparseWindowInput = { length: buckets, nonZero: own, currentBuckets, longWindows, gapBuckets, bucketMs, fromBucketMs: fromBucket, firstSeenMs: 0, seasonal: 1, traffic: undefined, excluded: undefined };
     for (let c = 0; c < stale.length; c += READ_CHUNK) {
       const chunk = stale.slice(c, c + READ_CHUNK);
       const notHeld = await state.series.ensure(
@@ -330,21 +354,14 @@ export class DetectionTicker {
       for (const i of chunk) {
         const series = testedSeries[i]!;
         const record = records[i]!;
-        const scopeTraffic = liveTraffic.has(record.scope) ? scopeCounts.get(record.scope) : undefined;
-        const own = notHeld.get(series) ?? (state.series.fill(series, fromBucket, toBucket, bucketMs, counts) ? counts : undefined);
-        if (!own) throw new Error(`counts of ${series} were not read`);
-        const evaluation = rt.detector.evaluate({
-          counts: own,
-          currentBuckets,
-          longWindows,
-          gapBuckets,
-          bucketMs,
-          fromBucketMs: fromBucket,
-          firstSeenMs: record.sinceMs,
-          seasonal: record.seasonal,
-          ...(scopeTraffic && { traffic: scopeTraffic }),
-          ...(record.excluded.length > 0 && { excluded: bucketRanges(record.excluded, fromBucket, bucketMs, buckets) }),
-        });
+        const dense = notHeld.get(series);
+        if (dense) sparseOf(dense, own);
+        else if (!state.series.sparse(series, fromBucket, toBucket, bucketMs, own)) throw new Error(`counts of ${series} were not read`);
+        input.firstSeenMs = record.sinceMs;
+        input.seasonal = record.seasonal;
+        input.traffic = liveTraffic.has(record.scope) ? scopeTraffic.get(record.scope) : undefined;
+        input.excluded = record.excluded;
+        const evaluation = rt.detector.evaluateSparse(input);
         judged[i] = record.judged = rt.detector.judge(evaluation, guards[i]!);
       }
     }

@@ -136,6 +136,32 @@ export class SeriesCache {
     }
     return true;
   }
+
+  /**
+   * fill's counts given sparse: a held series' non-zero counts from fromBucketMs to toBucketMs
+   * inclusive, as bucket indexes from fromBucketMs (ascending) and counts, written into `into`
+   * (grown when too short). False when the held counts do not cover the range (see ensure).
+   */
+  sparse(name: string, fromBucketMs: number, toBucketMs: number, bucketMs: number, into: { at: Int32Array; values: Float64Array; count: number }): boolean {
+    const held = this.series.get(name);
+    if (!held || !covers(held, fromBucketMs, toBucketMs, bucketMs)) return false;
+    const c = held.counts!;
+    const n = (toBucketMs - fromBucketMs) / bucketMs + 1;
+    const shift = (c.fromMs - fromBucketMs) / bucketMs;
+    if (into.at.length < c.nonZero.length / 2) {
+      into.at = new Int32Array(Math.max(c.nonZero.length / 2, 2 * into.at.length));
+      into.values = new Float64Array(into.at.length);
+    }
+    let count = 0;
+    for (let k = 0; k < c.nonZero.length; k += 2) {
+      const at = c.nonZero[k]! + shift;
+      if (at < 0 || at >= n) continue;
+      into.at[count] = at;
+      into.values[count++] = c.nonZero[k + 1]!;
+    }
+    into.count = count;
+    return true;
+  }
 }
 
 /** Whether a series' held counts cover a range: read over it (in the same buckets), or over its start up to the series' last data. */

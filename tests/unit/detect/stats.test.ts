@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adjustPValues, benjaminiHochberg, ewma, ewmaMean, ewmaSparse, logGamma, negBinomialUpperTail, poissonUpperTail } from '../../../src/detect/stats.js';
+import { adjustPValues, benjaminiHochberg, ewma, ewmaSkipping, ewmaSparse, logGamma, negBinomialUpperTail, poissonUpperTail, sparseOf, WeightedSums, type BucketRange } from '../../../src/detect/stats.js';
 
 describe('count tails', () => {
   it('logGamma matches factorials', () => {
@@ -80,16 +80,70 @@ describe('ewma', () => {
     expect(ewma([5, 5, 5], 3)).toMatchObject({ mean: 5, variance: 0 });
   });
 
-  it('gives the same figures, to the last digit, from the non-zero values only (ewmaSparse) and as a mean alone (ewmaMean)', () => {
-    // Mostly-zero counts, as most series have; any range, any half-life (0: the newest value only).
-    const counts = fc.array(fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 500 }) }), { minLength: 1, maxLength: 120 });
+  // Mostly-zero counts, as most series have; any range, any half-life (0: the newest value only).
+  const counts = fc.array(fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 500 }) }), { minLength: 1, maxLength: 120 });
+  const halfLives = fc.constantFrom(0, 0.5, 3, 17, 90, 1e12);
+  /** The figures by their definition: weight decay^(end - 1 - i) for each kept value of [from, end). */
+  const reference = (values: readonly number[], halfLife: number, from: number, end: number, skip: readonly BucketRange[]) => {
+    const decay = halfLife > 0 ? Math.pow(0.5, 1 / halfLife) : 0;
+    let sw = 0;
+    let sw2 = 0;
+    let sx = 0;
+    let sxx = 0;
+    for (let i = from; i < end; i++) {
+      if (skip.some((r) => i >= r.from && i < r.to)) continue;
+      const w = decay ** (end - 1 - i);
+      sw += w;
+      sw2 += w * w;
+      sx += w * values[i]!;
+      sxx += w * values[i]! ** 2;
+    }
+    const mean = sw > 0 ? sx / sw : 0;
+    return { mean, meanOfSquares: sw > 0 ? sxx / sw : 0, weight: sw, effective: sw > 0 ? (sw * sw) / sw2 : 0 };
+  };
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+  it('gives the same figures, to the last digit, from the non-zero values only (ewmaSparse) as from all of them, and the figures of its definition', () => {
     fc.assert(
-      fc.property(counts, fc.nat(), fc.nat(), fc.constantFrom(0, 0.5, 3, 17, 90, 1e12), (values, a, b, halfLife) => {
+      fc.property(counts, fc.nat(), fc.nat(), halfLives, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 30 })), { maxLength: 4 }), (values, a, b, halfLife, cuts) => {
         const from = a % (values.length + 1);
         const end = from + (b % (values.length - from + 1));
-        const nonZero = values.flatMap((v, i) => (v === 0 ? [] : [i]));
-        expect(ewmaSparse(values, Int32Array.from(nonZero), nonZero.length, halfLife, from, end)).toEqual(ewma(values, halfLife, from, end));
-        expect(ewmaMean(values, halfLife, from, end)).toBe(ewma(values, halfLife, from, end).mean);
+        // Left-out ranges: ascending and disjoint, anywhere (some beyond the range).
+        const skip: BucketRange[] = [];
+        let at = 0;
+        for (const [gap, length] of cuts) {
+          const start = at + (gap % 40);
+          skip.push({ from: start, to: start + length + 1 });
+          at = start + length + 2;
+        }
+        const sparse = sparseOf(values, { at: new Int32Array(0), values: new Float64Array(0), count: 0 });
+        expect(ewmaSparse(sparse, halfLife, from, end)).toEqual(ewma(values, halfLife, from, end));
+        const got = ewmaSkipping(values, halfLife, from, end, skip);
+        expect(ewmaSparse(sparse, halfLife, from, end, skip)).toEqual(got);
+        const want = reference(values, halfLife, from, end, skip);
+        expect(close(got.mean, want.mean) && close(got.weight, want.weight) && close(got.effective, want.effective)).toBe(true);
+        expect(close(got.variance + got.mean ** 2, Math.max(want.meanOfSquares, want.mean ** 2))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('sums a dense series over ranges, weighted as ewma weighs them before an end, and plain (WeightedSums)', () => {
+    fc.assert(
+      fc.property(counts, fc.nat(), fc.nat(), fc.nat(), halfLives, (values, a, b, c, halfLife) => {
+        const end = a % (values.length + 1);
+        const from = b % (end + 1);
+        const to = from + (c % (end - from + 1));
+        const sums = new WeightedSums(values, halfLife);
+        const decay = halfLife > 0 ? Math.pow(0.5, 1 / halfLife) : 0;
+        let weighted = 0;
+        let plain = 0;
+        for (let i = from; i < to; i++) {
+          weighted += decay ** (end - 1 - i) * values[i]!;
+          plain += values[i]!;
+        }
+        expect(close(sums.weighted(end, from, to), weighted)).toBe(true);
+        expect(sums.plain(from, to)).toBe(plain);
       }),
       { numRuns: 500 },
     );
