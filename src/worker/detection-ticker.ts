@@ -102,6 +102,23 @@ function bucketRanges(periods: readonly { from: number; to: number }[], fromBuck
   return ranges;
 }
 
+/** The buckets a tick at nowMs reads and tests. */
+function rangeOf(rt: PipelineRuntime, nowMs: number) {
+  const { windows: w, detect: cfg } = rt.config;
+  const bucketMs = rt.layout.bucketMs;
+  const currentBuckets = w.currentSec / w.bucketSec;
+  const longWindows = cfg.longWindowsSec.map((sec) => sec / w.bucketSec);
+  const longest = Math.max(currentBuckets, ...longWindows);
+  const baselineBuckets = w.baselineSec / w.bucketSec;
+  const toBucket = bucketStart(nowMs, bucketMs);
+  const gapBuckets = w.baselineGapSec / w.bucketSec;
+  // Counts are read from the start of the longest window's baseline.
+  const fromBucket = toBucket - (longest - 1 + baselineBuckets + gapBuckets) * bucketMs;
+  // A series without data in its longest window cannot be significant: only open alerts need it.
+  const activeFrom = toBucket - (longest - 1) * bucketMs;
+  return { bucketMs, currentBuckets, longWindows, longest, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom };
+}
+
 /** The incident periods a series' baselines leave out in a tick: their key (see SeriesInputs.excludedKey) and buckets. */
 interface Exclusion {
   key: string;
@@ -174,7 +191,10 @@ export class DetectionTicker {
     const leaseMs = Math.max(3 * cfg.tickSec * 1000, 5000);
     const leaseName = `tick:${pipeline}`;
     const token = await this.opts.lease.acquire(leaseName, this.owner, leaseMs);
-    if (token === undefined) return report;
+    if (token === undefined) {
+      await this.follow(rt, nowMs);
+      return report;
+    }
     report.ran = true;
     const fence: Fence = { lease: leaseName, token };
     const renewal = setInterval(() => {
@@ -197,16 +217,7 @@ export class DetectionTicker {
 
   private async evaluate(rt: PipelineRuntime, nowMs: number, lists: PipelineRuntime['lists'], fence: Fence, report: TickReport): Promise<void> {
     const { id: pipeline, windows: w, detect: cfg } = rt.config;
-
-    const bucketMs = rt.layout.bucketMs;
-    const currentBuckets = w.currentSec / w.bucketSec;
-    const longWindows = cfg.longWindowsSec.map((sec) => sec / w.bucketSec);
-    const longest = Math.max(currentBuckets, ...longWindows);
-    const baselineBuckets = w.baselineSec / w.bucketSec;
-    const toBucket = bucketStart(nowMs, bucketMs);
-    const gapBuckets = w.baselineGapSec / w.bucketSec;
-    // Counts are read from the start of the longest window's baseline.
-    const fromBucket = toBucket - (longest - 1 + baselineBuckets + gapBuckets) * bucketMs;
+    const { bucketMs, currentBuckets, longWindows, longest, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom } = rangeOf(rt, nowMs);
 
     const state = this.stateOf(rt);
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
@@ -214,8 +225,6 @@ export class DetectionTicker {
     const incidents = await this.incidentsSince(pipeline, fromBucket, open.values());
     const leadMs = longest * bucketMs;
     const live = await state.series.live(fromBucket, cfg.maxSeries);
-    // A series without data in its longest window cannot be significant: only open alerts need it.
-    const activeFrom = toBucket - (longest - 1) * bucketMs;
     // The series tested (in the live series' order, then the open alerts' series not among
     // them), with when each was first seen (an open alert's series gone quiet: the range's
     // start) and its version; the topics' own series' first sightings; the live traffic's versions.
@@ -491,6 +500,21 @@ export class DetectionTicker {
     for (const series of before.keys()) if (!streaks.has(series)) changes.set(series, 0);
     if (changes.size > 0) await this.streaks.write(pipeline, changes, fence);
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
+  }
+
+  /**
+   * What a process that does not hold the lease does at a tick: it brings the counts it would
+   * read up to date (the series counted since its last tick), so that taking the lease over,
+   * when the holder stops or is cut off, does not begin with reading every live series.
+   */
+  private async follow(rt: PipelineRuntime, nowMs: number): Promise<void> {
+    const { fromBucket, toBucket, activeFrom, bucketMs } = rangeOf(rt, nowMs);
+    const state = this.stateOf(rt);
+    const read: string[] = [];
+    for (const { info } of await state.series.live(fromBucket, rt.config.detect.maxSeries)) {
+      if (info.series.startsWith(TRAFFIC_TOPIC) ? rt.config.detect.relativeToTraffic : info.lastBucketMs >= activeFrom) read.push(info.series);
+    }
+    for (let i = 0; i < read.length; i += READ_CHUNK) await state.series.ensure(read.slice(i, i + READ_CHUNK), fromBucket, toBucket, bucketMs);
   }
 
   /**

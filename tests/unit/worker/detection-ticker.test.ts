@@ -118,6 +118,8 @@ describe('the detection tick, kept between ticks', () => {
       expect((await workers[holder]!.tickPipeline(rt, nowMs)).ran).toBe(true);
       // The same decisions, figure for figure (JSON: the same text a replay writes).
       expect(JSON.stringify(seen)).toBe(JSON.stringify(fresh));
+      // The other worker ticks too (as every process does), without the lease: it only follows.
+      expect((await workers[1 - holder]!.tickPipeline(rt, nowMs)).ran).toBe(false);
       for (const d of seen) if (d.decision.significant) significant.add(d.series);
       for (const d of seen) (k === 0 ? testedAtStart : testedAtEnd).add(d.series);
       if (k < steps.length - 1) testedAtEnd.clear();
@@ -129,5 +131,54 @@ describe('the detection tick, kept between ticks', () => {
     expect(testedAtEnd.has('scams-fraud|region=ES')).toBe(false);
     expect(testedAtStart.has('scams-fraud|region=IT')).toBe(false);
     expect(testedAtEnd.has('scams-fraud|region=IT')).toBe(true);
+  });
+
+  it('keeps a worker without the lease up to date: taking the lease over, it reads only the series counted since its last tick', async () => {
+    rt = runtime(true);
+    const windows = new MemoryWindowStore();
+    await history(windows);
+    /** The series whose counts each worker read from the store, tick by tick. */
+    const reads: string[][] = [[], []];
+    const readBy = (w: number) =>
+      Object.assign(Object.create(windows) as MemoryWindowStore, {
+        readCounts: (...args: Parameters<MemoryWindowStore['readCounts']>) => {
+          reads[w]!.push(...args[1]);
+          return windows.readCounts(...args);
+        },
+      });
+    const clock = new ManualClock(T0);
+    const lease = new MemoryLease(clock);
+    const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
+    const owners = ['', ''];
+    let seen: Decisions = [];
+    const workers = [0, 1].map((w) => {
+      const own: Lease = { acquire: (name, o, ttlMs) => lease.acquire(name, (owners[w] = o), ttlMs), renew: (...a) => lease.renew(...a), release: (...a) => lease.release(...a) };
+      return new DetectionTicker({ runtimes: [rt], windows: readBy(w), alerts, lease: own, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
+    });
+    const tickBoth = async (nowMs: number) => {
+      clock.set(nowMs);
+      reads[0] = [];
+      reads[1] = [];
+      const ran = [await workers[0]!.tickPipeline(rt, nowMs), await workers[1]!.tickPipeline(rt, nowMs)].map((r) => r.ran);
+      return ran;
+    };
+    // Worker 0 holds the lease; worker 1 reads what it would need at its first tick.
+    expect(await tickBoth(T0)).toEqual([true, false]);
+    const everything = new Set(reads[1]);
+    expect(everything.size).toBeGreaterThan(6);
+    await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: hits(2, T0 + 5000, 'self-harm', 'FR'), totals: {} });
+    expect(await tickBoth(T0 + 5000)).toEqual([true, false]);
+    expect(new Set(reads[1])).toEqual(new Set(['self-harm', 'self-harm|region=FR', '~traffic', '~traffic|region=FR']));
+    // Worker 0 stops; a bucket later, with new counts in one region, worker 1 takes over.
+    await workers[0]!.close();
+    await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: benign(25, T0 + 10_000, 'GB'), totals: {} });
+    clock.set(T0 + 10_000);
+    reads[1] = [];
+    expect((await workers[1]!.tickPipeline(rt, T0 + 10_000)).ran).toBe(true);
+    expect(new Set(reads[1])).toEqual(new Set(['~traffic', '~traffic|region=GB']));
+    // Deciding as a ticker that reads everything afresh.
+    expect(JSON.stringify(seen)).toBe(JSON.stringify(await afresh(windows, alerts, T0 + 10_000)));
+    expect(seen.length).toBeGreaterThan(3);
+    await workers[1]!.close();
   });
 });
