@@ -17,13 +17,15 @@
  * CPU figures include other clients' work, if any.
  *
  * Each size gets a first tick (it opens the surging series' alerts, and reads every series: a
- * ticker's first tick, as after taking the lease), then steady ticks while they fit in
+ * new process's first tick), then steady ticks while they fit in
  * BENCH_DETECT_TICK_BUDGET_MS (default 20000) of steady ticking per size, two at least (one of
  * each kind below). Before each steady tick, a batch counts one signal into
  * BENCH_DETECT_CHANGED (default 0.01) of the series, in the tick's bucket, as a live stream
  * would between ticks. Ticks come every tickSec (5 s) and buckets are 10 s: every other steady
  * tick is the first of a new bucket, where every series' windows slide; the two kinds are
- * reported apart. BENCH_DETECT_SIZES (comma-separated, default 1000,10000,100000),
+ * reported apart. A second ticker follows without the lease after each tick (as a second worker
+ * process does); then the first stops and the second's first tick as the holder is timed
+ * ("taking over"). BENCH_DETECT_SIZES (comma-separated, default 1000,10000,100000),
  * BENCH_DETECT_TICKS (steady ticks per size at most, default 10, 6 and 4 by size) and
  * BENCH_DETECT_REPLAY_MINUTES (default 60; 0 leaves section 3 out) tune it.
  */
@@ -419,7 +421,12 @@ interface SizeResult {
   kinds: Map<string, KindCensus>;
   /** This process's heap growth over the ticks: what the ticker keeps of the series (a GC before each reading when exposed). */
   tickerHeapBytes: number;
+  /** What a second ticker, following without the lease, keeps (its heap, as tickerHeapBytes). */
+  standbyHeapBytes: number;
   first: TickSample;
+  /** A following ticker's first follow (it reads every series) and, after the holder stopped, its first tick as the holder. */
+  standbyFirstMs: number;
+  handover: TickSample;
   steady: TickSample[];
   /** The largest size ticked once more with the shipped pipeline (its maxSeries cap). */
   capped?: TickSample;
@@ -490,11 +497,20 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
 
   const timings: Timings = new Map();
   const heapBefore = heapUsed();
-  const ticker = makeTicker(redis, rt, timings);
+  let ticker: DetectionTicker | undefined = makeTicker(redis, rt, timings);
+  // A second process's ticker: it follows without the lease, then takes it over.
+  const standbyTimings: Timings = new Map();
+  const standby = makeTicker(redis, rt, standbyTimings);
   const tickMs = rt.config.detect.tickSec * 1000;
   const steadyTicks = TICKS ?? (size <= 1000 ? 10 : size <= 10_000 ? 6 : 4);
-  progress(`${fmtInt(size)} series: ticks (1 + up to ${steadyTicks}, ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box)`);
+  progress(`${fmtInt(size)} series: ticks (1 + up to ${steadyTicks}, ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box), a second ticker following`);
   const first = await measureTick(redis, sent, ticker, rt, timings, NOW_MS);
+  const follow = async (nowMs: number) => {
+    if ((await standby.tickPipeline(rt, nowMs)).ran) throw new Error('the following ticker took the lease');
+  };
+  const followStart = performance.now();
+  await follow(NOW_MS);
+  const standbyFirstMs = performance.now() - followStart;
   const steady: TickSample[] = [];
   let spent = 0;
   for (let i = 1; i <= steadyTicks; i++) {
@@ -504,20 +520,29 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     await countBetweenTicks(store, rt, ids, NOW_MS + i * tickMs, i);
     steady.push(await measureTick(redis, sent, ticker, rt, timings, NOW_MS + i * tickMs));
     spent += steady[steady.length - 1]!.ms;
+    await follow(NOW_MS + i * tickMs);
   }
-  const tickerHeapBytes = heapUsed() - heapBefore;
+  const bothHeap = heapUsed() - heapBefore;
   await ticker.close(); // releases the lease
+  ticker = undefined;
+  const standbyHeapBytes = heapUsed() - heapBefore;
+  const tickerHeapBytes = bothHeap - standbyHeapBytes;
+  // The holder stopped: the follower's first tick as the holder, after one more batch.
+  const handoverAt = NOW_MS + (steady.length + 1) * tickMs;
+  await countBetweenTicks(store, rt, ids, handoverAt, steady.length + 1);
+  const handover = await measureTick(redis, sent, standby, rt, standbyTimings, handoverAt);
+  await standby.close();
 
   let capped: TickSample | undefined;
   if (size > shipped.detect.maxSeries && size === Math.max(...SIZES)) {
     progress(`${fmtInt(size)} series: one tick with the shipped maxSeries (${fmtInt(shipped.detect.maxSeries)})`);
     const shippedRt = buildPipelineRuntime(shipped, config.topics);
     const cappedTicker = makeTicker(redis, shippedRt, timings);
-    capped = await measureTick(redis, sent, cappedTicker, shippedRt, timings, NOW_MS + (steady.length + 1) * tickMs);
+    capped = await measureTick(redis, sent, cappedTicker, shippedRt, timings, handoverAt + tickMs);
     await cappedTicker.close();
   }
   await deleteRunKeys(redis);
-  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, first, steady, capped };
+  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, standbyHeapBytes, first, standbyFirstMs, handover, steady, capped };
 }
 
 /** The median sample (by wall time) among ticks. */
@@ -586,7 +611,7 @@ if (results.length > 0) {
   );
   table(
     [
-      ['series', 'first tick ms', 'first tick events', 'steady ticks', 'tick ms within a bucket', 'at a bucket close', 'min-max', 'series/s', 'ms per 1k series', 'node CPU ms', 'Redis CPU ms', 'store calls', 'commands', 'later events'],
+      ['series', 'first tick ms', 'first tick events', 'taking over ms', 'steady ticks', 'tick ms within a bucket', 'at a bucket close', 'min-max', 'series/s', 'ms per 1k series', 'node CPU ms', 'Redis CPU ms', 'store calls', 'commands', 'later events'],
       ...results.map((r) => {
         const t = typical(r);
         const ms = r.steady.map((s) => s.ms);
@@ -594,6 +619,7 @@ if (results.length > 0) {
           fmtInt(t.series),
           fmtMs(r.first.ms),
           fmtEvents(r.first.events),
+          fmtMs(r.handover.ms),
           r.steady.length > 0 ? String(r.steady.length) : '0: first only',
           ...(['within a bucket', 'bucket close'] as const).map((kind) => {
             const k = tickKinds(r).find((x) => x.kind === kind);
@@ -618,6 +644,10 @@ if (results.length > 0) {
       'store calls: awaited window store, alert store and lease calls, one at a time;',
   );
   console.log('   commands: sent by this client (a pipeline of N commands counts N); Redis CPU: the server process, all clients.');
+  console.log(
+    '   taking over: a second ticker ticks without the lease after each of the holder\'s ticks (it follows the counts); the holder stops, a batch is counted, and the second ticker\'s first tick as the holder is this figure ' +
+      `(its first follow, which reads every series, took ${results.map((r) => `${fmtMs(r.standbyFirstMs)} ms at ${fmtInt(r.size)}`).join(', ')}).`,
+  );
 
   console.log('');
   console.log('   where a tick\'s time goes, the first and the median of each kind (timed store and detector calls; "ticker" is the rest: chunking, lookups, lifecycle, in JS)');
@@ -636,7 +666,7 @@ if (results.length > 0) {
   table(
     [
       ['series', 'tick', ...parts.map(([name]) => name), 'other store calls', 'ticker'],
-      ...results.flatMap((r) => [{ kind: 'first', tick: r.first }, ...tickKinds(r)].map(({ kind, tick: t }) => {
+      ...results.flatMap((r) => [{ kind: 'first', tick: r.first }, { kind: 'taking over', tick: r.handover }, ...tickKinds(r)].map(({ kind, tick: t }) => {
         const of = (keys: string[]) => keys.reduce((acc, k) => ({ ms: acc.ms + (t.timings.get(k)?.ms ?? 0), calls: acc.calls + (t.timings.get(k)?.calls ?? 0) }), { ms: 0, calls: 0 });
         const listed = new Set(parts.flatMap(([, keys]) => keys));
         const cells = [...parts.map(([, keys]) => of(keys)), of([...t.timings.keys()].filter((k) => !listed.has(k)))];
@@ -681,7 +711,7 @@ if (results.length > 0) {
   );
   table(
     [
-      ['series', 'count signals', 'build s', 'used_memory before', 'after', 'delta', 'keys', 'keys/series', 'bytes/series', `bytes/series, prefix "${DEFAULT_PREFIX}" (est.)`, 'ticker heap bytes/series'],
+      ['series', 'count signals', 'build s', 'used_memory before', 'after', 'delta', 'keys', 'keys/series', 'bytes/series', `bytes/series, prefix "${DEFAULT_PREFIX}" (est.)`, 'ticker heap bytes/series', 'following heap bytes/series'],
       ...results.map((r) => {
         const delta = r.memAfter - r.memBefore;
         const keys = [...r.kinds.values()].reduce((n, k) => n + k.keys, 0);
@@ -697,14 +727,15 @@ if (results.length > 0) {
           fmtInt(delta / r.size),
           fmtInt((delta - keys * extraPerKey) / r.size),
           fmtInt(r.tickerHeapBytes / r.size),
+          fmtInt(r.standbyHeapBytes / r.size),
         ];
       }),
     ],
-    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   console.log(
     `   ticker heap: this process's heap after the ticks less before them (${(globalThis as { gc?: unknown }).gc ? 'after a full GC each time' : 'no --expose-gc: includes garbage'}), ` +
-      'what the lease holder keeps of each series between ticks (activity, non-zero counts, the last judgement).',
+      'what the lease holder keeps of each series between ticks (activity, non-zero counts, the last judgement); following heap: what a process without the lease keeps (activity, non-zero counts).',
   );
   console.log('');
   console.log(`   what the state is made of: keys by kind, MEMORY USAGE averaged over up to ${SAMPLE_PER_KIND} keys of each kind (excludes the keyspace's own per-key overhead)`);
@@ -811,7 +842,7 @@ const summary: [string, string][] = results.map((r) => {
   const kinds = tickKinds(r).map((k) => `${k.kind} ${fmtMs(k.tick.ms)} ms`);
   return [
     `tick, ${fmtInt(r.size)} series`,
-    `${kinds.length > 0 ? `${kinds.join(', ')}, first ${fmtMs(r.first.ms)} ms` : `${fmtMs(t.ms)} ms`} ` +
+    `${kinds.length > 0 ? `${kinds.join(', ')}, first ${fmtMs(r.first.ms)} ms, taking over ${fmtMs(r.handover.ms)} ms` : `${fmtMs(t.ms)} ms`} ` +
       `(the slower: ${(t.ms / (t.series / 1000)).toFixed(2)} ms per 1k series; ${share('detector.evaluate')} evaluate, ${share('detector.correct')} correct); ` +
       `${fmtInt((r.memAfter - r.memBefore) / r.size)} B of Redis per series`,
   ];
