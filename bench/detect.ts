@@ -622,7 +622,7 @@ if (results.length > 0) {
   const parts: [string, string[]][] = [
     ['windows.changedSeries', ['windows.changedSeries']],
     ['windows.liveSeries', ['windows.liveSeries']],
-    ['windows.readCounts', ['windows.readCounts']],
+    ['windows.readNonZeroCounts', ['windows.readNonZeroCounts', 'windows.readCounts']],
     ['windows.readDetails', ['windows.readDetails']],
     ['windows.pruneSeries', ['windows.pruneSeries']],
     ['alerts (listOpen, inCooldown, save)', ['alerts.listOpen', 'alerts.inCooldown', 'alerts.save']],
@@ -652,7 +652,7 @@ if (results.length > 0) {
   for (const r of results) {
     const asked = r.first.series * buckets;
     console.log(
-      `   the first tick at ${fmtInt(r.size)} series reads the counts of every series: ${fmtInt(asked)} bucket fields (HGETALL of each ${BUCKETS_PER_CHUNK}-bucket chunk in range), ` +
+      `   the first tick at ${fmtInt(r.size)} series reads the counts of every series: ${fmtInt(asked)} bucket fields (HGETALL of each ${BUCKETS_PER_CHUNK}-bucket chunk in range and within the series' activity), ` +
         `${fmtInt(r.storedFields)} of them (${fmtPct(r.storedFields, asked)}) holding a count; later ticks read those of the series counted into since.`,
     );
   }
