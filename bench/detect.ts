@@ -616,6 +616,9 @@ if (results.length > 0) {
       'store calls: awaited window store, alert store and lease calls, one at a time;',
   );
   console.log('   commands: sent by this client (a pipeline of N commands counts N); Redis CPU: the server process, all clients.');
+  for (const r of results) {
+    console.log(`   the first tick at ${fmtInt(r.size)} series: node CPU ${fmtMs(r.first.nodeCpuMs)} ms, Redis CPU ${fmtMs(r.first.redisCpuMs)} ms, ${fmtInt(r.first.commands)} commands.`);
+  }
 
   console.log('');
   console.log('   where a tick\'s time goes, the first and the median of each kind (timed store and detector calls; "ticker" is the rest: chunking, lookups, lifecycle, in JS)');
