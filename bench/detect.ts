@@ -648,13 +648,16 @@ if (results.length > 0) {
     '   taking over: a second ticker ticks without the lease after each of the holder\'s ticks (it follows the counts); the holder stops, a batch is counted, and the second ticker\'s first tick as the holder is this figure ' +
       `(its first follow, which reads every series, took ${results.map((r) => `${fmtMs(r.standbyFirstMs)} ms at ${fmtInt(r.size)}`).join(', ')}).`,
   );
+  for (const r of results) {
+    console.log(`   the first tick at ${fmtInt(r.size)} series: node CPU ${fmtMs(r.first.nodeCpuMs)} ms, Redis CPU ${fmtMs(r.first.redisCpuMs)} ms, ${fmtInt(r.first.commands)} commands.`);
+  }
 
   console.log('');
   console.log('   where a tick\'s time goes, the first and the median of each kind (timed store and detector calls; "ticker" is the rest: chunking, lookups, lifecycle, in JS)');
   const parts: [string, string[]][] = [
     ['windows.changedSeries', ['windows.changedSeries']],
     ['windows.liveSeries', ['windows.liveSeries']],
-    ['windows.readCounts', ['windows.readCounts']],
+    ['windows.readNonZeroCounts', ['windows.readNonZeroCounts', 'windows.readCounts']],
     ['windows.readDetails', ['windows.readDetails']],
     ['windows.pruneSeries', ['windows.pruneSeries']],
     ['alerts (listOpen, inCooldown, save)', ['alerts.listOpen', 'alerts.inCooldown', 'alerts.save']],
@@ -684,7 +687,7 @@ if (results.length > 0) {
   for (const r of results) {
     const asked = r.first.series * buckets;
     console.log(
-      `   the first tick at ${fmtInt(r.size)} series reads the counts of every series: ${fmtInt(asked)} bucket fields (HGETALL of each ${BUCKETS_PER_CHUNK}-bucket chunk in range), ` +
+      `   the first tick at ${fmtInt(r.size)} series reads the counts of every series: ${fmtInt(asked)} bucket fields (HGETALL of each ${BUCKETS_PER_CHUNK}-bucket chunk in range and within the series' activity), ` +
         `${fmtInt(r.storedFields)} of them (${fmtPct(r.storedFields, asked)}) holding a count; later ticks read those of the series counted into since.`,
     );
   }

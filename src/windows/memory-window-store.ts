@@ -6,6 +6,10 @@ import {
   samplesOf,
   dedupSlice,
   HOUR_MS,
+  readBounds,
+  sortNonZero,
+  type NonZeroCounts,
+  type SeriesToRead,
   type ApplyResult,
   type ChangeCursor,
   type CountBatch,
@@ -218,6 +222,24 @@ export class MemoryWindowStore implements WindowStore {
         for (const [b, n] of c) if (b >= fromBucketMs && b <= toBucketMs) values[(b - fromBucketMs) / bucketMs] = n;
         out.set(s, values);
       } else out.set(s, buckets.map((b) => c?.get(b) ?? 0));
+    }
+    return out;
+  }
+
+  async readNonZeroCounts(pipeline: string, series: readonly SeriesToRead[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
+    const d = this.data(pipeline);
+    const out = new Map<string, NonZeroCounts>();
+    for (const s of series) {
+      const { series: name, fromMs, toMs } = readBounds(s, fromBucketMs, toBucketMs);
+      const c = d.counts.get(name);
+      const pairs: NonZeroCounts = [];
+      if (c && fromMs <= toMs) {
+        for (const [b, n] of c) {
+          const at = (b - fromBucketMs) / bucketMs;
+          if (b >= fromMs && b <= toMs && n !== 0 && Number.isInteger(at)) pairs.push(at, n);
+        }
+      }
+      out.set(name, sortNonZero(pairs));
     }
     return out;
   }

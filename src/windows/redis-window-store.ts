@@ -3,12 +3,18 @@ import { readFileSync } from 'node:fs';
 import type { Redis, Result } from 'ioredis';
 import { chunkStart, createKeys, type Keys } from './keys.js';
 import {
+  BUCKETS_PER_CHUNK,
   DAY_MS,
   HOUR_MS,
   batchTextTtlSec,
   bucketRange,
   dedupSlice,
+  denseCounts,
+  readBounds,
   samplesOf,
+  sortNonZero,
+  type NonZeroCounts,
+  type SeriesToRead,
   type ApplyResult,
   type ChangeCursor,
   type CountBatch,
@@ -26,6 +32,11 @@ const readCountsLua = readFileSync(new URL('./lua/read-counts.lua', import.meta.
 const OFFSETS_TTL_SEC = 7 * 86_400;
 /** Lua's unpack() has a stack limit; variadic commands are split below it. */
 const MAX_ARGS_PER_OP = 1000;
+/**
+ * Count chunks per read-counts script call: each costs Redis a few microseconds, during which it
+ * serves no one else, so a call stays within some tens of milliseconds at worst.
+ */
+const MAX_CHUNKS_PER_READ = 4000;
 
 type Payload = {
   c: [number, number, number][];
@@ -246,33 +257,46 @@ export class RedisWindowStore implements WindowStore {
   }
 
   async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
-    const k = this.keys(pipeline);
-    const buckets = bucketRange(fromBucketMs, toBucketMs, bucketMs);
-    const chunks = new Map<number, number[]>();
-    for (const b of buckets) {
-      const c = chunkStart(b, bucketMs);
-      let list = chunks.get(c);
-      if (!list) chunks.set(c, (list = []));
-      list.push(b);
-    }
-    // Each chunk's HGETALL (only the buckets that hold a count: most of a window is empty),
-    // run by one script per call: the client parses one string per series, not a reply per chunk.
+    const buckets = Math.max(0, Math.floor((toBucketMs - fromBucketMs) / bucketMs) + 1);
     const out = new Map<string, number[]>();
-    if (series.length === 0) return out;
-    const keys: string[] = [];
-    for (const s of series) for (const c of chunks.keys()) keys.push(k.counts(s, c));
-    const replies = await this.redis.surgewatchReadCounts(keys.length, ...keys, chunks.size);
-    series.forEach((s, i) => {
-      const values = new Array<number>(buckets.length).fill(0);
-      const reply = replies[i]!;
-      if (reply !== '') {
-        const parts = reply.split(' ');
-        for (let j = 0; j + 1 < parts.length; j += 2) {
-          const at = (Number(parts[j]) - fromBucketMs) / bucketMs;
-          if (Number.isInteger(at) && at >= 0 && at < buckets.length) values[at] = Number(parts[j + 1]);
-        }
+    for (const [s, pairs] of await this.readNonZeroCounts(pipeline, series, fromBucketMs, toBucketMs, bucketMs)) out.set(s, denseCounts(pairs, buckets));
+    return out;
+  }
+
+  async readNonZeroCounts(pipeline: string, series: readonly SeriesToRead[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
+    const k = this.keys(pipeline);
+    const chunkMs = bucketMs * BUCKETS_PER_CHUNK;
+    // Only the chunks a series can hold counts in; the script's calls are split so that none
+    // holds Redis up for long (each chunk is one HGETALL).
+    const calls: { bounds: ReturnType<typeof readBounds>[]; keys: string[]; perSeries: number[] }[] = [];
+    let call: (typeof calls)[number] | undefined;
+    for (const s of series) {
+      const bounds = readBounds(s, fromBucketMs, toBucketMs);
+      if (!call || call.keys.length >= MAX_CHUNKS_PER_READ) calls.push((call = { bounds: [], keys: [], perSeries: [] }));
+      let n = 0;
+      if (bounds.fromMs <= bounds.toMs) {
+        for (let c = chunkStart(bounds.fromMs, bucketMs); c <= bounds.toMs; c += chunkMs, n++) call.keys.push(k.counts(bounds.series, c));
       }
-      out.set(s, values);
+      call.bounds.push(bounds);
+      call.perSeries.push(n);
+    }
+    const replies = await Promise.all(calls.map((c) => (c.keys.length === 0 ? c.perSeries.map(() => '') : this.redis.surgewatchReadCounts(c.keys.length, ...c.keys, ...c.perSeries))));
+    const out = new Map<string, NonZeroCounts>();
+    calls.forEach((c, i) => {
+      c.bounds.forEach(({ series: s, fromMs, toMs }, j) => {
+        const reply = replies[i]![j]!;
+        const pairs: NonZeroCounts = [];
+        if (reply !== '') {
+          const parts = reply.split(' ');
+          for (let f = 0; f + 1 < parts.length; f += 2) {
+            const b = Number(parts[f]);
+            const n = Number(parts[f + 1]);
+            const at = (b - fromBucketMs) / bucketMs;
+            if (b >= fromMs && b <= toMs && n !== 0 && Number.isInteger(at)) pairs.push(at, n);
+          }
+        }
+        out.set(s, sortNonZero(pairs));
+      });
     });
     return out;
   }

@@ -134,6 +134,15 @@ export interface SeriesChanges {
   series: SeriesInfo[];
 }
 
+/** A series to read: its id (read over the whole range), or its activity as the store reported it. */
+export type SeriesToRead = string | SeriesInfo;
+
+/**
+ * A series' non-zero counts over a range, flat: bucket index (from the range's first bucket),
+ * count, bucket index, count..., in bucket order.
+ */
+export type NonZeroCounts = number[];
+
 export interface WindowDetails {
   /**
    * Distinct authors among the window's signals; null when the window holds signals but none
@@ -159,6 +168,14 @@ export interface WindowStore {
   changedSeries(pipeline: string, after: ChangeCursor | undefined): Promise<SeriesChanges>;
   /** Counts per bucket from fromBucketMs to toBucketMs inclusive, for each series. */
   readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>>;
+  /**
+   * The buckets that hold a count from fromBucketMs to toBucketMs inclusive, for each series (an
+   * empty list for one without any), as NonZeroCounts: what readCounts gives less its zeros,
+   * without the cost of the zeros (most buckets of a window are empty). A series given with its
+   * SeriesInfo is read between its firstSeenMs and lastBucketMs only, where its counts were when
+   * the store reported that activity; a reader that follows changedSeries hears of any since.
+   */
+  readNonZeroCounts(pipeline: string, series: readonly SeriesToRead[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, NonZeroCounts>>;
   readDetails(
     pipeline: string,
     series: string,
@@ -191,6 +208,36 @@ export function bucketRange(fromBucketMs: number, toBucketMs: number, bucketMs: 
   const out: number[] = [];
   for (let b = fromBucketMs; b <= toBucketMs; b += bucketMs) out.push(b);
   return out;
+}
+
+/** The buckets of a range that a SeriesToRead can hold counts in: its activity's, within the range. */
+export function readBounds(s: SeriesToRead, fromBucketMs: number, toBucketMs: number): { series: string; fromMs: number; toMs: number } {
+  if (typeof s === 'string') return { series: s, fromMs: fromBucketMs, toMs: toBucketMs };
+  return { series: s.series, fromMs: Math.max(fromBucketMs, s.firstSeenMs), toMs: Math.min(toBucketMs, s.lastBucketMs) };
+}
+
+/** Puts (index, count) pairs in index order, in place. */
+export function sortNonZero(pairs: NonZeroCounts): NonZeroCounts {
+  for (let k = 2; k < pairs.length; k += 2) {
+    if (pairs[k]! >= pairs[k - 2]!) continue;
+    const order: number[] = [];
+    for (let j = 0; j < pairs.length; j += 2) order.push(j);
+    order.sort((a, b) => pairs[a]! - pairs[b]!);
+    const copy = pairs.slice();
+    order.forEach((j, i) => {
+      pairs[2 * i] = copy[j]!;
+      pairs[2 * i + 1] = copy[j + 1]!;
+    });
+    break;
+  }
+  return pairs;
+}
+
+/** A range's counts per bucket (zero where none) from its non-zero ones. */
+export function denseCounts(pairs: NonZeroCounts, buckets: number): number[] {
+  const values = new Array<number>(buckets).fill(0);
+  for (let k = 0; k < pairs.length; k += 2) values[pairs[k]!] = pairs[k + 1]!;
+  return values;
 }
 
 export function bucketStart(tsMs: number, bucketMs: number): number {

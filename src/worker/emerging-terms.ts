@@ -53,9 +53,11 @@ export class EmergingTermsReader {
     const terms: EmergingTermSeen[] = [];
     for (let i = 0; i < live.length; i += CHUNK) {
       const chunk = live.slice(i, i + CHUNK);
-      const counts = await this.windows.readCounts(pipeline, chunk.map((s) => s.series), fromBucket, toBucket, bucketMs);
+      const counts = await this.windows.readNonZeroCounts(pipeline, chunk, fromBucket, toBucket, bucketMs);
       for (const s of chunk) {
-        const count = (counts.get(s.series) ?? []).reduce((a, b) => a + b, 0);
+        const pairs = counts.get(s.series) ?? [];
+        let count = 0;
+        for (let k = 1; k < pairs.length; k += 2) count += pairs[k]!;
         if (count === 0) continue;
         const { topic, dimension } = parseSeries(s.series);
         const term = dimension.slice(TERM_DIMENSION.length);

@@ -1,6 +1,6 @@
-import type { ChangeCursor, SeriesInfo, WindowStore } from '../windows/window-store.js';
+import { denseCounts, type ChangeCursor, type SeriesInfo, type WindowStore } from '../windows/window-store.js';
 
-/** Series per readCounts call: a few hundred keep one pipeline of Redis commands small. */
+/** Series per read of the store: a few hundred keep a call's reply, and its share of the tick, small. */
 const READ_CHUNK = 500;
 
 /** One series as last read: its activity and, once read, its non-zero counts over a range. */
@@ -102,17 +102,16 @@ export class SeriesCache {
       const held = this.series.get(name);
       if (!held || !covers(held, fromBucketMs, toBucketMs, bucketMs)) missing.push(name);
     }
+    const buckets = (toBucketMs - fromBucketMs) / bucketMs + 1;
     for (let i = 0; i < missing.length; i += READ_CHUNK) {
-      const read = await this.windows.readCounts(this.pipeline, missing.slice(i, i + READ_CHUNK), fromBucketMs, toBucketMs, bucketMs);
-      for (const [name, values] of read) {
+      // A held series is read over its activity only (the chunks it can have counts in); a
+      // change since brings a new entry, read afresh.
+      const chunk = missing.slice(i, i + READ_CHUNK).map((name) => this.series.get(name)?.info ?? name);
+      const read = await this.windows.readNonZeroCounts(this.pipeline, chunk, fromBucketMs, toBucketMs, bucketMs);
+      for (const [name, nonZero] of read) {
         const held = this.series.get(name);
-        if (!held) {
-          out.set(name, values);
-          continue;
-        }
-        const nonZero: number[] = [];
-        for (let k = 0; k < values.length; k++) if (values[k] !== 0) nonZero.push(k, values[k]!);
-        held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, bucketMs, nonZero };
+        if (held) held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, bucketMs, nonZero };
+        else out.set(name, denseCounts(nonZero, buckets));
       }
     }
     return out;

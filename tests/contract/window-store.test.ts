@@ -96,6 +96,55 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
       });
     });
 
+    describe('non-zero counts', () => {
+      it('gives the buckets that hold a count, in bucket order, over a range that starts mid-chunk and crosses chunks', async () => {
+        const c = BUCKETS_PER_CHUNK;
+        // Counted out of order (late batches), and in the range's first and last chunks outside it.
+        await store.applyBatch(batch([...many(5, 2 * c, ['t']), ...many(1, 2 * c + 12, ['t'])]));
+        await store.applyBatch(batch([...many(1, 30, ['t'], 'x'), ...many(2, c - 1, ['t'], 'x'), ...many(3, c, ['t'], 'x'), ...many(4, 100, ['t'], 'x'), ...many(6, 10, ['t'], 'x')]));
+        const nonZero = await store.readNonZeroCounts(PIPELINE, ['t'], b(20), b(2 * c + 2), BUCKET_MS);
+        expect(nonZero.get('t')).toEqual([30 - 20, 1, c - 1 - 20, 2, c - 20, 3, 100 - 20, 4, 2 * c - 20, 5]);
+        // What readCounts gives, less its zeros.
+        const dense = (await store.readCounts(PIPELINE, ['t'], b(20), b(2 * c + 2), BUCKET_MS)).get('t')!;
+        expect(dense.flatMap((n, i) => (n === 0 ? [] : [i, n]))).toEqual(nonZero.get('t'));
+      });
+
+      it('gives an empty list for a series never counted, or without counts in the range', async () => {
+        await store.applyBatch(batch([...many(2, 5, ['quiet']), ...many(1, 40, ['quiet'])]));
+        const nonZero = await store.readNonZeroCounts(PIPELINE, ['quiet', 'never-seen'], b(10), b(30), BUCKET_MS);
+        expect(Object.fromEntries(nonZero)).toEqual({ quiet: [], 'never-seen': [] });
+      });
+
+      it('reads a series given with its activity between its first and last bucket as reported, so later counts wait for its next report', async () => {
+        await store.applyBatch(batch([...many(1, 3, ['t'], 'a'), ...many(2, 70, ['t'], 'a')]));
+        const [reported] = await store.liveSeries(PIPELINE, 0, 10);
+        await store.applyBatch(batch([...many(3, 80, ['t'], 'b'), ...many(4, 1, ['t'], 'b')])); // a later bucket, and a late one
+        expect((await store.readNonZeroCounts(PIPELINE, [reported!], b(0), b(100), BUCKET_MS)).get('t')).toEqual([3, 1, 70, 2]);
+        expect((await store.readNonZeroCounts(PIPELINE, ['t'], b(0), b(100), BUCKET_MS)).get('t')).toEqual([1, 4, 3, 1, 70, 2, 80, 3]);
+        const [now] = await store.liveSeries(PIPELINE, 0, 10);
+        expect((await store.readNonZeroCounts(PIPELINE, [now!], b(0), b(100), BUCKET_MS)).get('t')).toEqual([1, 4, 3, 1, 70, 2, 80, 3]);
+        // Within a range that starts after its first bucket and ends before its last.
+        expect((await store.readNonZeroCounts(PIPELINE, [now!], b(2), b(75), BUCKET_MS)).get('t')).toEqual([1, 1, 68, 2]);
+      });
+
+      it('reads several series at once, each its own counts, whatever the chunks their activity spans', async () => {
+        const c = BUCKETS_PER_CHUNK;
+        await store.applyBatch(
+          batch([...many(1, 5, ['early']), ...many(2, 1, ['wide']), ...many(3, 2 * c + 1, ['wide']), ...many(4, c + 2, ['late']), ...many(5, 0, ['gone'])]),
+        );
+        const live = await store.liveSeries(PIPELINE, 0, 10);
+        const nonZero = await store.readNonZeroCounts(PIPELINE, [...live.filter((s) => s.series !== 'gone'), 'never-seen', live.find((s) => s.series === 'gone')!], b(1), b(3 * c), BUCKET_MS);
+        expect(Object.fromEntries(nonZero)).toEqual({ early: [4, 1], wide: [0, 2, 2 * c, 3], late: [c + 1, 4], 'never-seen': [], gone: [] });
+      });
+
+      it('reads a thousand series over many chunks in one go', async () => {
+        const names = Array.from({ length: 1000 }, (_, i) => `s${i}`);
+        await store.applyBatch(batch(names.flatMap((name, i) => [sig(`${name}-a`, i % 400, [name]), sig(`${name}-b`, 400, [name]), sig(`${name}-c`, 400, [name])])));
+        const nonZero = await store.readNonZeroCounts(PIPELINE, names, b(0), b(400), BUCKET_MS);
+        expect(names.filter((name, i) => JSON.stringify(nonZero.get(name)) !== JSON.stringify([i % 400, 1, 400, 2]))).toEqual([]);
+      });
+    });
+
     describe('exactly once: the partition offset fence', () => {
       it('turns a re-delivered batch into a no-op that reports the applied offset', async () => {
         const first = batch(many(3, 2, ['t']), { position: at('signals:0', '-1', '9'), totals: { signals: 3 } });
