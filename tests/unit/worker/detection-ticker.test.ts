@@ -141,9 +141,9 @@ describe('the detection tick, kept between ticks', () => {
     const reads: string[][] = [[], []];
     const readBy = (w: number) =>
       Object.assign(Object.create(windows) as MemoryWindowStore, {
-        readCounts: (...args: Parameters<MemoryWindowStore['readCounts']>) => {
-          reads[w]!.push(...args[1]);
-          return windows.readCounts(...args);
+        readNonZeroCounts: (...args: Parameters<MemoryWindowStore['readNonZeroCounts']>) => {
+          reads[w]!.push(...args[1].map((s) => (typeof s === 'string' ? s : s.series)));
+          return windows.readNonZeroCounts(...args);
         },
       });
     const clock = new ManualClock(T0);
