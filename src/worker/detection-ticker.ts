@@ -79,8 +79,10 @@ interface SeriesRecord extends SeriesInputs {
   scope: string;
   /** Undefined until judged (and when its inputs changed: judged again in this tick). */
   judged: Decision | undefined;
-  /** The periods behind excludedKey, as the buckets of the tick it was last judged in. */
-  excluded: BucketRange[] | undefined;
+  /** The periods behind excludedKey (ms). */
+  periods: readonly { from: number; to: number }[];
+  /** Its topic's incidents the periods were found from (see incidentsKey): found again when they change. */
+  incidents: string;
 }
 
 /** What a ticker keeps of one pipeline between its ticks, for one configuration and detector. */
@@ -119,13 +121,15 @@ function rangeOf(rt: PipelineRuntime, nowMs: number) {
   return { bucketMs, currentBuckets, longWindows, longest, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom };
 }
 
-/** The incident periods a series' baselines leave out in a tick: their key (see SeriesInputs.excludedKey) and buckets. */
+/** The incident periods a series' baselines leave out, and their key (see SeriesInputs.excludedKey). */
 interface Exclusion {
   key: string;
-  /** Undefined when none lies within the tick's buckets. */
-  ranges: BucketRange[] | undefined;
+  periods: readonly { from: number; to: number }[];
 }
-const NO_EXCLUSION: Exclusion = { key: '', ranges: undefined };
+const NO_EXCLUSION: Exclusion = { key: '', periods: [] };
+
+/** A topic's incidents as a key: the same key, the same incidents ("" for none). */
+const incidentsKey = (incidents: readonly PastIncident[] | undefined) => (incidents ? incidents.map((i) => `${i.dimension}@${i.openedMs}-${i.resolvedMs ?? ''}`).join(';') : '');
 
 /**
  * The periodic detection step: per pipeline, only the lease holder evaluates every live series
@@ -266,19 +270,30 @@ export class DetectionTicker {
     const stale: number[] = [];
     const tierGuards = new Map<TopicDefinition['severity'], Guards>(); // one per tier, shared by its series
     // The periods a series' baselines leave out depend on which of its topic's incidents
-    // overlap its scope: computed once per topic and overlap in a tick.
+    // overlap its scope: found once per topic and overlap in a tick, and kept by each series
+    // while its topic's incidents stay the same.
     const buckets = (toBucket - fromBucket) / bucketMs + 1;
+    const topicIncidentsKeys = new Map<string, string>();
     const exclusions = new Map<string, Exclusion>();
     const exclusionOf = (topicId: string, dimension: string, topicIncidents: readonly PastIncident[]): Exclusion => {
       const key = `${topicId}\0${overlapKey(dimension, topicIncidents)}`;
       let exclusion = exclusions.get(key);
       if (!exclusion) {
         const periods = incidentPeriods(dimension, topicIncidents, leadMs);
-        const ranges = bucketRanges(periods, fromBucket, bucketMs, buckets);
-        exclusion = periods.length === 0 ? NO_EXCLUSION : { key: periods.map((p) => `${p.from}-${p.to}`).join(','), ranges: ranges.length > 0 ? ranges : undefined };
+        exclusion = periods.length === 0 ? NO_EXCLUSION : { key: periods.map((p) => `${p.from}-${p.to}`).join(','), periods };
         exclusions.set(key, exclusion);
       }
       return exclusion;
+    };
+    /** Periods as this tick's buckets, once per key. */
+    const ranges = new Map<string, BucketRange[] | undefined>();
+    const rangesOf = (record: SeriesRecord): BucketRange[] | undefined => {
+      if (record.periods.length === 0) return undefined;
+      if (!ranges.has(record.excludedKey)) {
+        const r = bucketRanges(record.periods, fromBucket, bucketMs, buckets);
+        ranges.set(record.excludedKey, r.length > 0 ? r : undefined);
+      }
+      return ranges.get(record.excludedKey);
     };
     for (let i = 0; i < all.length; i += READ_CHUNK) {
       const chunk = all.slice(i, i + READ_CHUNK);
@@ -288,7 +303,7 @@ export class DetectionTicker {
         let record = state.records.get(series);
         if (!record) {
           const { topic: topicId, dimension } = parseSeries(series);
-          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low', excludedKey: '', excluded: undefined };
+          record = { topicId, dimension, scope: trafficSeries(dimension), judged: undefined, toBucketMs: NaN, sinceMs: NaN, seasonal: NaN, version: undefined, trafficVersion: undefined, tier: 'low', excludedKey: '', periods: [], incidents: '' };
           state.records.set(series, record);
         }
         const topic = lists.topics.get(record.topicId);
@@ -303,8 +318,15 @@ export class DetectionTicker {
         const version = allVersion[i + k];
         const seasonal = seasonals.get(series) ?? 1;
         const topicIncidents = incidents.get(record.topicId);
-        const exclusion = topicIncidents ? exclusionOf(record.topicId, record.dimension, topicIncidents) : NO_EXCLUSION;
-        const excludedKey = exclusion.key;
+        let incidentsNow = topicIncidentsKeys.get(record.topicId);
+        if (incidentsNow === undefined) topicIncidentsKeys.set(record.topicId, (incidentsNow = incidentsKey(topicIncidents)));
+        if (record.incidents !== incidentsNow) {
+          const exclusion = topicIncidents ? exclusionOf(record.topicId, record.dimension, topicIncidents) : NO_EXCLUSION;
+          if (exclusion.key !== record.excludedKey) record.judged = undefined; // judged again below
+          record.excludedKey = exclusion.key;
+          record.periods = exclusion.periods;
+          record.incidents = incidentsNow;
+        }
         const index = judged.length;
         testedSeries.push(series);
         testedTopics.push(topic);
@@ -319,11 +341,8 @@ export class DetectionTicker {
           record.toBucketMs !== toBucket ||
           record.sinceMs !== since ||
           record.seasonal !== seasonal ||
-          record.tier !== topic.severity ||
-          record.excludedKey !== excludedKey
+          record.tier !== topic.severity
         ) {
-          record.excludedKey = excludedKey;
-          record.excluded = exclusion.ranges;
           record.judged = undefined;
           record.toBucketMs = toBucket;
           record.sinceMs = since;
@@ -369,7 +388,7 @@ export class DetectionTicker {
         input.firstSeenMs = record.sinceMs;
         input.seasonal = record.seasonal;
         input.traffic = liveTraffic.has(record.scope) ? scopeTraffic.get(record.scope) : undefined;
-        input.excluded = record.excluded;
+        input.excluded = rangesOf(record);
         const evaluation = rt.detector.evaluateSparse(input);
         judged[i] = record.judged = rt.detector.judge(evaluation, guards[i]!);
       }
