@@ -426,6 +426,8 @@ interface SizeResult {
   first: TickSample;
   /** A following ticker's first follow (it reads every series) and, after the holder stopped, its first tick as the holder. */
   standbyFirstMs: number;
+  /** The following ticker's later ticks without the lease (the median). */
+  followMs: number;
   handover: TickSample;
   steady: TickSample[];
   /** The largest size ticked once more with the shipped pipeline (its maxSeries cap). */
@@ -506,11 +508,12 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
   progress(`${fmtInt(size)} series: ticks (1 + up to ${steadyTicks}, ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box), a second ticker following`);
   const first = await measureTick(redis, sent, ticker, rt, timings, NOW_MS);
   const follow = async (nowMs: number) => {
+    const start = performance.now();
     if ((await standby.tickPipeline(rt, nowMs)).ran) throw new Error('the following ticker took the lease');
+    return performance.now() - start;
   };
-  const followStart = performance.now();
-  await follow(NOW_MS);
-  const standbyFirstMs = performance.now() - followStart;
+  const standbyFirstMs = await follow(NOW_MS);
+  const followMs: number[] = [];
   const steady: TickSample[] = [];
   let spent = 0;
   for (let i = 1; i <= steadyTicks; i++) {
@@ -520,7 +523,7 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     await countBetweenTicks(store, rt, ids, NOW_MS + i * tickMs, i);
     steady.push(await measureTick(redis, sent, ticker, rt, timings, NOW_MS + i * tickMs));
     spent += steady[steady.length - 1]!.ms;
-    await follow(NOW_MS + i * tickMs);
+    followMs.push(await follow(NOW_MS + i * tickMs));
   }
   const bothHeap = heapUsed() - heapBefore;
   await ticker.close(); // releases the lease
@@ -542,7 +545,7 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     await cappedTicker.close();
   }
   await deleteRunKeys(redis);
-  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, standbyHeapBytes, first, standbyFirstMs, handover, steady, capped };
+  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, standbyHeapBytes, first, standbyFirstMs, followMs: median(followMs), handover, steady, capped };
 }
 
 /** The median sample (by wall time) among ticks. */
@@ -646,7 +649,8 @@ if (results.length > 0) {
   console.log('   commands: sent by this client (a pipeline of N commands counts N); Redis CPU: the server process, all clients.');
   console.log(
     '   taking over: a second ticker ticks without the lease after each of the holder\'s ticks (it follows the counts); the holder stops, a batch is counted, and the second ticker\'s first tick as the holder is this figure ' +
-      `(its first follow, which reads every series, took ${results.map((r) => `${fmtMs(r.standbyFirstMs)} ms at ${fmtInt(r.size)}`).join(', ')}).`,
+      `(its first follow, which reads every series, took ${results.map((r) => `${fmtMs(r.standbyFirstMs)} ms at ${fmtInt(r.size)}`).join(', ')}; ` +
+        `its later ones, the median: ${results.map((r) => `${fmtMs(r.followMs)} ms at ${fmtInt(r.size)}`).join(', ')}).`,
   );
   for (const r of results) {
     console.log(`   the first tick at ${fmtInt(r.size)} series: node CPU ${fmtMs(r.first.nodeCpuMs)} ms, Redis CPU ${fmtMs(r.first.redisCpuMs)} ms, ${fmtInt(r.first.commands)} commands.`);
