@@ -89,6 +89,8 @@ describe('graceful shutdown of a worker process', () => {
     const w = startWorker();
     await produce(kafka, topic, signals(3000, 1000));
     await waitFor(async () => ((await store.totals('stop')).signals === 4000 ? true : undefined), 60_000, 'the worker to count 1000 more');
+    // Counted, then committed (a batch is committed once its handling ends): the outage comes after both.
+    await waitFor(async () => ((await committed()) === 4000 ? true : undefined), 30_000, 'the worker to commit the 1000');
     await redisServer.stop();
     // A batch the worker cannot write: it is in hand, retried, when SIGTERM comes.
     await produce(kafka, topic, signals(4000, 500));
