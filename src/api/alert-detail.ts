@@ -4,6 +4,9 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import { redactText } from '../alerts/redaction.js';
 import type { PipelineConfig } from '../config/pipeline-schema.js';
 import { bucketBands, createDetector } from '../detect/detector.js';
+import { incidentPeriods } from '../detect/grouping.js';
+import type { BucketRange } from '../detect/stats.js';
+import { bucketRanges, incidentsSince } from '../alerts/incidents.js';
 import { bucketStart, TRAFFIC_TOPIC, trafficSeriesOf, type StoredSample, type WindowStore } from '../windows/window-store.js';
 
 /** What the detail and series routes read: the stores and each pipeline's configuration. */
@@ -124,6 +127,12 @@ export async function buildAlertDetail(sources: AlertDetailSources, alert: Alert
   // With seasonality (and expectations not relative to traffic) the factor of the alert's
   // current window is applied throughout: the chart's hours are few next to the daily profile.
   const seasonal = d.seasonality === 'none' ? 1 : alert.baseline.seasonal_factor;
+  // As the ticker does: the topic's incidents are left out of the baselines of the scopes they
+  // overlap, from the longest window's length before each opened until it resolved.
+  const open = await sources.alerts.listOpen(alert.pipeline);
+  const incidents = (await incidentsSince(sources.alerts, alert.pipeline, Math.min(readFrom, relatedFrom), open)).get(alert.topic) ?? [];
+  const leadMs = (Math.max(w.currentSec, ...d.longWindowsSec) / w.bucketSec) * bucketMs;
+  const excludedOf = (dimension: string, fromMs: number, buckets: number) => bucketRanges(incidentPeriods(dimension, incidents, leadMs), fromMs, bucketMs, buckets);
 
   // The chart: each bucket against a one-bucket window of the detector's model (bucketBands).
   const own = [alert.series, ...(d.relativeToTraffic ? [trafficSeriesOf(alert.dimension)] : [])];
@@ -140,6 +149,7 @@ export async function buildAlertDetail(sources: AlertDetailSources, alert: Alert
       firstSeenMs: firstSeenOf(alert.series, readFrom),
       seasonal,
       ...(traffic && { traffic }),
+      excluded: excludedOf(alert.dimension, readFrom, observed.length),
     },
     baselineBuckets + gapBuckets,
     baselineBuckets,
@@ -151,7 +161,7 @@ export async function buildAlertDetail(sources: AlertDetailSources, alert: Alert
   const details = await sources.windows.readDetails(alert.pipeline, alert.series, windowFrom, windowTo, bucketMs, { topTerms: TOP_TERMS, samples: Math.max(1, cfg.alerts.sampleSize * 2) });
   const fresh = details.topTerms.length > 0 || details.sampleIds.length > 0;
 
-  const related = await relatedScopes(sources, alert, cfg, live.map((s) => s.series), windowFrom, windowTo, relatedFrom, firstSeenOf, seasonal);
+  const related = await relatedScopes(sources, alert, cfg, live.map((s) => s.series), windowFrom, windowTo, relatedFrom, firstSeenOf, seasonal, open, excludedOf);
 
   const ids = [...new Set([...details.sampleIds, ...alert.sample_signal_ids])];
   const stored = await sources.windows.readSamples(alert.pipeline, ids);
@@ -187,12 +197,14 @@ async function relatedScopes(
   readFrom: number,
   firstSeenOf: (series: string, from: number) => number,
   seasonal: number,
+  openAlerts: readonly Alert[],
+  excludedOf: (dimension: string, fromMs: number, buckets: number) => BucketRange[],
 ): Promise<RelatedScope[]> {
   const { windows: w, detect: d } = cfg;
   const bucketMs = w.bucketSec * 1000;
   const names = live.filter((s) => s !== alert.series && !s.startsWith(TRAFFIC_TOPIC) && parseSeries(s).topic === alert.topic);
   if (names.length === 0) return [];
-  const open = new Map((await sources.alerts.listOpen(alert.pipeline)).map((a) => [a.series, a.id]));
+  const open = new Map(openAlerts.map((a) => [a.series, a.id]));
   const detector = createDetector(d);
   const size = (windowTo - windowFrom) / bucketMs + 1;
   const out: RelatedScope[] = [];
@@ -212,6 +224,7 @@ async function relatedScopes(
         firstSeenMs: firstSeenOf(s, readFrom),
         seasonal,
         ...(traffic && { traffic }),
+        excluded: excludedOf(parseSeries(s).dimension, readFrom, c.length),
       });
       if (e.observed === 0) continue;
       out.push({ series: s, dimension: parseSeries(s).dimension, observed: e.observed, expected: e.expected, ratio: e.ratio, alert_id: open.get(s) ?? null });

@@ -4,6 +4,7 @@ import type { Alert, AlertEventType } from '../alerts/alert.js';
 import { parseSeries } from '../alerts/alert.js';
 import { stepAlert } from '../alerts/lifecycle.js';
 import { recordResolved } from '../alerts/operations-metrics.js';
+import { bucketRanges, incidentsSince } from '../alerts/incidents.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Fence, Lease } from '../windows/lease.js';
@@ -91,17 +92,6 @@ interface PipelineState {
   detector: PipelineRuntime['detector'];
   series: SeriesCache;
   records: Map<string, SeriesRecord>;
-}
-
-/** Periods (ms) as the ranges of bucket indexes they touch, from the bucket starting at fromBucketMs. */
-function bucketRanges(periods: readonly { from: number; to: number }[], fromBucketMs: number, bucketMs: number, buckets: number): BucketRange[] {
-  const ranges: BucketRange[] = [];
-  for (const p of periods) {
-    const from = Math.max(0, Math.floor((p.from - fromBucketMs) / bucketMs));
-    const to = Math.min(buckets, p.to === Infinity ? buckets : Math.ceil((p.to - fromBucketMs) / bucketMs));
-    if (to > from) ranges.push({ from, to });
-  }
-  return ranges;
 }
 
 /** The buckets a tick at nowMs reads and tests. */
@@ -226,7 +216,7 @@ export class DetectionTicker {
     const state = this.stateOf(rt);
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
     // Incidents whose periods the baselines leave out (and whose tails do not alert again).
-    const incidents = await this.incidentsSince(pipeline, fromBucket, open.values());
+    const incidents = await incidentsSince(this.opts.alerts, pipeline, fromBucket, open.values());
     const leadMs = longest * bucketMs;
     const live = await state.series.live(fromBucket, cfg.maxSeries);
     // The series tested (in the live series' order, then the open alerts' series not among
@@ -568,29 +558,6 @@ export class DetectionTicker {
       for (const [k, v] of g.related) grouping.related.set(k, v);
     }
     return grouping;
-  }
-
-  /** The pipeline's spike alerts open, or resolved at or after sinceMs (event time), by topic. */
-  private async incidentsSince(pipeline: string, sinceMs: number, open: Iterable<Alert>): Promise<Map<string, PastIncident[]>> {
-    const byTopic = new Map<string, PastIncident[]>();
-    for (const a of open) {
-      if (a.kind !== 'spike') continue;
-      const list = byTopic.get(a.topic) ?? [];
-      list.push({ series: a.series, dimension: a.dimension, openedMs: Date.parse(a.opened_at) });
-      byTopic.set(a.topic, list);
-    }
-    let cursor: string | undefined;
-    do {
-      const page = await this.opts.alerts.list({ pipeline, status: 'resolved', kind: 'spike', sinceMs, limit: 200, ...(cursor && { cursor }) });
-      for (const a of page.alerts) {
-        if (a.resolved_at === null || Date.parse(a.resolved_at) < sinceMs) continue;
-        const list = byTopic.get(a.topic) ?? [];
-        list.push({ series: a.series, dimension: a.dimension, openedMs: Date.parse(a.opened_at), resolvedMs: Date.parse(a.resolved_at) });
-        byTopic.set(a.topic, list);
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return byTopic;
   }
 
   /**
