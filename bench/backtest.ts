@@ -38,9 +38,10 @@ import type { SemanticScorer } from '../src/scoring/semantic-scorer.js';
 import type { CorpusTruth } from '../src/synthetic/corpus-stream.js';
 import type { Signal } from '../src/ingest/signal.js';
 import { scoreForRuntime } from '../src/worker/process-records.js';
+import { sharedDataDir } from '../tests/_util/shared-data.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const corpus = resolve(root, '../shared/data/text/labelled-dev.jsonl');
+const corpus = resolve(sharedDataDir, 'text/labelled-dev.jsonl');
 const DAYS = Number(process.env.BACKTEST_DAYS ?? 3);
 const RATE = Number(process.env.BACKTEST_RATE ?? 2);
 const SEED = Number(process.env.BACKTEST_SEED ?? 1);

@@ -25,6 +25,7 @@ import { readLabelled } from '../src/cli/lint-labelled.js';
 import { normalizeHashtag, normalizeText } from '../src/normalize/text.js';
 import { compileLexicon } from '../src/scoring/lexicon.js';
 import { BENIGN, OFFENSIVE } from '../src/training/labelled.js';
+import { sharedDataDir } from '../tests/_util/shared-data.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -40,7 +41,7 @@ const { values, positionals } = parseArgs({
     sort: { type: 'string', default: 'support' },
   },
 });
-const file = positionals[0] ?? join(root, '../shared/data/text/labelled-dev.jsonl');
+const file = positionals[0] ?? join(sharedDataDir, 'text/labelled-dev.jsonl');
 const top = Number(values.top);
 const minSupport = Number(values['min-support']);
 const maxN = Number(values['max-n']);

@@ -26,15 +26,14 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { detectSeriesCommand, seriesOptions, type DetectSeriesOptions } from '../src/cli/detect-series.js';
 import { createSeriesDetector } from '../src/detect/series.js';
 import { PROFILES, counts, loadNab, normalised, type NabFile } from './nab-score.js';
+import { sharedDataDir } from '../tests/_util/shared-data.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const nabDir = resolve(root, '../shared/data/nab');
+const nabDir = resolve(sharedDataDir, 'nab');
 if (!existsSync(join(nabDir, 'labels/combined_windows.json'))) {
   console.error(`bench:nab: the NAB data is missing (${nabDir}); see ../shared/data/README.md`);
   process.exit(1);

@@ -43,9 +43,10 @@ import { silentLogger } from '../src/shared/logger.js';
 import { BENIGN, OFFENSIVE } from '../src/training/labelled.js';
 import { DEFAULT_TRAIN, measure, splitRows, type HeldOutFigures, type StageVectors, type TrainOptions } from '../src/training/train.js';
 import { createRng } from '../src/worker/sample-stream.js';
+import { sharedDataDir } from '../tests/_util/shared-data.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = resolve(root, '../shared/data/text/labelled-dev.jsonl');
+const DATA = resolve(sharedDataDir, 'text/labelled-dev.jsonl');
 const LICENCES = join(root, 'models/heads/datasets.yaml');
 const SPEED_MS = Number(process.env.BENCH_QUALITY_MS ?? 4000);
 const SAMPLE = Number(process.env.BENCH_QUALITY_SAMPLE ?? 1500);
