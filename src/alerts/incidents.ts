@@ -1,3 +1,4 @@
+import type { PipelineConfig } from '../config/pipeline-schema.js';
 import type { BucketRange } from '../detect/stats.js';
 import type { PastIncident } from '../detect/grouping.js';
 import type { AlertStore } from './alert-store.js';
@@ -26,6 +27,14 @@ export async function incidentsSince(alerts: AlertStore, pipeline: string, since
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
   return byTopic;
+}
+
+/**
+ * How long before an incident opened its period begins (see incidentPeriods): the pipeline's
+ * longest window, since the surge it alerted on began up to that long before it was significant.
+ */
+export function incidentLeadMs(cfg: Pick<PipelineConfig, 'windows' | 'detect'>): number {
+  return Math.max(cfg.windows.currentSec, ...cfg.detect.longWindowsSec) * 1000;
 }
 
 /** Periods (ms) as the ranges of bucket indexes they touch, from the bucket starting at fromBucketMs, over `buckets` buckets. */

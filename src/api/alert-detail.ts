@@ -6,7 +6,7 @@ import type { PipelineConfig } from '../config/pipeline-schema.js';
 import { bucketBands, createDetector } from '../detect/detector.js';
 import { incidentPeriods } from '../detect/grouping.js';
 import type { BucketRange } from '../detect/stats.js';
-import { bucketRanges, incidentsSince } from '../alerts/incidents.js';
+import { bucketRanges, incidentLeadMs, incidentsSince } from '../alerts/incidents.js';
 import { bucketStart, TRAFFIC_TOPIC, trafficSeriesOf, type StoredSample, type WindowStore } from '../windows/window-store.js';
 
 /** What the detail and series routes read: the stores and each pipeline's configuration. */
@@ -131,7 +131,7 @@ export async function buildAlertDetail(sources: AlertDetailSources, alert: Alert
   // overlap, from the longest window's length before each opened until it resolved.
   const open = await sources.alerts.listOpen(alert.pipeline);
   const incidents = (await incidentsSince(sources.alerts, alert.pipeline, Math.min(readFrom, relatedFrom), open)).get(alert.topic) ?? [];
-  const leadMs = (Math.max(w.currentSec, ...d.longWindowsSec) / w.bucketSec) * bucketMs;
+  const leadMs = incidentLeadMs(cfg);
   const excludedOf = (dimension: string, fromMs: number, buckets: number) => bucketRanges(incidentPeriods(dimension, incidents, leadMs), fromMs, bucketMs, buckets);
 
   // The chart: each bucket against a one-bucket window of the detector's model (bucketBands).

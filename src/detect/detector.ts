@@ -1,6 +1,6 @@
 import type { DetectConfig } from '../config/pipeline-schema.js';
 import type { SeverityTier } from '../config/topic-schema.js';
-import { adjustPValues, ewmaSparse, ewmaWeights, negBinomialUpperTail, sparseOf, WeightedSums, type BucketRange, type SparseCounts } from './stats.js';
+import { adjustPValues, ewmaSparse, ewmaWeights, keptRanges, negBinomialUpperTail, sparseOf, WeightedSums, type BucketRange, type SparseCounts } from './stats.js';
 
 /** Counts per bucket: an array, or a typed one (the detection tick fills one buffer for every series). */
 export type BucketCounts = readonly number[] | Float64Array;
@@ -312,14 +312,8 @@ function expectation(input: SeriesInputBase, series: Prepared, size: number, bas
     // The scope's other signals (its traffic less the series' own): their weighted mean over
     // the baseline's kept buckets, and their sum over the window.
     let weighted = 0;
-    if (skip) {
-      let lower = from;
-      for (const r of skip) {
-        weighted += t.weighted(end, lower, r.from);
-        lower = r.to;
-      }
-      weighted += t.weighted(end, lower, end);
-    } else weighted = t.weighted(end, from, end);
+    if (skip) for (const k of keptRanges(from, end, skip)) weighted += t.weighted(end, k.from, k.to);
+    else weighted = t.weighted(end, from, end);
     weighted -= ownWithinTraffic(series.own, t.values, from, end, skip, ewmaWeights(halfLife, end), end);
     const mean = base.weight > 0 ? weighted / base.weight : 0;
     const window = t.plain(n - size, n) - ownWithinTraffic(series.own, t.values, n - size, n, undefined, undefined, n);

@@ -254,16 +254,17 @@ export function ewmaSparse(series: SparseCounts, halfLife: number, from: number,
   const { w, sum, sum2 } = weightsOf(decayOf(halfLife), end - from);
   let sw = 0;
   let sw2 = 0;
-  // The kept ranges, newest first: (the last skipped range's end or `end`) back to the next one's end.
-  let upper = end;
-  for (let r = skip.length - 1; r >= -1; r--) {
-    const range = r >= 0 ? skip[r]! : undefined;
-    const lower = range ? Math.min(upper, Math.max(from, range.to)) : from;
-    if (upper > lower) {
+  if (skip.length === 0) {
+    sw = sum[end - from]!;
+    sw2 = sum2[end - from]!;
+  } else {
+    // The kept ranges' weights, newest first.
+    const kept = keptRanges(from, end, skip);
+    for (let k = kept.length - 1; k >= 0; k--) {
+      const { from: lower, to: upper } = kept[k]!;
       sw += sum[end - lower]! - sum[end - upper]!;
       sw2 += sum2[end - lower]! - sum2[end - upper]!;
     }
-    if (range) upper = Math.min(upper, Math.max(from, range.from));
   }
   if (sw === 0) return { mean: 0, variance: 0, weight: 0, effective: 0 };
   let sx = 0;
@@ -289,6 +290,20 @@ export function ewmaSparse(series: SparseCounts, halfLife: number, from: number,
 export interface BucketRange {
   from: number;
   to: number;
+}
+
+/** The ranges of [from, end) outside `skip` (ascending, disjoint ranges, anywhere), oldest first. */
+export function keptRanges(from: number, end: number, skip: readonly BucketRange[]): BucketRange[] {
+  const kept: BucketRange[] = [];
+  let lower = from;
+  for (const r of skip) {
+    if (lower >= end) break;
+    const upper = Math.min(end, r.from);
+    if (upper > lower) kept.push({ from: lower, to: upper });
+    lower = Math.max(lower, r.to);
+  }
+  if (end > lower) kept.push({ from: lower, to: end });
+  return kept;
 }
 
 /**

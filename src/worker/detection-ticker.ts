@@ -4,7 +4,7 @@ import type { Alert, AlertEventType } from '../alerts/alert.js';
 import { parseSeries } from '../alerts/alert.js';
 import { stepAlert } from '../alerts/lifecycle.js';
 import { recordResolved } from '../alerts/operations-metrics.js';
-import { bucketRanges, incidentsSince } from '../alerts/incidents.js';
+import { bucketRanges, incidentLeadMs, incidentsSince } from '../alerts/incidents.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Fence, Lease } from '../windows/lease.js';
@@ -108,7 +108,7 @@ function rangeOf(rt: PipelineRuntime, nowMs: number) {
   const fromBucket = toBucket - (longest - 1 + baselineBuckets + gapBuckets) * bucketMs;
   // A series without data in its longest window cannot be significant: only open alerts need it.
   const activeFrom = toBucket - (longest - 1) * bucketMs;
-  return { bucketMs, currentBuckets, longWindows, longest, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom };
+  return { bucketMs, currentBuckets, longWindows, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom };
 }
 
 /** The incident periods a series' baselines leave out, and their key (see SeriesInputs.excludedKey). */
@@ -211,13 +211,13 @@ export class DetectionTicker {
 
   private async evaluate(rt: PipelineRuntime, nowMs: number, lists: PipelineRuntime['lists'], fence: Fence, report: TickReport): Promise<void> {
     const { id: pipeline, windows: w, detect: cfg } = rt.config;
-    const { bucketMs, currentBuckets, longWindows, longest, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom } = rangeOf(rt, nowMs);
+    const { bucketMs, currentBuckets, longWindows, baselineBuckets, gapBuckets, toBucket, fromBucket, activeFrom } = rangeOf(rt, nowMs);
 
     const state = this.stateOf(rt);
     const open = new Map((await this.opts.alerts.listOpen(pipeline)).map((a) => [a.series, a]));
     // Incidents whose periods the baselines leave out (and whose tails do not alert again).
     const incidents = await incidentsSince(this.opts.alerts, pipeline, fromBucket, open.values());
-    const leadMs = longest * bucketMs;
+    const leadMs = incidentLeadMs(rt.config);
     const live = await state.series.live(fromBucket, cfg.maxSeries);
     // The series tested (in the live series' order, then the open alerts' series not among
     // them), with when each was first seen (an open alert's series gone quiet: the range's
