@@ -32,7 +32,7 @@ import { synthCommand } from '../src/cli/synth.js';
 import type { SurgeResult } from '../src/cli/truth.js';
 import { loadConfig } from '../src/config/load.js';
 import type { SemanticMode } from '../src/config/pipeline-schema.js';
-import type { Decision } from '../src/detect/detector.js';
+import type { Decision, WindowFigures } from '../src/detect/detector.js';
 import type { TopicScore } from '../src/scoring/score.js';
 import type { SemanticScorer } from '../src/scoring/semantic-scorer.js';
 import type { CorpusTruth } from '../src/synthetic/corpus-stream.js';
@@ -106,6 +106,8 @@ interface SurgeTrace {
   bestP: number;
   bestRatio: number;
   maxObserved: number;
+  /** A ramp's series at its deadline: the window that stood highest above its baseline (z). */
+  atDeadline?: WindowFigures;
 }
 const seriesOf = (topic: string, dimension: string) => (dimension === 'all' ? topic : `${topic}|${dimension}`);
 const traces = truth.surges.map((): SurgeTrace => ({ reasons: new Map(), bestP: 1, bestRatio: 0, maxObserved: 0 }));
@@ -126,6 +128,8 @@ function onDecisions(_pipeline: string, nowMs: number, decisions: readonly { ser
       t.bestP = Math.min(t.bestP, decision.p);
       t.bestRatio = Math.max(t.bestRatio, decision.ratio);
       t.maxObserved = Math.max(t.maxObserved, decision.observed);
+      if (truth.surges[i]!.shape === 'gradual' && !t.atDeadline && nowMs >= spans[i]![0] + RAMP_DEADLINE_SEC * 1000)
+        t.atDeadline = (decision.windows ?? []).reduce<WindowFigures | undefined>((best, w) => (best === undefined || w.z > best.z ? w : best), undefined);
     }
   }
 }
@@ -174,9 +178,11 @@ const opened = readFileSync(alertsFile, 'utf8')
 const pct = (part: number, whole: number) => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(0)}% (${part}/${whole})`);
 const share = (xs: readonly SurgeResult[]) => pct(xs.filter((s) => s.detected).length, xs.length);
 const factor = (s: SurgeResult) => s.factor ?? 0;
+const replayed = config.pipelines.find((p) => p.id === pipeline) ?? config.pipelines[0]!;
+const minutes = (buckets: number) => (buckets * replayed.windows.bucketSec) / 60;
 const truthSurge = (i: number) => (truth as CorpusTruth).surges[i]!;
 
-console.log(`bench:backtest: ${synth.stats.signals.toLocaleString('en')} real posts over ${DAYS} simulated days (seed ${SEED}, ${RATE} signals/s), pipeline "${config.pipelines[0]!.id}"`);
+console.log(`bench:backtest: ${synth.stats.signals.toLocaleString('en')} real posts over ${DAYS} simulated days (seed ${SEED}, ${RATE} signals/s), pipeline "${replayed.id}"`);
 console.log('');
 const scopeOf = new Map(opened.map((a) => [a.id, a.dimension]));
 console.log('start                     topic                dimension       factor  shape    base  injected  detected  delay s  detected: the alert\'s scope where it is another; missed: decisions on its series during the surge');
@@ -184,14 +190,16 @@ report.surges.forEach((s, i) => {
   const t = traces[i]!;
   const ts = truthSurge(i);
   const named = s.alert_id === null ? undefined : scopeOf.get(s.alert_id);
-  const why = s.detected
+  const d = t.atDeadline;
+  const deadline = ts.shape === 'gradual' ? `at ${RAMP_DEADLINE_SEC / 60} min: ${d ? `z ${d.z} (${minutes(d.buckets)}-min window, ${d.observed} vs ${d.expected} expected)` : 'not tested'}; ` : '';
+  const why = deadline + (s.detected
     ? named !== undefined && named !== s.dimension
       ? `on ${named}, ${s.dimension} related`
       : ''
     : `${[...t.reasons]
         .sort((a, b) => b[1] - a[1])
         .map(([r, n]) => `${r} ${n}`)
-        .join(', ')}; best p ${t.bestP.toPrecision(2)}, ratio ${t.bestRatio}, max count ${t.maxObserved}`;
+        .join(', ')}; best p ${t.bestP.toPrecision(2)}, ratio ${t.bestRatio}, max count ${t.maxObserved}`);
   console.log(
     `${s.start.padEnd(24)}  ${s.topic.padEnd(19)}  ${s.dimension.padEnd(14)}  ${String(s.factor).padStart(6)}  ${(s.shape ?? '').padEnd(7)}  ${String(ts.base).padStart(5)}  ${String(ts.injected ?? '').padStart(8)}  ${String(s.detected).padEnd(8)}  ${String(s.delay_sec ?? '-').padStart(7)}  ${why}`,
   );
@@ -202,6 +210,11 @@ const ramps = report.surges.filter((s) => s.shape === 'gradual');
 console.log('');
 console.log(`surges detected: ${share(report.surges)}; 2x-3x: ${share(small)}; >= 3x: ${share(big)}`);
 console.log(`10-minute ramps found within ${RAMP_DEADLINE_SEC / 60} minutes of their start: ${pct(ramps.filter((s) => s.detected && s.delay_sec! <= RAMP_DEADLINE_SEC).length, ramps.length)}`);
+// What a ramp's own series showed by the deadline, in the window that stood highest: a ramp whose
+// flagged posts stand only a few standard deviations above the baseline by then cannot be told from
+// chance among the tick's series at the configured false-discovery rate.
+const rampZ = ramps.map((s) => traces[report.surges.indexOf(s)]!.atDeadline?.z ?? 0).sort((a, b) => a - b);
+console.log(`  their series at ${RAMP_DEADLINE_SEC / 60} minutes, best window: z >= 4 for ${pct(rampZ.filter((z) => z >= 4).length, ramps.length)}; median z ${rampZ[Math.floor(rampZ.length / 2)] ?? '-'}`);
 const delays = report.surges.filter((s) => s.detected).map((s) => s.delay_sec!).sort((a, b) => a - b);
 if (delays.length > 0) console.log(`delay from a surge's start to its alert: median ${delays[Math.floor(delays.length / 2)]} s, max ${delays.at(-1)} s`);
 console.log(`false alerts: ${report.false_alerts} (${report.false_alerts_per_day} per simulated day over ${report.days} days), of them ${report.decoy_alerts} during ${report.decoys.length} benign waves; precision ${report.precision}`);
