@@ -12,7 +12,7 @@ export interface AlertFigures {
   z: number;
   /** P(count >= observed) under the series' baseline. */
   p: number;
-  /** The p-value adjusted for every series tested in the tick (Benjamini-Hochberg). */
+  /** The p-value adjusted for the series of its false-discovery family tested in the tick (Benjamini-Hochberg). */
   q: number;
 }
 

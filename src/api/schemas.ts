@@ -27,7 +27,7 @@ const figures = {
   ratio: z.number(),
   z: z.number(),
   p: z.number().describe("P(count >= observed) under the series' baseline"),
-  q: z.number().describe('p adjusted for every series tested in the tick (Benjamini-Hochberg)'),
+  q: z.number().describe("p adjusted (Benjamini-Hochberg) for the series of its false-discovery family tested in the tick: the topics' totals, or their breakdowns"),
 };
 
 export const alertSchema = z

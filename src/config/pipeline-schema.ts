@@ -87,8 +87,15 @@ const detectSchema = z.strictObject({
   minExpected: z.number().min(0.1).default(1),
   /** Half-life of the exponentially weighted baseline mean and variance. */
   halfLifeSec: z.number().min(1).max(30 * 86_400).default(900),
-  /** False-discovery rate across all series tested in a tick (Benjamini-Hochberg). */
+  /** False-discovery rate across the series tested in a tick (Benjamini-Hochberg), per family (fdrFamilies). */
   fdr: z.number().gt(0).max(0.5).default(0.01),
+  /**
+   * The families the false-discovery rate is held over in a tick. totals-apart: the topics'
+   * totals (scope all) form one family and their breakdowns (regions, surfaces, languages,
+   * terms) another, so that a topic-wide surge is not held to the bar that thousands of
+   * breakdowns set; one: every series of the tick in one family.
+   */
+  fdrFamilies: z.enum(['totals-apart', 'one']).default('totals-apart'),
   /**
    * Consecutive significant ticks before an alert opens (ticks overlap: a chance cluster of
    * signals rarely stays significant for long)...

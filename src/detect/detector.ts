@@ -99,7 +99,7 @@ export type DecisionReason = 'significant' | 'cold_start' | 'below_min_count' | 
 export interface Decision extends Evaluation {
   significant: boolean;
   reason: DecisionReason;
-  /** Benjamini-Hochberg adjusted p-value among the series tested in the tick (1 when not tested). */
+  /** Benjamini-Hochberg adjusted p-value among the series of its family tested in the tick (1 when not tested). */
   q: number;
   /** So improbable that one tick is enough to open an alert. */
   strong: boolean;
@@ -112,6 +112,11 @@ export interface Guards {
   zThreshold: number;
   minAuthors: number;
   fdr: number;
+  /**
+   * The false-discovery family the series is corrected in, with the others of the same fdr and
+   * family (absent: the family of every series without one).
+   */
+  family?: 'totals';
 }
 
 export function guardsFor(cfg: DetectConfig, tier: SeverityTier): Guards {
@@ -446,21 +451,25 @@ export function createDetector(cfg: DetectConfig): Detector {
     const q = new Float64Array(n);
     const discovered = new Uint8Array(n);
     // Every series with enough history is a hypothesis of the tick, guarded or not: the
-    // guards must not shrink the family the rate is controlled over.
-    const families = new Map<number, number[]>();
+    // guards must not shrink the family the rate is controlled over. Families: per fdr, the
+    // series without a family and the totals apart.
+    const families = [new Map<number, number[]>(), new Map<number, number[]>()];
     for (let i = 0; i < n; i++) {
       const d = judged[i]!;
       q[i] = d.q;
       if (d.reason === 'cold_start') continue;
-      const fdr = guards[i]!.fdr;
-      const family = families.get(fdr);
+      const g = guards[i]!;
+      const byFdr = families[g.family === 'totals' ? 1 : 0]!;
+      const family = byFdr.get(g.fdr);
       if (family) family.push(i);
-      else families.set(fdr, [i]);
+      else byFdr.set(g.fdr, [i]);
     }
-    for (const [fdr, members] of families) {
-      const p = new Float64Array(members.length);
-      for (let k = 0; k < members.length; k++) p[k] = judged[members[k]!]!.p;
-      adjustPValues(p, fdr, q, discovered, members);
+    for (const byFdr of families) {
+      for (const [fdr, members] of byFdr) {
+        const p = new Float64Array(members.length);
+        for (let k = 0; k < members.length; k++) p[k] = judged[members[k]!]!.p;
+        adjustPValues(p, fdr, q, discovered, members);
+      }
     }
     for (let i = 0; i < n; i++) if (discovered[i] === 1 && judged[i]!.reason !== 'not_significant') discovered[i] = 0;
     return { q, discovered };

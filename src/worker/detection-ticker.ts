@@ -249,8 +249,8 @@ export class DetectionTicker {
     report.series = all.length;
 
     // Pass 1: every live series' figures and judgement (the last tick's, for a series whose
-    // inputs did not change since). Pass 2: the tick's decision (false-discovery rate across all
-    // of them). Pass 3: the lifecycle of the series that are or were alerting.
+    // inputs did not change since). Pass 2: the tick's decision (false-discovery rate across
+    // them, per family). Pass 3: the lifecycle of the series that are or were alerting.
     const testedSeries: string[] = [];
     const testedTopics: TopicDefinition[] = [];
     const records: SeriesRecord[] = [];
@@ -258,7 +258,11 @@ export class DetectionTicker {
     const guards: Guards[] = [];
     /** Indexes (into the tested) of the series judged again in this tick. */
     const stale: number[] = [];
-    const tierGuards = new Map<TopicDefinition['severity'], Guards>(); // one per tier, shared by its series
+    // One per tier, shared by its series; the topics' totals get their own when they are a
+    // false-discovery family apart.
+    const tierGuards = new Map<TopicDefinition['severity'], Guards>();
+    const totalGuards = new Map<TopicDefinition['severity'], Guards>();
+    const totalsApart = cfg.fdrFamilies === 'totals-apart';
     // The periods a series' baselines leave out depend on which of its topic's incidents
     // overlap its scope: found once per topic and overlap in a tick, and kept by each series
     // while its topic's incidents stay the same.
@@ -298,8 +302,9 @@ export class DetectionTicker {
         }
         const topic = lists.topics.get(record.topicId);
         if (!topic) continue; // a topic removed from the lists: its series age out
-        let tier = tierGuards.get(topic.severity);
-        if (!tier) tierGuards.set(topic.severity, (tier = guardsFor(cfg, topic.severity)));
+        const byTier = totalsApart && record.dimension === 'all' ? totalGuards : tierGuards;
+        let tier = byTier.get(topic.severity);
+        if (!tier) byTier.set(topic.severity, (tier = byTier === totalGuards ? { ...guardsFor(cfg, topic.severity), family: 'totals' } : guardsFor(cfg, topic.severity)));
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
         const since = record.dimension.startsWith('term=') ? Math.min(topicSince.get(record.topicId) ?? Infinity, allSince[i + k]!) : allSince[i + k]!;

@@ -29,7 +29,7 @@ function decide(input: SeriesWindowInput, cfg: Partial<DetectConfig> = {}, tier:
 
 describe('detector: figures', () => {
   it('uses the documented defaults', () => {
-    expect(defaults).toMatchObject({ minCount: 10, minRatio: 3, zThreshold: 3, minAuthors: 3, minExpected: 1, halfLifeSec: 900, fdr: 0.01, openAfterTicks: 6 });
+    expect(defaults).toMatchObject({ minCount: 10, minRatio: 3, zThreshold: 3, minAuthors: 3, minExpected: 1, halfLifeSec: 900, fdr: 0.01, fdrFamilies: 'totals-apart', openAfterTicks: 6 });
     expect(guardsFor(defaults, 'critical')).toMatchObject({ minCount: 5, minRatio: 2 });
     expect(guardsFor(defaults, 'low')).toMatchObject({ minCount: 20, minRatio: 4 });
     expect(high).toMatchObject({ minCount: 10, minRatio: 3, minAuthors: 3 });
@@ -162,5 +162,24 @@ describe('detector: false-discovery rate across a tick', () => {
     expect(unadjusted).toBeGreaterThan(3); // without the correction, chance alone would alert
     expect(decisions.flatMap((x, i) => (x.significant ? [i] : []))).toEqual([10, 2000, 4999]);
     for (const x of decisions) expect(x.q).toBeGreaterThanOrEqual(x.p);
+  });
+
+  it("holds the topics' totals to their own bar: a total's rise that thousands of breakdowns would hide is found", () => {
+    const d = detector({ minCount: 1, minRatio: 1, zThreshold: 0 });
+    const rng = createRng(7);
+    const noise = () => Array.from({ length: CURRENT_BUCKETS }, () => 1 + Math.floor(rng() * 3)); // about the baseline's 2 a bucket
+    // Ten totals, one of them at about twice its usual volume; 3,000 quiet breakdowns.
+    const totals = Array.from({ length: 10 }, (_, i) => d.evaluate(series(repeat(BASELINE_BUCKETS, 2), i === 3 ? [4, 5, 4, 5, 4, 4] : noise())));
+    const breakdowns = Array.from({ length: 3000 }, () => d.evaluate(series(repeat(BASELINE_BUCKETS, 2), noise())));
+    // The rise is improbable for one series, not for one of 3,010.
+    expect(totals[3]!.p).toBeLessThan(0.001);
+    expect(totals[3]!.p * 3010).toBeGreaterThan(0.01);
+    const g = guardsFor({ ...defaults, minCount: 1, minRatio: 1, zThreshold: 0 }, 'high');
+    const apart = d.decide([...totals, ...breakdowns], [...totals.map(() => ({ ...g, family: 'totals' as const })), ...breakdowns.map(() => g)]);
+    expect(apart.flatMap((x, i) => (x.significant ? [i] : []))).toEqual([3]);
+    expect(apart[3]!.q).toBeLessThanOrEqual(0.01);
+    // In one family with the breakdowns, the same total is not a discovery.
+    const pooled = d.decide([...totals, ...breakdowns], [...totals, ...breakdowns].map(() => g));
+    expect(pooled.filter((x) => x.significant)).toEqual([]);
   });
 });
