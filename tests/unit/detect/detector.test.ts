@@ -29,7 +29,7 @@ function decide(input: SeriesWindowInput, cfg: Partial<DetectConfig> = {}, tier:
 
 describe('detector: figures', () => {
   it('uses the documented defaults', () => {
-    expect(defaults).toMatchObject({ minCount: 10, minRatio: 3, zThreshold: 3, minAuthors: 3, minExpected: 1, halfLifeSec: 900, fdr: 0.01, fdrFamilies: 'totals-apart', openAfterTicks: 6 });
+    expect(defaults).toMatchObject({ minCount: 10, minRatio: 3, zThreshold: 3, minAuthors: 3, minExpected: 1, halfLifeSec: 900, fdr: 0.01, fdrFamilies: 'one', openAfterTicks: 6 });
     expect(guardsFor(defaults, 'critical')).toMatchObject({ minCount: 5, minRatio: 2 });
     expect(guardsFor(defaults, 'low')).toMatchObject({ minCount: 20, minRatio: 4 });
     expect(high).toMatchObject({ minCount: 10, minRatio: 3, minAuthors: 3 });

@@ -11,7 +11,7 @@ import { testRuntime } from '../../_util/fixtures.js';
 
 /**
  * A topic-wide rise spread thin over many regions: no region stands out, the topic's total does.
- * Corrected with the topics' totals apart (the default), it alerts; with every series of the tick
+ * Corrected with the topics' totals apart (fdrFamilies: totals-apart), it alerts; with every series of the tick
  * in one family, the fifty regional series raise the bar above it.
  */
 describe('false-discovery families in the detection tick', () => {
