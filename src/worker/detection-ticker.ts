@@ -302,9 +302,14 @@ export class DetectionTicker {
         }
         const topic = lists.topics.get(record.topicId);
         if (!topic) continue; // a topic removed from the lists: its series age out
-        const byTier = totalsApart && record.dimension === 'all' ? totalGuards : tierGuards;
+        const total = totalsApart && record.dimension === 'all';
+        const byTier = total ? totalGuards : tierGuards;
         let tier = byTier.get(topic.severity);
-        if (!tier) byTier.set(topic.severity, (tier = byTier === totalGuards ? { ...guardsFor(cfg, topic.severity), family: 'totals' } : guardsFor(cfg, topic.severity)));
+        if (!tier) {
+          tier = guardsFor(cfg, topic.severity);
+          if (total) tier.family = 'totals';
+          byTier.set(topic.severity, tier);
+        }
         // A co-occurring tag is judged on the topic's history: one never seen before is the
         // point of emerging terms, so its own newness is not a cold start.
         const since = record.dimension.startsWith('term=') ? Math.min(topicSince.get(record.topicId) ?? Infinity, allSince[i + k]!) : allSince[i + k]!;
