@@ -429,6 +429,10 @@ interface SizeResult {
   /** The following ticker's later ticks without the lease (the median). */
   followMs: number;
   handover: TickSample;
+  /** A third process, started after the others stopped: its first tick, from the held series they stored. */
+  restart: TickSample;
+  /** MEMORY USAGE of the stored held series (one hash) after the ticks. */
+  heldBytes: number;
   steady: TickSample[];
   /** The largest size ticked once more with the shipped pipeline (its maxSeries cap). */
   capped?: TickSample;
@@ -436,14 +440,18 @@ interface SizeResult {
 
 const NOW_MS = Date.UTC(2026, 10, 1, 12, 0, 0);
 
-/** A ticker over the Redis stores, every store call (and the runtime's detector) timed. */
-function makeTicker(redis: Redis, rt: PipelineRuntime, timings: Timings) {
+/**
+ * A ticker over the Redis stores (a worker process), every store call and its own runtime's
+ * detector timed: the runtime it ticks is returned with it.
+ */
+function makeTicker(redis: Redis, build: () => PipelineRuntime, timings: Timings) {
+  const rt = build();
   rt.detector = timedDetector(rt.detector, timings);
   const windows = new RedisWindowStore(redis, PREFIX);
   const alerts = new RedisAlertStore(redis, PREFIX, [rt.config.id], new Map([[rt.config.id, rt.config.alerts.retentionDays * 86_400]]));
   // As src/context.ts names the lease key ("tick:<pipeline>" -> the pipeline's lease key).
   const lease = new RedisLease(redis, (name) => createKeys(PREFIX, name.split(':')[1] ?? name).lease(name));
-  return new DetectionTicker({
+  const ticker = new DetectionTicker({
     runtimes: [rt],
     windows: timed(windows, 'windows', timings),
     alerts: timed(alerts, 'alerts', timings),
@@ -451,6 +459,7 @@ function makeTicker(redis: Redis, rt: PipelineRuntime, timings: Timings) {
     clock: new ManualClock(NOW_MS),
     logger: silentLogger,
   });
+  return { ticker, rt };
 }
 
 async function measureTick(redis: Redis, sent: () => number, ticker: DetectionTicker, rt: PipelineRuntime, timings: Timings, nowMs: number): Promise<TickSample> {
@@ -488,7 +497,8 @@ async function countBetweenTicks(store: RedisWindowStore, rt: PipelineRuntime, i
 }
 
 async function runSize(redis: Redis, sent: () => number, size: number): Promise<SizeResult> {
-  const rt = buildPipelineRuntime(pipelineSchema.parse({ ...shipped, detect: { ...shipped.detect, maxSeries: MAX_SERIES } }), config.topics);
+  const build = () => buildPipelineRuntime(pipelineSchema.parse({ ...shipped, detect: { ...shipped.detect, maxSeries: MAX_SERIES } }), config.topics);
+  const rt = build();
   const ids = seriesIds(size);
   const store = new RedisWindowStore(redis, PREFIX);
   const memBefore = await usedMemory(redis);
@@ -499,17 +509,17 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
 
   const timings: Timings = new Map();
   const heapBefore = heapUsed();
-  let ticker: DetectionTicker | undefined = makeTicker(redis, rt, timings);
+  let holder: ReturnType<typeof makeTicker> | undefined = makeTicker(redis, build, timings);
   // A second process's ticker: it follows without the lease, then takes it over.
   const standbyTimings: Timings = new Map();
-  const standby = makeTicker(redis, rt, standbyTimings);
+  let standby: ReturnType<typeof makeTicker> | undefined = makeTicker(redis, build, standbyTimings);
   const tickMs = rt.config.detect.tickSec * 1000;
   const steadyTicks = TICKS ?? (size <= 1000 ? 10 : size <= 10_000 ? 6 : 4);
   progress(`${fmtInt(size)} series: ticks (1 + up to ${steadyTicks}, ${(TICK_BUDGET_MS / 1000).toFixed(0)} s time box), a second ticker following`);
-  const first = await measureTick(redis, sent, ticker, rt, timings, NOW_MS);
+  const first = await measureTick(redis, sent, holder.ticker, holder.rt, timings, NOW_MS);
   const follow = async (nowMs: number) => {
     const start = performance.now();
-    if ((await standby.tickPipeline(rt, nowMs)).ran) throw new Error('the following ticker took the lease');
+    if ((await standby!.ticker.tickPipeline(standby!.rt, nowMs)).ran) throw new Error('the following ticker took the lease');
     return performance.now() - start;
   };
   const standbyFirstMs = await follow(NOW_MS);
@@ -521,31 +531,40 @@ async function runSize(redis: Redis, sent: () => number, size: number): Promise<
     const last = steady[steady.length - 1]?.ms ?? 0;
     if (steady.length >= 2 && spent + last > TICK_BUDGET_MS) break; // the next one would not fit in the time box
     await countBetweenTicks(store, rt, ids, NOW_MS + i * tickMs, i);
-    steady.push(await measureTick(redis, sent, ticker, rt, timings, NOW_MS + i * tickMs));
+    steady.push(await measureTick(redis, sent, holder.ticker, holder.rt, timings, NOW_MS + i * tickMs));
     spent += steady[steady.length - 1]!.ms;
     followMs.push(await follow(NOW_MS + i * tickMs));
   }
   const bothHeap = heapUsed() - heapBefore;
-  await ticker.close(); // releases the lease
-  ticker = undefined;
+  await holder.ticker.close(); // releases the lease
+  holder = undefined; // what it kept is garbage now
   const standbyHeapBytes = heapUsed() - heapBefore;
   const tickerHeapBytes = bothHeap - standbyHeapBytes;
   // The holder stopped: the follower's first tick as the holder, after one more batch.
   const handoverAt = NOW_MS + (steady.length + 1) * tickMs;
   await countBetweenTicks(store, rt, ids, handoverAt, steady.length + 1);
-  const handover = await measureTick(redis, sent, standby, rt, standbyTimings, handoverAt);
-  await standby.close();
+  const handover = await measureTick(redis, sent, standby.ticker, standby.rt, standbyTimings, handoverAt);
+  await standby.ticker.close();
+  standby = undefined;
+  heapUsed(); // a new process starts without the others' garbage
+  // Both stopped: a new process (a restart, a deploy) starts from the held series they stored, after one more batch.
+  const restartAt = handoverAt + tickMs;
+  await countBetweenTicks(store, rt, ids, restartAt, steady.length + 2);
+  const restartTimings: Timings = new Map();
+  const restarted = makeTicker(redis, build, restartTimings);
+  const restart = await measureTick(redis, sent, restarted.ticker, restarted.rt, restartTimings, restartAt);
+  await restarted.ticker.close();
+  const heldBytes = Number(await redis.call('MEMORY', 'USAGE', createKeys(PREFIX, rt.config.id).heldSeries, 'SAMPLES', '0'));
 
   let capped: TickSample | undefined;
   if (size > shipped.detect.maxSeries && size === Math.max(...SIZES)) {
     progress(`${fmtInt(size)} series: one tick with the shipped maxSeries (${fmtInt(shipped.detect.maxSeries)})`);
-    const shippedRt = buildPipelineRuntime(shipped, config.topics);
-    const cappedTicker = makeTicker(redis, shippedRt, timings);
-    capped = await measureTick(redis, sent, cappedTicker, shippedRt, timings, handoverAt + tickMs);
-    await cappedTicker.close();
+    const cappedTicker = makeTicker(redis, () => buildPipelineRuntime(shipped, config.topics), timings);
+    capped = await measureTick(redis, sent, cappedTicker.ticker, cappedTicker.rt, timings, restartAt + tickMs);
+    await cappedTicker.ticker.close();
   }
   await deleteRunKeys(redis);
-  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, standbyHeapBytes, first, standbyFirstMs, followMs: median(followMs), handover, steady, capped };
+  return { size, signals, applyMs, storedFields, memBefore, memAfter, kinds, tickerHeapBytes, standbyHeapBytes, first, standbyFirstMs, followMs: median(followMs), handover, restart, heldBytes, steady, capped };
 }
 
 /** The median sample (by wall time) among ticks. */
@@ -614,7 +633,7 @@ if (results.length > 0) {
   );
   table(
     [
-      ['series', 'first tick ms', 'first tick events', 'taking over ms', 'steady ticks', 'tick ms within a bucket', 'at a bucket close', 'min-max', 'series/s', 'ms per 1k series', 'node CPU ms', 'Redis CPU ms', 'store calls', 'commands', 'later events'],
+      ['series', 'first tick ms', 'first tick events', 'taking over ms', 'a new process ms', 'steady ticks', 'tick ms within a bucket', 'at a bucket close', 'min-max', 'series/s', 'ms per 1k series', 'node CPU ms', 'Redis CPU ms', 'store calls', 'commands', 'later events'],
       ...results.map((r) => {
         const t = typical(r);
         const ms = r.steady.map((s) => s.ms);
@@ -623,6 +642,7 @@ if (results.length > 0) {
           fmtMs(r.first.ms),
           fmtEvents(r.first.events),
           fmtMs(r.handover.ms),
+          fmtMs(r.restart.ms),
           r.steady.length > 0 ? String(r.steady.length) : '0: first only',
           ...(['within a bucket', 'bucket close'] as const).map((kind) => {
             const k = tickKinds(r).find((x) => x.kind === kind);
@@ -639,7 +659,7 @@ if (results.length > 0) {
         ];
       }),
     ],
-    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   );
   console.log(
     `   steady ticks (each advances ${shipped.detect.tickSec} s of event time, after a batch counting into ${fmtPct(CHANGED_SHARE, 1)} of the series): the median of each kind; ` +
@@ -649,8 +669,13 @@ if (results.length > 0) {
   console.log('   commands: sent by this client (a pipeline of N commands counts N); Redis CPU: the server process, all clients.');
   console.log(
     '   taking over: a second ticker ticks without the lease after each of the holder\'s ticks (it follows the counts); the holder stops, a batch is counted, and the second ticker\'s first tick as the holder is this figure ' +
-      `(its first follow, which reads every series, took ${results.map((r) => `${fmtMs(r.standbyFirstMs)} ms at ${fmtInt(r.size)}`).join(', ')}; ` +
+      `(its first follow, which starts from the held series the holder stored, took ${results.map((r) => `${fmtMs(r.standbyFirstMs)} ms at ${fmtInt(r.size)}`).join(', ')}; ` +
         `its later ones, the median: ${results.map((r) => `${fmtMs(r.followMs)} ms at ${fmtInt(r.size)}`).join(', ')}).`,
+  );
+  console.log(
+    '   a new process: both tickers stop, a batch is counted, and a third one (which never followed) ticks as the holder: it starts from the held series the others stored ' +
+      `(WindowStore.readHeldSeries: ${results.map((r) => `${fmtMB(r.heldBytes)}, ${fmtInt(r.heldBytes / r.size)} B per series at ${fmtInt(r.size)}`).join('; ')}) and reads the counts of the series counted since. ` +
+      'The first tick reads every series: no process stored any before it.',
   );
   for (const r of results) {
     console.log(`   the first tick at ${fmtInt(r.size)} series: node CPU ${fmtMs(r.first.nodeCpuMs)} ms, Redis CPU ${fmtMs(r.first.redisCpuMs)} ms, ${fmtInt(r.first.commands)} commands.`);
@@ -664,6 +689,7 @@ if (results.length > 0) {
     ['windows.readNonZeroCounts', ['windows.readNonZeroCounts', 'windows.readCounts']],
     ['windows.readDetails', ['windows.readDetails']],
     ['windows.pruneSeries', ['windows.pruneSeries']],
+    ['windows (held series)', ['windows.readHeldSeries', 'windows.writeHeldSeries']],
     ['alerts (listOpen, inCooldown, save)', ['alerts.listOpen', 'alerts.inCooldown', 'alerts.save']],
     ['lease.acquire', ['lease.acquire']],
     ['detector.evaluate', ['detector.evaluate']],
@@ -673,7 +699,7 @@ if (results.length > 0) {
   table(
     [
       ['series', 'tick', ...parts.map(([name]) => name), 'other store calls', 'ticker'],
-      ...results.flatMap((r) => [{ kind: 'first', tick: r.first }, { kind: 'taking over', tick: r.handover }, ...tickKinds(r)].map(({ kind, tick: t }) => {
+      ...results.flatMap((r) => [{ kind: 'first', tick: r.first }, { kind: 'taking over', tick: r.handover }, { kind: 'a new process', tick: r.restart }, ...tickKinds(r)].map(({ kind, tick: t }) => {
         const of = (keys: string[]) => keys.reduce((acc, k) => ({ ms: acc.ms + (t.timings.get(k)?.ms ?? 0), calls: acc.calls + (t.timings.get(k)?.calls ?? 0) }), { ms: 0, calls: 0 });
         const listed = new Set(parts.flatMap(([, keys]) => keys));
         const cells = [...parts.map(([, keys]) => of(keys)), of([...t.timings.keys()].filter((k) => !listed.has(k)))];
@@ -686,7 +712,7 @@ if (results.length > 0) {
         ];
       })),
     ],
-    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   for (const r of results) {
     const asked = r.first.series * buckets;
@@ -849,7 +875,7 @@ const summary: [string, string][] = results.map((r) => {
   const kinds = tickKinds(r).map((k) => `${k.kind} ${fmtMs(k.tick.ms)} ms`);
   return [
     `tick, ${fmtInt(r.size)} series`,
-    `${kinds.length > 0 ? `${kinds.join(', ')}, first ${fmtMs(r.first.ms)} ms, taking over ${fmtMs(r.handover.ms)} ms` : `${fmtMs(t.ms)} ms`} ` +
+    `${kinds.length > 0 ? `${kinds.join(', ')}, first ${fmtMs(r.first.ms)} ms, taking over ${fmtMs(r.handover.ms)} ms, a new process ${fmtMs(r.restart.ms)} ms` : `${fmtMs(t.ms)} ms`} ` +
       `(the slower: ${(t.ms / (t.series / 1000)).toFixed(2)} ms per 1k series; ${share('detector.evaluate')} evaluate, ${share('detector.correct')} correct); ` +
       `${fmtInt((r.memAfter - r.memBefore) / r.size)} B of Redis per series`,
   ];

@@ -16,6 +16,8 @@ export function createKeys(prefix: string, pipeline: string) {
     changed: `${base}:changed`,
     /** Hash: seq (applied batches that counted something), epoch (when seq started over). */
     changeSeq: `${base}:changeseq`,
+    /** Hash of series -> what the detection tick held of it (WindowStore.writeHeldSeries), with the set's epoch and sequence number. */
+    heldSeries: `${base}:held`,
     /** Hash of bucketStart -> count for one series and one chunk of buckets. */
     counts: (series: string, chunkStartMs: number) => `${base}:c:${series}:${chunkStartMs}`,
     /** Hash of hour-of-day (0-23) -> count for one series and one UTC day. */

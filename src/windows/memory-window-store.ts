@@ -14,6 +14,9 @@ import {
   type ChangeCursor,
   type CountBatch,
   type SeriesChanges,
+  type HeldSeries,
+  type HeldSeriesSet,
+  type HeldSeriesWrite,
   type SeriesInfo,
   type StoredSample,
   type WindowDetails,
@@ -37,6 +40,8 @@ interface PipelineData {
   /** Applied batches that counted something, and per series the last of them that counted into it. */
   changeSeq: number;
   changedAt: Map<string, number>;
+  /** What the detection tick held of each series (writeHeldSeries); no TTL: it lives with the store. */
+  held: { epoch: string; completeSeq: number | undefined; limit: number; entries: Map<string, HeldSeries> } | undefined;
   totals: Map<string, number>;
   /** Event-time slice start -> signal ids counted in it (de-duplication across batches). */
   seen: Map<number, Set<string>>;
@@ -78,6 +83,7 @@ export class MemoryWindowStore implements WindowStore {
         lastBucket: new Map(),
         changeSeq: 0,
         changedAt: new Map(),
+        held: undefined,
         totals: new Map(),
         seen: new Map(),
         newestBucketMs: -Infinity,
@@ -210,6 +216,31 @@ export class MemoryWindowStore implements WindowStore {
     return { cursor, complete: true, series };
   }
 
+  async readHeldSeries(pipeline: string): Promise<HeldSeriesSet | undefined> {
+    const held = this.data(pipeline).held;
+    if (!held) return undefined;
+    return { epoch: held.epoch, completeSeq: held.completeSeq, limit: held.limit, entries: [...held.entries.values()].map(copyHeld) };
+  }
+
+  async writeHeldSeries(pipeline: string, write: HeldSeriesWrite): Promise<void> {
+    const d = this.data(pipeline);
+    if (d.held?.epoch !== write.epoch) d.held = { epoch: write.epoch, completeSeq: undefined, limit: 0, entries: new Map() };
+    const entries = d.held.entries;
+    for (const h of write.entries) {
+      const old = entries.get(h.info.series);
+      if (!old || old.readSeq <= h.readSeq) entries.set(h.info.series, copyHeld(h));
+    }
+    for (const { series, seq } of write.forget) {
+      const old = entries.get(series);
+      if (old && old.readSeq <= seq) entries.delete(series);
+    }
+    const complete = write.completeAt;
+    if (complete && complete.seq > (d.held.completeSeq ?? -1)) {
+      d.held.completeSeq = complete.seq;
+      d.held.limit = complete.limit;
+    }
+  }
+
   async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {
     const d = this.data(pipeline);
     const buckets = bucketRange(fromBucketMs, toBucketMs, bucketMs);
@@ -325,4 +356,10 @@ export class MemoryWindowStore implements WindowStore {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+function copyHeld(h: HeldSeries): HeldSeries {
+  const copy: HeldSeries = { info: { ...h.info }, readSeq: h.readSeq };
+  if (h.counts) copy.counts = { ...h.counts, nonZero: h.counts.nonZero.slice() };
+  return copy;
 }

@@ -19,6 +19,11 @@ import {
   type ChangeCursor,
   type CountBatch,
   type SeriesChanges,
+  type HeldSeries,
+  type HeldSeriesSet,
+  type HeldSeriesWrite,
+  encodeHeld,
+  decodeHeld,
   type SeriesInfo,
   type StoredSample,
   type WindowDetails,
@@ -27,6 +32,7 @@ import {
 
 const applyBatchLua = readFileSync(new URL('./lua/apply-batch.lua', import.meta.url), 'utf8');
 const readCountsLua = readFileSync(new URL('./lua/read-counts.lua', import.meta.url), 'utf8');
+const writeHeldSeriesLua = readFileSync(new URL('./lua/write-held-series.lua', import.meta.url), 'utf8');
 
 /** The offset fence outlives the counts: a week. */
 const OFFSETS_TTL_SEC = 7 * 86_400;
@@ -37,6 +43,13 @@ const MAX_ARGS_PER_OP = 1000;
  * serves no one else, so a call stays within some tens of milliseconds at worst.
  */
 const MAX_CHUNKS_PER_READ = 4000;
+
+/** Held series (or series to forget) per write-held-series call: two arguments each, within Lua's unpack() limit. */
+const MAX_HELD_PER_WRITE = 500;
+/** The held-series hash's own fields (a series id never starts with NUL). */
+const HELD_EPOCH = '\0epoch';
+const HELD_SEQ = '\0seq';
+const HELD_LIMIT = '\0limit';
 
 type Payload = {
   c: [number, number, number][];
@@ -59,6 +72,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     surgewatchApplyBatch(numKeys: number, ...args: (string | number)[]): Result<[number, (string | string[])?], Context>;
     surgewatchReadCounts(numKeys: number, ...args: (string | number)[]): Result<string[], Context>;
+    surgewatchWriteHeldSeries(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
   }
 }
 
@@ -71,6 +85,7 @@ export class RedisWindowStore implements WindowStore {
   ) {
     redis.defineCommand('surgewatchApplyBatch', { lua: applyBatchLua });
     redis.defineCommand('surgewatchReadCounts', { lua: readCountsLua });
+    redis.defineCommand('surgewatchWriteHeldSeries', { lua: writeHeldSeriesLua });
   }
 
   private keys(pipeline: string): Keys {
@@ -254,6 +269,46 @@ export class RedisWindowStore implements WindowStore {
       series.push({ series: name, lastBucketMs, firstSeenMs: first[i] ? Number(first[i]) : lastBucketMs });
     });
     return { cursor, complete: true, series };
+  }
+
+  async readHeldSeries(pipeline: string): Promise<HeldSeriesSet | undefined> {
+    const raw = await this.redis.hgetall(this.keys(pipeline).heldSeries);
+    const epoch = raw[HELD_EPOCH];
+    if (epoch === undefined) return undefined;
+    const entries: HeldSeries[] = [];
+    let unreadable = false;
+    for (const series in raw) {
+      if (series.startsWith('\0')) continue;
+      const held = decodeHeld(series, raw[series]!);
+      if (held) entries.push(held);
+      else unreadable = true;
+    }
+    // A set with an entry it cannot read is not whole: a reader would miss that series.
+    const seq = unreadable ? undefined : raw[HELD_SEQ];
+    return { epoch, completeSeq: seq === undefined ? undefined : Number(seq), limit: Number(raw[HELD_LIMIT] ?? 0), entries };
+  }
+
+  async writeHeldSeries(pipeline: string, write: HeldSeriesWrite): Promise<void> {
+    const key = this.keys(pipeline).heldSeries;
+    // A few hundred entries a call, so that no call holds Redis up for long; the set is said
+    // whole only by the last one, once every entry is in.
+    const calls = Math.max(1, Math.ceil(write.entries.length / MAX_HELD_PER_WRITE), Math.ceil(write.forget.length / MAX_HELD_PER_WRITE));
+    for (let c = 0; c < calls; c++) {
+      const entries = write.entries.slice(c * MAX_HELD_PER_WRITE, (c + 1) * MAX_HELD_PER_WRITE);
+      const forget = write.forget.slice(c * MAX_HELD_PER_WRITE, (c + 1) * MAX_HELD_PER_WRITE);
+      const complete = c === calls - 1 ? write.completeAt : undefined;
+      await this.redis.surgewatchWriteHeldSeries(
+        1,
+        key,
+        write.epoch,
+        complete ? complete.seq : '',
+        complete ? complete.limit : 0,
+        write.ttlSec * 1000,
+        entries.length,
+        ...entries.flatMap((h) => [h.info.series, encodeHeld(h)]),
+        ...forget.flatMap((f) => [f.series, f.seq]),
+      );
+    }
   }
 
   async readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number) {

@@ -134,6 +134,45 @@ export interface SeriesChanges {
   series: SeriesInfo[];
 }
 
+/**
+ * What a reader of changedSeries held of one series (see WindowStore.writeHeldSeries): its
+ * activity and, when it had read them, its non-zero counts over fromMs..toMs, both current as
+ * of the change sequence number readSeq (no change up to it is missing from them).
+ */
+export interface HeldSeries {
+  info: SeriesInfo;
+  readSeq: number;
+  counts?: { fromMs: number; toMs: number; bucketMs: number; nonZero: NonZeroCounts };
+}
+
+/** A pipeline's held series as stored (see WindowStore.readHeldSeries). */
+export interface HeldSeriesSet {
+  /** The epoch of the change sequence the entries' readSeq belong to. */
+  epoch: string;
+  /**
+   * The sequence number to which the set is whole: every series the writer held then has an
+   * entry current to it, and a series left out was not held (see completeAt). Undefined until a
+   * write said so.
+   */
+  completeSeq: number | undefined;
+  /** The most series the writer holds (its limit): a reader that holds more cannot rely on the set being whole. */
+  limit: number;
+  entries: HeldSeries[];
+}
+
+/** A write to a pipeline's held series (see WindowStore.writeHeldSeries). */
+export interface HeldSeriesWrite {
+  epoch: string;
+  /** Entries to store; one older (lower readSeq) than the stored entry of its series is ignored. */
+  entries: readonly HeldSeries[];
+  /** Series no longer held, each with the readSeq up to which it was not: removed unless a later entry was stored. */
+  forget: readonly { series: string; seq: number }[];
+  /** Set when, after this write, the writer has stored every series it holds as of this seq (with its limit). */
+  completeAt?: { seq: number; limit: number };
+  /** How long the set is kept after its last write (the retention: entries older say nothing). */
+  ttlSec: number;
+}
+
 /** A series to read: its id (read over the whole range), or its activity as the store reported it. */
 export type SeriesToRead = string | SeriesInfo;
 
@@ -166,6 +205,16 @@ export interface WindowStore {
    * least every change up to the returned cursor. Series pruned since are not reported.
    */
   changedSeries(pipeline: string, after: ChangeCursor | undefined): Promise<SeriesChanges>;
+  /**
+   * What the detection tick holds of each series (see SeriesCache), kept so that a process that
+   * starts, or takes the tick over, begins from it and reads only the series changed since
+   * (changedSeries from completeSeq) instead of every series' counts. Any process may write it:
+   * an entry never goes back to an older readSeq and completeSeq never goes back, so a writer
+   * that fell behind cannot make the set older than it was. Undefined when none is stored for
+   * the pipeline (or its epoch is over: a set of another epoch is dropped by the next write).
+   */
+  readHeldSeries(pipeline: string): Promise<HeldSeriesSet | undefined>;
+  writeHeldSeries(pipeline: string, write: HeldSeriesWrite): Promise<void>;
   /** Counts per bucket from fromBucketMs to toBucketMs inclusive, for each series. */
   readCounts(pipeline: string, series: readonly string[], fromBucketMs: number, toBucketMs: number, bucketMs: number): Promise<Map<string, number[]>>;
   /**
@@ -201,6 +250,32 @@ export interface WindowStore {
   pruneSeries(pipeline: string, beforeMs: number): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A held series as one string, readSeq first: "readSeq firstSeen lastBucket[ fromMs toMs bucketMs index count...]". */
+export function encodeHeld(h: HeldSeries): string {
+  const head = `${h.readSeq} ${h.info.firstSeenMs} ${h.info.lastBucketMs}`;
+  const c = h.counts;
+  return c ? `${head} ${c.fromMs} ${c.toMs} ${c.bucketMs}${c.nonZero.length > 0 ? ' ' : ''}${c.nonZero.join(' ')}` : head;
+}
+
+/** encodeHeld's string back (undefined for one it did not write). */
+export function decodeHeld(series: string, value: string): HeldSeries | undefined {
+  // By hand rather than split and Number: a new process reads every held series at its start.
+  const n: number[] = [];
+  let x = -1;
+  for (let i = 0; i <= value.length; i++) {
+    const c = i < value.length ? value.charCodeAt(i) : 32;
+    if (c >= 48 && c <= 57) x = (x < 0 ? 0 : x * 10) + (c - 48);
+    else if (c === 32 && x >= 0) {
+      n.push(x);
+      x = -1;
+    } else return undefined;
+  }
+  if (!n.every(Number.isSafeInteger) || (n.length !== 3 && (n.length < 6 || n.length % 2 !== 0))) return undefined;
+  const held: HeldSeries = { info: { series, firstSeenMs: n[1]!, lastBucketMs: n[2]! }, readSeq: n[0]! };
+  if (n.length > 3) held.counts = { fromMs: n[3]!, toMs: n[4]!, bucketMs: n[5]!, nonZero: n.slice(6) };
+  return held;
 }
 
 /** Bucket starts from..to inclusive. */

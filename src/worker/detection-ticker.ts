@@ -518,6 +518,10 @@ export class DetectionTicker {
     for (const [series, n] of streaks) if (before.get(series) !== n) changes.set(series, n);
     for (const series of before.keys()) if (!streaks.has(series)) changes.set(series, 0);
     if (changes.size > 0) await this.streaks.write(pipeline, changes, fence);
+    // What this tick held, for the next process that starts or takes the tick over: reading it
+    // saves that process's first tick reading every series' counts. Only an optimisation: a
+    // failed save is tried again at the next tick.
+    await state.series.save(cfg.maxSeries, rt.layout.retentionSec).catch((err: unknown) => this.opts.logger.warn({ err, pipeline }, 'storing the held series failed; the next tick tries again'));
     await this.opts.windows.pruneSeries(pipeline, nowMs - w.retentionSec * 1000);
   }
 

@@ -1,13 +1,20 @@
-import { denseCounts, type ChangeCursor, type SeriesInfo, type WindowStore } from '../windows/window-store.js';
+import { denseCounts, type ChangeCursor, type HeldSeries, type SeriesChanges, type SeriesInfo, type WindowStore } from '../windows/window-store.js';
 
 /** Series per read of the store: a few hundred keep a call's reply, and its share of the tick, small. */
 const READ_CHUNK = 500;
+/**
+ * Held series stored per save at most: a process that started without a stored set (or after a
+ * long silence) stores what it holds over some ticks instead of in one long one.
+ */
+const SAVE_MAX = 25_000;
 
 /** One series as last read: its activity and, once read, its non-zero counts over a range. */
 export interface CachedSeries {
   readonly info: SeriesInfo;
   /** A new number whenever the series' counts may have changed (see SeriesCache.version). */
   readonly version: number;
+  /** The change sequence number its activity and counts are current to (see HeldSeries). */
+  readSeq: number;
   /** Its non-zero counts over fromMs..toMs: pairs of (bucket index from fromMs, count). */
   counts?: { fromMs: number; toMs: number; bucketMs: number; nonZero: number[] };
 }
@@ -22,6 +29,10 @@ const byActivity = ({ info: a }: CachedSeries, { info: b }: CachedSeries) => b.l
  * of every live series. Nothing here can be made stale by another process: the changes are a log
  * that each reader follows from its own cursor (no reader consumes them), so a cache built by a
  * new lease holder, or one that missed ticks, reaches the same counts as one that never stopped.
+ *
+ * What it holds is also stored (save, by the lease holder; WindowStore.writeHeldSeries), so that
+ * a process that starts, or that takes the tick over without having followed, begins from the
+ * stored set and reads the counts of the series changed since it was whole, not of every series.
  */
 export class SeriesCache {
   private cursor: ChangeCursor | undefined;
@@ -29,6 +40,12 @@ export class SeriesCache {
   /** The held series in liveSeries' order, as of the last call. */
   private ordered: CachedSeries[] = [];
   private versions = 0;
+  /** Held series whose entry in the stored set is missing or older than what is held. */
+  private readonly unsaved = new Set<string>();
+  /** Series no longer held, with the sequence number up to which they were not: removed from the stored set. */
+  private readonly forgotten = new Map<string, number>();
+  /** The sequence number the stored set was last said whole at by this cache. */
+  private savedAt: number | undefined;
 
   constructor(
     private readonly windows: WindowStore,
@@ -41,14 +58,19 @@ export class SeriesCache {
    * first time).
    */
   async live(sinceMs: number, limit: number): Promise<readonly CachedSeries[]> {
-    const changes = await this.windows.changedSeries(this.pipeline, this.cursor);
-    let unchanged = this.ordered;
+    const restored = this.cursor === undefined ? await this.restore(limit) : undefined;
+    const changes = restored?.changes ?? (await this.windows.changedSeries(this.pipeline, this.cursor));
+    let unchanged = restored?.ordered ?? this.ordered;
     const hold = (info: SeriesInfo) => {
-      const entry: CachedSeries = { info, version: ++this.versions };
+      const entry: CachedSeries = { info, version: ++this.versions, readSeq: changes.cursor.seq };
       this.series.set(info.series, entry);
+      this.unsaved.add(info.series);
+      this.forgotten.delete(info.series);
       return entry;
     };
     if (!changes.complete) {
+      for (const name of this.series.keys()) this.forgotten.set(name, changes.cursor.seq);
+      this.unsaved.clear();
       // Unknown changes: start over from the store. Series beyond the limit now cannot come back
       // within it without changing: the ones ahead of them only leave by ageing out first.
       this.series.clear();
@@ -69,10 +91,62 @@ export class SeriesCache {
     // Aged out, or beyond the limit: forgotten (it comes back through the changes if counted again).
     if (this.series.size > live.length) {
       const held = new Set(live.map((e) => e.info.series));
-      for (const name of this.series.keys()) if (!held.has(name)) this.series.delete(name);
+      for (const name of this.series.keys()) {
+        if (held.has(name)) continue;
+        this.series.delete(name);
+        this.unsaved.delete(name);
+        this.forgotten.set(name, changes.cursor.seq);
+      }
     }
     this.ordered = live;
     return live;
+  }
+
+  /**
+   * The stored set of held series (see WindowStore.readHeldSeries), when it is whole at a
+   * sequence number of the current epoch and was written with a limit at least this one: its
+   * entries (in liveSeries' order) and the changes since it was whole, which replace theirs.
+   */
+  private async restore(limit: number): Promise<{ ordered: CachedSeries[]; changes: SeriesChanges } | undefined> {
+    const set = await this.windows.readHeldSeries(this.pipeline);
+    if (!set || set.completeSeq === undefined || (set.limit < limit && set.entries.length >= set.limit)) return undefined;
+    const changes = await this.windows.changedSeries(this.pipeline, { epoch: set.epoch, seq: set.completeSeq });
+    if (!changes.complete) return undefined;
+    const ordered = set.entries.map((h): CachedSeries => {
+      const entry: CachedSeries = { info: h.info, version: ++this.versions, readSeq: h.readSeq };
+      if (h.counts) entry.counts = h.counts;
+      this.series.set(h.info.series, entry);
+      return entry;
+    });
+    return { ordered: ordered.sort(byActivity), changes };
+  }
+
+  /**
+   * Stores what is held and was not stored yet (at most SAVE_MAX series a call), and forgets in
+   * the store the series no longer held; once nothing is left unsaved, says the stored set is
+   * whole at this call's sequence number. The stored set lives ttlSec after its last save.
+   */
+  async save(limit: number, ttlSec: number): Promise<void> {
+    if (this.cursor === undefined) return;
+    const entries: HeldSeries[] = [];
+    for (const name of this.unsaved) {
+      if (entries.length >= SAVE_MAX) break;
+      const e = this.series.get(name)!;
+      entries.push(e.counts ? { info: e.info, readSeq: e.readSeq, counts: e.counts } : { info: e.info, readSeq: e.readSeq });
+    }
+    const forget = [...this.forgotten].map(([series, seq]) => ({ series, seq }));
+    if (entries.length === 0 && forget.length === 0 && this.savedAt === this.cursor.seq) return;
+    const whole = entries.length === this.unsaved.size;
+    await this.windows.writeHeldSeries(this.pipeline, {
+      epoch: this.cursor.epoch,
+      entries,
+      forget,
+      ...(whole && { completeAt: { seq: this.cursor.seq, limit } }),
+      ttlSec,
+    });
+    for (const e of entries) this.unsaved.delete(e.info.series);
+    for (const f of forget) this.forgotten.delete(f.series);
+    if (whole) this.savedAt = this.cursor.seq;
   }
 
   /**
@@ -110,8 +184,11 @@ export class SeriesCache {
       const read = await this.windows.readNonZeroCounts(this.pipeline, chunk, fromBucketMs, toBucketMs, bucketMs);
       for (const [name, nonZero] of read) {
         const held = this.series.get(name);
-        if (held) held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, bucketMs, nonZero };
-        else out.set(name, denseCounts(nonZero, buckets));
+        if (held) {
+          held.counts = { fromMs: fromBucketMs, toMs: toBucketMs, bucketMs, nonZero };
+          held.readSeq = this.cursor?.seq ?? held.readSeq;
+          this.unsaved.add(name);
+        } else out.set(name, denseCounts(nonZero, buckets));
       }
     }
     return out;

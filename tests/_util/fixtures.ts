@@ -50,3 +50,12 @@ export function memoryTicker(runtime: PipelineRuntime, nowMs: number, windows: W
     openedAlerts: (): Alert[] => alerts.events.filter((e) => e.type === 'opened').map((e) => e.alert),
   };
 }
+
+/**
+ * The window store as a process sees it before any tick stored what it held: a ticker over it
+ * reads every series' counts at its first tick, and stores nothing (the reference that tickers
+ * which keep or restore their state are compared with).
+ */
+export function withoutHeldSeries<W extends WindowStore>(windows: W): W {
+  return Object.assign(Object.create(windows) as W, { readHeldSeries: () => Promise.resolve(undefined), writeHeldSeries: () => Promise.resolve() });
+}

@@ -6,6 +6,8 @@ import {
   BUCKETS_PER_CHUNK,
   type CountBatch,
   type CountedSignal,
+  type HeldSeries,
+  type HeldSeriesWrite,
   type SourcePosition,
   type WindowLayout,
   type WindowStore,
@@ -341,6 +343,47 @@ function describeWindowStoreContract(name: string, factory: () => WindowStore, h
       });
     });
 
+    describe('held series (what the detection tick holds, for the next process)', () => {
+      const held = (series: string, readSeq: number, last: number, nonZero?: number[]): HeldSeries => ({
+        info: { series, firstSeenMs: b(0), lastBucketMs: b(last) },
+        readSeq,
+        ...(nonZero && { counts: { fromMs: b(0), toMs: b(last), bucketMs: BUCKET_MS, nonZero } }),
+      });
+      const write = (w: Partial<HeldSeriesWrite>): HeldSeriesWrite => ({ epoch: 'e1', entries: [], forget: [], ttlSec: 3600, ...w });
+      const bySeries = (entries: readonly HeldSeries[]) => [...entries].sort((x, y) => (x.info.series < y.info.series ? -1 : 1));
+
+      it('gives none before a write; then every entry as written (with or without counts), whole at the sequence number given', async () => {
+        expect(await store.readHeldSeries(PIPELINE)).toBeUndefined();
+        const entries = [held('self-harm', 4, 3, [0, 2, 3, 1]), held('self-harm|term=kill myself', 4, 3, []), held('~traffic|region=GB', 3, 2)];
+        await store.writeHeldSeries(PIPELINE, write({ entries: entries.slice(0, 2) }));
+        expect(await store.readHeldSeries(PIPELINE)).toMatchObject({ epoch: 'e1', completeSeq: undefined });
+        await store.writeHeldSeries(PIPELINE, write({ entries: entries.slice(2), completeAt: { seq: 4, limit: 100 } }));
+        const set = (await store.readHeldSeries(PIPELINE))!;
+        expect({ ...set, entries: bySeries(set.entries) }).toEqual({ epoch: 'e1', completeSeq: 4, limit: 100, entries: bySeries(entries) });
+        expect(await store.readHeldSeries('other')).toBeUndefined();
+      });
+
+      it('never goes back: an older entry, an older whole sequence number or a forget older than the entry changes nothing', async () => {
+        await store.writeHeldSeries(PIPELINE, write({ entries: [held('a', 9, 5, [5, 3]), held('b', 9, 5, [5, 1])], completeAt: { seq: 9, limit: 10 } }));
+        // A writer that fell behind: its entries, its whole point and its forgets are older.
+        await store.writeHeldSeries(PIPELINE, write({ entries: [held('a', 7, 4, [4, 1])], forget: [{ series: 'b', seq: 8 }], completeAt: { seq: 7, limit: 10 } }));
+        let set = (await store.readHeldSeries(PIPELINE))!;
+        expect(set.completeSeq).toBe(9);
+        expect(bySeries(set.entries)).toEqual([held('a', 9, 5, [5, 3]), held('b', 9, 5, [5, 1])]);
+        // A newer one moves both on; a series forgotten as of its entry or later goes.
+        await store.writeHeldSeries(PIPELINE, write({ entries: [held('a', 12, 6, [5, 3, 6, 2])], forget: [{ series: 'b', seq: 12 }], completeAt: { seq: 12, limit: 10 } }));
+        set = (await store.readHeldSeries(PIPELINE))!;
+        expect(set.completeSeq).toBe(12);
+        expect(set.entries).toEqual([held('a', 12, 6, [5, 3, 6, 2])]);
+      });
+
+      it('starts over when written with another epoch (the change sequence started over)', async () => {
+        await store.writeHeldSeries(PIPELINE, write({ entries: [held('a', 9, 5, [5, 3])], completeAt: { seq: 9, limit: 10 } }));
+        await store.writeHeldSeries(PIPELINE, write({ epoch: 'e2', entries: [held('c', 1, 6)] }));
+        expect(await store.readHeldSeries(PIPELINE)).toEqual({ epoch: 'e2', completeSeq: undefined, limit: 0, entries: [held('c', 1, 6)] });
+      });
+    });
+
     describe('details', () => {
       const limits = { topTerms: 10, samples: 10 };
 
@@ -515,7 +558,29 @@ describe('RedisWindowStore (Redis only)', () => {
     await store.applyBatch({ ...batch([sig('4', 2, ['scams'])], { totals: { signals: 1 } }), pipeline });
     // Seen-sets: signals remembered for de-duplication, hits or not.
     await store.applyBatch({ ...batch([], { layout: { ...layout, dedupSec: 600 }, seen: [{ id: '5', tsMs: b(3) }] }), pipeline });
+    // What a detection tick held.
+    const info = { series: 'scams', firstSeenMs: b(1), lastBucketMs: b(2) };
+    await store.writeHeldSeries(pipeline, { epoch: 'e', entries: [{ info, readSeq: 2, counts: { fromMs: b(0), toMs: b(2), bucketMs: BUCKET_MS, nonZero: [1, 1, 2, 1] } }], forget: [], completeAt: { seq: 2, limit: 10 }, ttlSec: layout.retentionSec });
   }
+
+  it('stores a held-series write larger than one script call whole, said whole only with its last part; an entry it cannot read makes the set not whole', async () => {
+    const entries: HeldSeries[] = Array.from({ length: 1234 }, (_, i) => ({
+      info: { series: `self-harm|region=R-${i}`, firstSeenMs: b(0), lastBucketMs: b(i % 50) },
+      readSeq: 40,
+      ...(i % 3 > 0 && { counts: { fromMs: b(0), toMs: b(49), bucketMs: BUCKET_MS, nonZero: [i % 50, 1 + (i % 4)] } }),
+    }));
+    await store.writeHeldSeries(PIPELINE, { epoch: 'e', entries, forget: [], completeAt: { seq: 40, limit: 5000 }, ttlSec: 600 });
+    const set = (await store.readHeldSeries(PIPELINE))!;
+    expect(set.completeSeq).toBe(40);
+    expect(set.entries.sort((x, y) => (x.info.series < y.info.series ? -1 : 1))).toEqual(entries.sort((x, y) => (x.info.series < y.info.series ? -1 : 1)));
+    const key = (await keysUnder(prefix)).find((k) => k.endsWith(':held'))!;
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(600);
+
+    await redis.hset(key, 'self-harm|region=R-7', 'not counts');
+    expect(await store.readHeldSeries(PIPELINE)).toMatchObject({ completeSeq: undefined });
+  });
 
   it('keeps a seen-set no longer than dedupSec, with 16 bytes per signal id whatever its length', async () => {
     const dedup: WindowLayout = { ...layout, dedupSec: 300 };

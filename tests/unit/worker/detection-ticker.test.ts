@@ -7,7 +7,7 @@ import { MemoryLease, type Lease } from '../../../src/windows/lease.js';
 import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
 import type { CountedSignal } from '../../../src/windows/window-store.js';
 import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
-import { testRuntime } from '../../_util/fixtures.js';
+import { testRuntime, withoutHeldSeries } from '../../_util/fixtures.js';
 
 type Decisions = readonly { series: string; decision: Decision }[];
 
@@ -62,7 +62,7 @@ describe('the detection tick, kept between ticks', () => {
     const clock = new ManualClock(nowMs);
     const lease = new MemoryLease(clock);
     const readOnly = Object.assign(Object.create(alerts) as MemoryAlertStore, { save: () => Promise.resolve(false) });
-    const t = new DetectionTicker({ runtimes: [rt], windows, alerts: readOnly, lease, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (fresh = d) });
+    const t = new DetectionTicker({ runtimes: [rt], windows: withoutHeldSeries(windows), alerts: readOnly, lease, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (fresh = d) });
     await t.tickPipeline(rt, nowMs);
     await t.close();
     return fresh;
@@ -162,10 +162,12 @@ describe('the detection tick, kept between ticks', () => {
       const ran = [await workers[0]!.tickPipeline(rt, nowMs), await workers[1]!.tickPipeline(rt, nowMs)].map((r) => r.ran);
       return ran;
     };
-    // Worker 0 holds the lease; worker 1 reads what it would need at its first tick.
+    // Worker 0 holds the lease and reads every series it judges at its first tick; worker 1
+    // starts from what worker 0 stored, and reads only what worker 0 did not need: the traffic
+    // of a scope without a live series of a topic.
     expect(await tickBoth(T0)).toEqual([true, false]);
-    const everything = new Set(reads[1]);
-    expect(everything.size).toBeGreaterThan(6);
+    expect(new Set(reads[0]).size).toBeGreaterThan(6);
+    expect(reads[1]).toEqual(['~traffic|region=DE']);
     await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: hits(2, T0 + 5000, 'self-harm', 'FR'), totals: {} });
     expect(await tickBoth(T0 + 5000)).toEqual([true, false]);
     expect(new Set(reads[1])).toEqual(new Set(['self-harm', 'self-harm|region=FR', '~traffic', '~traffic|region=FR']));
@@ -180,5 +182,38 @@ describe('the detection tick, kept between ticks', () => {
     expect(JSON.stringify(seen)).toBe(JSON.stringify(await afresh(windows, alerts, T0 + 10_000)));
     expect(seen.length).toBeGreaterThan(3);
     await workers[1]!.close();
+  });
+
+  it('starts a new process from what the holder stored: it reads the counts of the series counted since, and decides as a ticker that reads everything', async () => {
+    rt = runtime(true);
+    const windows = new MemoryWindowStore();
+    await history(windows);
+    const clock = new ManualClock(T0);
+    const lease = new MemoryLease(clock);
+    const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
+    const holder = new DetectionTicker({ runtimes: [rt], windows, alerts, lease, clock, logger: silentLogger });
+    expect((await holder.tickPipeline(rt, T0)).ran).toBe(true);
+    await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: hits(3, T0 + 5000, 'self-harm', 'GB'), totals: {} });
+    clock.set(T0 + 5000);
+    expect((await holder.tickPipeline(rt, T0 + 5000)).ran).toBe(true);
+    await holder.close();
+
+    // Counted after the holder's last tick: late counts in one region, traffic in another.
+    await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: [...hits(2, T0 - 40_000, 'scams-fraud', 'FR'), ...benign(9, T0 + 10_000, 'GB')], totals: {} });
+    const reads: string[] = [];
+    const watched = Object.assign(Object.create(windows) as MemoryWindowStore, {
+      readNonZeroCounts: (...args: Parameters<MemoryWindowStore['readNonZeroCounts']>) => {
+        reads.push(...args[1].map((s) => (typeof s === 'string' ? s : s.series)));
+        return windows.readNonZeroCounts(...args);
+      },
+    });
+    let seen: Decisions = [];
+    const started = new DetectionTicker({ runtimes: [rt], windows: watched, alerts, lease, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
+    clock.set(T0 + 10_000);
+    expect((await started.tickPipeline(rt, T0 + 10_000)).ran).toBe(true);
+    expect(new Set(reads)).toEqual(new Set(['scams-fraud', 'scams-fraud|region=FR', '~traffic', '~traffic|region=FR', '~traffic|region=GB']));
+    expect(JSON.stringify(seen)).toBe(JSON.stringify(await afresh(windows, alerts, T0 + 10_000)));
+    expect(seen.length).toBeGreaterThan(3);
+    await started.close();
   });
 });
