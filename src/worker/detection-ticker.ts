@@ -148,7 +148,36 @@ export class DetectionTicker {
       const ms = rt.config.detect.tickSec * 1000;
       const timer = setInterval(() => void this.runScheduled(rt), ms);
       this.timers.push(timer);
+      void this.runPrepare(rt);
     }
+  }
+
+  /**
+   * Reads what this process's first tick of the pipeline needs (see prepare) right at its
+   * start, instead of in that tick; the first tick waits for it to end (runScheduled does not
+   * overlap).
+   */
+  private async runPrepare(rt: PipelineRuntime): Promise<void> {
+    if (this.stopped || this.running.has(rt.config.id)) return;
+    this.running.add(rt.config.id);
+    const started = performance.now();
+    try {
+      await this.prepare(rt, this.opts.clock.now());
+      this.opts.logger.info({ pipeline: rt.config.id, ms: Math.round(performance.now() - started) }, 'detection state read');
+    } catch (err) {
+      this.opts.logger.warn({ err, pipeline: rt.config.id }, 'reading the detection state failed; the first tick reads it');
+    } finally {
+      this.running.delete(rt.config.id);
+    }
+  }
+
+  /**
+   * Brings what this process holds of the pipeline's series up to date, as a tick without the
+   * lease does: at a process's start that is the held series another process stored, and the
+   * counts of the series changed since (every series' counts when none were stored).
+   */
+  async prepare(rt: PipelineRuntime, nowMs: number): Promise<void> {
+    await this.follow(rt, nowMs);
   }
 
   private async runScheduled(rt: PipelineRuntime): Promise<void> {

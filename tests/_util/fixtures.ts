@@ -59,3 +59,20 @@ export function memoryTicker(runtime: PipelineRuntime, nowMs: number, windows: W
 export function withoutHeldSeries<W extends WindowStore>(windows: W): W {
   return Object.assign(Object.create(windows) as W, { readHeldSeries: () => Promise.resolve(undefined), writeHeldSeries: () => Promise.resolve() });
 }
+
+/**
+ * The window store with the series whose counts a reader asks for (readNonZeroCounts, as a tick
+ * reads them) written down in `reads`. An alert's details read their window's counts too: not
+ * written down.
+ */
+export function watchingCounts<W extends WindowStore>(windows: W): { store: W; reads: string[] } {
+  const reads: string[] = [];
+  const store = Object.assign(Object.create(windows) as W, {
+    readNonZeroCounts: (...args: Parameters<WindowStore['readNonZeroCounts']>) => {
+      reads.push(...args[1].map((s) => (typeof s === 'string' ? s : s.series)));
+      return windows.readNonZeroCounts(...args);
+    },
+    readDetails: (...args: Parameters<WindowStore['readDetails']>) => windows.readDetails(...args),
+  });
+  return { store, reads };
+}

@@ -12,7 +12,7 @@ import { RedisStreakStore } from '../../src/windows/streak-store.js';
 import type { CountedSignal, WindowStore } from '../../src/windows/window-store.js';
 import { DetectionTicker } from '../../src/worker/detection-ticker.js';
 import type { PipelineRuntime } from '../../src/worker/pipeline-runtime.js';
-import { testRuntime, withoutHeldSeries } from '../_util/fixtures.js';
+import { testRuntime, watchingCounts, withoutHeldSeries } from '../_util/fixtures.js';
 import { createTestRedis, deleteKeys, uniqueId } from '../_util/services.js';
 
 /**
@@ -250,15 +250,7 @@ describe('the detection lease across tickers on Redis', () => {
     // begins from what the holders stored and reads the counts of that batch's series only.
     await windows.applyBatch({ pipeline: 'lease', layout: scoped.layout, position: null, signals: signals(2, T0 + 38_000, 'FR', 'd'), totals: {} });
     await workers[holder]!.handOver();
-    const reads: string[] = [];
-    const watched = Object.assign(Object.create(windows) as RedisWindowStore, {
-      readNonZeroCounts: (...args: Parameters<RedisWindowStore['readNonZeroCounts']>) => {
-        reads.push(...args[1].map((s) => (typeof s === 'string' ? s : s.series)));
-        return windows.readNonZeroCounts(...args);
-      },
-      // An alert's details read its window's counts too: not the tick's read of the series.
-      readDetails: (...args: Parameters<RedisWindowStore['readDetails']>) => windows.readDetails(...args),
-    });
+    const { store: watched, reads } = watchingCounts(windows);
     const started = ticker({ runtime: scoped, windows: watched, onDecisions: (d) => (seen = d) });
     const nowMs = T0 + steps.length * 5000;
     expect((await started.tickPipeline(scoped, nowMs)).ran).toBe(true);

@@ -7,7 +7,7 @@ import { MemoryLease, type Lease } from '../../../src/windows/lease.js';
 import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
 import type { CountedSignal } from '../../../src/windows/window-store.js';
 import { DetectionTicker } from '../../../src/worker/detection-ticker.js';
-import { testRuntime, withoutHeldSeries } from '../../_util/fixtures.js';
+import { testRuntime, watchingCounts, withoutHeldSeries } from '../../_util/fixtures.js';
 
 type Decisions = readonly { series: string; decision: Decision }[];
 
@@ -68,16 +68,30 @@ describe('the detection tick, kept between ticks', () => {
     return fresh;
   }
 
-  it.each([
-    ['relative to their scope\'s traffic', true],
-    ['on their own', false],
-  ])('decides to the last digit as a fresh ticker, through late counts into closed buckets, a surge, series ageing out and a lease handover (series %s)', async (_, relativeToTraffic) => {
+  /** The pipeline (series relative to their scope's traffic or not) with its history, at T0: its stores, clock and lease. */
+  async function withHistory(relativeToTraffic: boolean) {
     rt = runtime(relativeToTraffic);
     const windows = new MemoryWindowStore();
     await history(windows);
     const clock = new ManualClock(T0);
     const lease = new MemoryLease(clock);
     const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
+    return { windows, clock, lease, alerts };
+  }
+
+  /** withHistory, and a worker that held the lease and ticked once at T0 (storing what it held). */
+  async function holderTicked() {
+    const { windows, clock, lease, alerts } = await withHistory(true);
+    const holder = new DetectionTicker({ runtimes: [rt], windows, alerts, lease, clock, logger: silentLogger });
+    expect((await holder.tickPipeline(rt, T0)).ran).toBe(true);
+    return { windows, clock, lease, alerts, holder };
+  }
+
+  it.each([
+    ['relative to their scope\'s traffic', true],
+    ['on their own', false],
+  ])('decides to the last digit as a fresh ticker, through late counts into closed buckets, a surge, series ageing out and a lease handover (series %s)', async (_, relativeToTraffic) => {
+    const { windows, clock, lease, alerts } = await withHistory(relativeToTraffic);
     let seen: Decisions = [];
     const owners: string[] = ['', ''];
     const workers = [0, 1].map((w) => {
@@ -185,14 +199,7 @@ describe('the detection tick, kept between ticks', () => {
   });
 
   it('starts a new process from what the holder stored: it reads the counts of the series counted since, and decides as a ticker that reads everything', async () => {
-    rt = runtime(true);
-    const windows = new MemoryWindowStore();
-    await history(windows);
-    const clock = new ManualClock(T0);
-    const lease = new MemoryLease(clock);
-    const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
-    const holder = new DetectionTicker({ runtimes: [rt], windows, alerts, lease, clock, logger: silentLogger });
-    expect((await holder.tickPipeline(rt, T0)).ran).toBe(true);
+    const { windows, clock, lease, alerts, holder } = await holderTicked();
     await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: hits(3, T0 + 5000, 'self-harm', 'GB'), totals: {} });
     clock.set(T0 + 5000);
     expect((await holder.tickPipeline(rt, T0 + 5000)).ran).toBe(true);
@@ -200,13 +207,7 @@ describe('the detection tick, kept between ticks', () => {
 
     // Counted after the holder's last tick: late counts in one region, traffic in another.
     await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: [...hits(2, T0 - 40_000, 'scams-fraud', 'FR'), ...benign(9, T0 + 10_000, 'GB')], totals: {} });
-    const reads: string[] = [];
-    const watched = Object.assign(Object.create(windows) as MemoryWindowStore, {
-      readNonZeroCounts: (...args: Parameters<MemoryWindowStore['readNonZeroCounts']>) => {
-        reads.push(...args[1].map((s) => (typeof s === 'string' ? s : s.series)));
-        return windows.readNonZeroCounts(...args);
-      },
-    });
+    const { store: watched, reads } = watchingCounts(windows);
     let seen: Decisions = [];
     const started = new DetectionTicker({ runtimes: [rt], windows: watched, alerts, lease, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
     clock.set(T0 + 10_000);
@@ -214,6 +215,25 @@ describe('the detection tick, kept between ticks', () => {
     expect(new Set(reads)).toEqual(new Set(['scams-fraud', 'scams-fraud|region=FR', '~traffic', '~traffic|region=FR', '~traffic|region=GB']));
     expect(JSON.stringify(seen)).toBe(JSON.stringify(await afresh(windows, alerts, T0 + 10_000)));
     expect(seen.length).toBeGreaterThan(3);
+    await started.close();
+  });
+
+  it('reads at a process\'s start what its first tick needs, so that the tick itself reads no counts', async () => {
+    const { windows, clock, lease, alerts, holder } = await holderTicked();
+    await holder.close();
+    await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: hits(3, T0 + 5000, 'self-harm', 'GB'), totals: {} });
+
+    const { store: watched, reads } = watchingCounts(windows);
+    let seen: Decisions = [];
+    clock.set(T0 + 5000);
+    const started = new DetectionTicker({ runtimes: [rt], windows: watched, alerts, lease, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
+    started.start(); // its first scheduled tick is tickSec away
+    // The series counted since the holder stored its set, and the traffic of a scope the holder had no series to judge in.
+    await expect.poll(() => new Set(reads)).toEqual(new Set(['self-harm', 'self-harm|region=GB', '~traffic', '~traffic|region=GB', '~traffic|region=DE']));
+    reads.length = 0;
+    expect((await started.tickPipeline(rt, T0 + 5000)).ran).toBe(true);
+    expect(reads).toEqual([]);
+    expect(JSON.stringify(seen)).toBe(JSON.stringify(await afresh(windows, alerts, T0 + 5000)));
     await started.close();
   });
 });
