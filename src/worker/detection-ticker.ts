@@ -163,7 +163,8 @@ export class DetectionTicker {
     const started = performance.now();
     try {
       await this.prepare(rt, this.opts.clock.now());
-      this.opts.logger.info({ pipeline: rt.config.id, ms: Math.round(performance.now() - started) }, 'detection state read');
+      const from = this.stateOf(rt).series.startedFrom;
+      this.opts.logger.info({ pipeline: rt.config.id, from, ms: Math.round(performance.now() - started) }, `detection state read (from ${from})`);
     } catch (err) {
       this.opts.logger.warn({ err, pipeline: rt.config.id }, 'reading the detection state failed; the first tick reads it');
     } finally {

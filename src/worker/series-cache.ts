@@ -46,6 +46,8 @@ export class SeriesCache {
   private readonly forgotten = new Map<string, number>();
   /** The sequence number the stored set was last said whole at by this cache. */
   private savedAt: number | undefined;
+  /** What the first call started from: the stored held series, or the store's every series (unset before it). */
+  startedFrom: 'held series' | 'every series' | undefined;
 
   constructor(
     private readonly windows: WindowStore,
@@ -59,6 +61,7 @@ export class SeriesCache {
    */
   async live(sinceMs: number, limit: number): Promise<readonly CachedSeries[]> {
     const restored = this.cursor === undefined ? await this.restore(limit) : undefined;
+    if (this.cursor === undefined) this.startedFrom = restored ? 'held series' : 'every series';
     const changes = restored?.changes ?? (await this.windows.changedSeries(this.pipeline, this.cursor));
     let unchanged = restored?.ordered ?? this.ordered;
     const hold = (info: SeriesInfo) => {

@@ -1,8 +1,9 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryAlertStore } from '../../../src/alerts/memory-alert-store.js';
 import type { Decision } from '../../../src/detect/detector.js';
 import { ManualClock } from '../../../src/shared/clock.js';
-import { silentLogger } from '../../../src/shared/logger.js';
+import { createLogger, silentLogger } from '../../../src/shared/logger.js';
 import { MemoryLease, type Lease } from '../../../src/windows/lease.js';
 import { MemoryWindowStore } from '../../../src/windows/memory-window-store.js';
 import type { CountedSignal } from '../../../src/windows/window-store.js';
@@ -226,10 +227,14 @@ describe('the detection tick, kept between ticks', () => {
     const { store: watched, reads } = watchingCounts(windows);
     let seen: Decisions = [];
     clock.set(T0 + 5000);
-    const started = new DetectionTicker({ runtimes: [rt], windows: watched, alerts, lease, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
+    const logs: { msg: string; from?: string }[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, done) => (chunk.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l) as { msg: string })), done()) });
+    const started = new DetectionTicker({ runtimes: [rt], windows: watched, alerts, lease, clock, logger: createLogger('info', 'test', sink), onDecisions: (_p, _n, d) => (seen = d) });
     started.start(); // its first scheduled tick is tickSec away
     // The series counted since the holder stored its set, and the traffic of a scope the holder had no series to judge in.
     await expect.poll(() => new Set(reads)).toEqual(new Set(['self-harm', 'self-harm|region=GB', '~traffic', '~traffic|region=GB', '~traffic|region=DE']));
+    // The operator is told where the state came from.
+    await expect.poll(() => logs.find((l) => l.msg.startsWith('detection state read'))).toMatchObject({ msg: 'detection state read (from held series)', from: 'held series' });
     reads.length = 0;
     expect((await started.tickPipeline(rt, T0 + 5000)).ran).toBe(true);
     expect(reads).toEqual([]);
