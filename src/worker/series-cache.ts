@@ -60,8 +60,11 @@ export class SeriesCache {
    * first time).
    */
   async live(sinceMs: number, limit: number): Promise<readonly CachedSeries[]> {
-    const restored = this.cursor === undefined ? await this.restore(limit) : undefined;
-    if (this.cursor === undefined) this.startedFrom = restored ? 'held series' : 'every series';
+    let restored: Awaited<ReturnType<SeriesCache['restore']>>;
+    if (this.cursor === undefined) {
+      restored = await this.restore(limit);
+      this.startedFrom = restored ? 'held series' : 'every series';
+    }
     const changes = restored?.changes ?? (await this.windows.changedSeries(this.pipeline, this.cursor));
     let unchanged = restored?.ordered ?? this.ordered;
     const hold = (info: SeriesInfo) => {
@@ -134,8 +137,7 @@ export class SeriesCache {
     const entries: HeldSeries[] = [];
     for (const name of this.unsaved) {
       if (entries.length >= SAVE_MAX) break;
-      const e = this.series.get(name)!;
-      entries.push(e.counts ? { info: e.info, readSeq: e.readSeq, counts: e.counts } : { info: e.info, readSeq: e.readSeq });
+      entries.push(this.series.get(name)!); // a held series is a HeldSeries (with its version besides)
     }
     const forget = [...this.forgotten].map(([series, seq]) => ({ series, seq }));
     if (entries.length === 0 && forget.length === 0 && this.savedAt === this.cursor.seq) return;

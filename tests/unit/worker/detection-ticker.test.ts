@@ -149,31 +149,19 @@ describe('the detection tick, kept between ticks', () => {
   });
 
   it('keeps a worker without the lease up to date: taking the lease over, it reads only the series counted since its last tick', async () => {
-    rt = runtime(true);
-    const windows = new MemoryWindowStore();
-    await history(windows);
+    const { windows, clock, lease, alerts } = await withHistory(true);
     /** The series whose counts each worker read from the store, tick by tick. */
-    const reads: string[][] = [[], []];
-    const readBy = (w: number) =>
-      Object.assign(Object.create(windows) as MemoryWindowStore, {
-        readNonZeroCounts: (...args: Parameters<MemoryWindowStore['readNonZeroCounts']>) => {
-          reads[w]!.push(...args[1].map((s) => (typeof s === 'string' ? s : s.series)));
-          return windows.readNonZeroCounts(...args);
-        },
-      });
-    const clock = new ManualClock(T0);
-    const lease = new MemoryLease(clock);
-    const alerts = new MemoryAlertStore({ fenceCheck: lease.holds });
+    const watched = [watchingCounts(windows), watchingCounts(windows)];
+    const reads = watched.map((w) => w.reads);
     const owners = ['', ''];
     let seen: Decisions = [];
     const workers = [0, 1].map((w) => {
       const own: Lease = { acquire: (name, o, ttlMs) => lease.acquire(name, (owners[w] = o), ttlMs), renew: (...a) => lease.renew(...a), release: (...a) => lease.release(...a) };
-      return new DetectionTicker({ runtimes: [rt], windows: readBy(w), alerts, lease: own, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
+      return new DetectionTicker({ runtimes: [rt], windows: watched[w]!.store, alerts, lease: own, clock, logger: silentLogger, onDecisions: (_p, _n, d) => (seen = d) });
     });
     const tickBoth = async (nowMs: number) => {
       clock.set(nowMs);
-      reads[0] = [];
-      reads[1] = [];
+      for (const r of reads) r.length = 0;
       const ran = [await workers[0]!.tickPipeline(rt, nowMs), await workers[1]!.tickPipeline(rt, nowMs)].map((r) => r.ran);
       return ran;
     };
@@ -190,7 +178,7 @@ describe('the detection tick, kept between ticks', () => {
     await workers[0]!.close();
     await windows.applyBatch({ pipeline: 'kept', layout: rt.layout, position: null, signals: benign(25, T0 + 10_000, 'GB'), totals: {} });
     clock.set(T0 + 10_000);
-    reads[1] = [];
+    reads[1]!.length = 0;
     expect((await workers[1]!.tickPipeline(rt, T0 + 10_000)).ran).toBe(true);
     expect(new Set(reads[1])).toEqual(new Set(['~traffic', '~traffic|region=GB']));
     // Deciding as a ticker that reads everything afresh.
